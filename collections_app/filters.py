@@ -1,0 +1,26 @@
+import django_filters
+
+from collections_app.models import Artifact, ArtifactType
+from refresher.models import Mode, RefreshRun, RunStatus
+
+
+class ArtifactFilter(django_filters.FilterSet):
+    collection = django_filters.UUIDFilter(field_name="collection_id")
+    type = django_filters.ChoiceFilter(choices=ArtifactType.choices)
+    name = django_filters.CharFilter(lookup_expr="exact")
+    name_contains = django_filters.CharFilter(field_name="name", lookup_expr="icontains")
+    update_available = django_filters.BooleanFilter(field_name="update_available")
+
+    class Meta:
+        model = Artifact
+        fields = ["collection", "type", "name", "name_contains", "update_available"]
+
+
+class RefreshRunFilter(django_filters.FilterSet):
+    collection = django_filters.UUIDFilter(field_name="collection_id")
+    status = django_filters.ChoiceFilter(choices=RunStatus.choices)
+    mode = django_filters.ChoiceFilter(choices=Mode.choices)
+
+    class Meta:
+        model = RefreshRun
+        fields = ["collection", "status", "mode", "dry_run"]

@@ -1,0 +1,166 @@
+"""Collections of Claude Code artifacts and the artifacts themselves (SPEC section 2)."""
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from refresher.exceptions import InvalidSource
+from refresher.sources import Source, SourceKind, parse_source
+
+METADATA_FIELDS = ("description", "title", "author", "license", "topics")
+SOURCE_COLUMNS = (
+    "source_kind",
+    "upstream_owner",
+    "upstream_repo",
+    "upstream_path",
+    "upstream_ref",
+)
+
+
+class ArtifactType(models.TextChoices):
+    SKILL = "skill", "Skill"
+    COMMAND = "command", "Command"
+    AGENT = "agent", "Agent"
+    HOOK = "hook", "Hook"
+    MCP = "mcp", "MCP server"
+
+
+def validate_artifact_name(value: str) -> None:
+    if not value or value != value.strip():
+        raise ValidationError("A name must not be empty or start or end with spaces.")
+    if "/" in value or "\\" in value:
+        raise ValidationError("A name must not contain '/' or '\\'.")
+    if ".." in value:
+        raise ValidationError("A name must not contain '..'.")
+    if value.startswith("."):
+        raise ValidationError("A name must not start with '.'.")
+
+
+class Collection(models.Model):
+    """A user's named set of artifacts, refreshed together."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="collections"
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "name"], name="collection_name_unique_per_owner"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Artifact(models.Model):
+    """One skill, command, agent, hook or MCP config, with where it comes from upstream.
+
+    `source` is what the user wrote; the `upstream_*` fields are its parsed form, kept in step by
+    `set_source`. Metadata fields are refreshed from upstream; `tags` belong to the user alone.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="artifacts")
+    type = models.CharField(max_length=16, choices=ArtifactType.choices)
+    name = models.CharField(max_length=200, validators=[validate_artifact_name])
+    source = models.CharField(max_length=500, blank=True, default="")
+    source_kind = models.CharField(
+        max_length=16,
+        choices=[(k.value, k.value) for k in SourceKind],
+        default=SourceKind.NONE.value,
+        editable=False,
+    )
+    upstream_owner = models.CharField(max_length=39, blank=True, default="", editable=False)
+    upstream_repo = models.CharField(max_length=100, blank=True, default="", editable=False)
+    upstream_path = models.CharField(max_length=500, blank=True, default="", editable=False)
+    upstream_ref = models.CharField(max_length=255, blank=True, default="", editable=False)
+    resolved_sha = models.CharField(max_length=40, blank=True, default="")
+    content_sha = models.CharField(max_length=40, blank=True, default="")
+
+    title = models.CharField(max_length=300, blank=True, default="")
+    description = models.TextField(blank=True, default="")
+    author = models.CharField(max_length=200, blank=True, default="")
+    license = models.CharField(max_length=100, blank=True, default="")
+    topics = models.JSONField(default=list, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    locked_fields = models.JSONField(default=list, blank=True)
+    content = models.TextField(blank=True, default="")
+
+    last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["type", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["collection", "type", "name"], name="artifact_name_unique_per_type"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(type__in=ArtifactType.values), name="artifact_type_valid"
+            ),
+        ]
+        # (collection, type, name) is indexed by its unique constraint.
+        indexes = [
+            models.Index(fields=["upstream_owner", "upstream_repo"], name="artifact_upstream_repo"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type}:{self.name}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The parsed columns always follow `source`, whichever door the edit came through. A stored
+        # spec that no longer parses keeps kind "github" with empty parts, so a refresh reports it
+        # as `invalid_source` instead of silently skipping it.
+        try:
+            self.set_source(self.source)
+        except InvalidSource:
+            self.source_kind = SourceKind.GITHUB.value
+            self.upstream_owner = self.upstream_repo = self.upstream_path = self.upstream_ref = ""
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "source" in update_fields:
+            kwargs["update_fields"] = {*update_fields, *SOURCE_COLUMNS}
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        try:
+            parse_source(self.source)
+        except InvalidSource as exc:
+            raise ValidationError({"source": str(exc)}) from None
+
+    @property
+    def key(self) -> str:
+        return f"{self.type}:{self.name}"
+
+    @property
+    def parsed_source(self) -> Source:
+        if self.source_kind != SourceKind.GITHUB:
+            return Source(SourceKind(self.source_kind))
+        return Source(
+            SourceKind.GITHUB,
+            owner=self.upstream_owner,
+            repo=self.upstream_repo,
+            path=self.upstream_path,
+            ref=self.upstream_ref,
+        )
+
+    def set_source(self, text: str) -> None:
+        """Store `text` and its parsed form; raises InvalidSource for a malformed GitHub spec."""
+        parsed = parse_source(text)
+        self.source = text.strip()
+        self.source_kind = parsed.kind.value
+        self.upstream_owner = parsed.owner
+        self.upstream_repo = parsed.repo
+        self.upstream_path = parsed.path
+        self.upstream_ref = parsed.ref

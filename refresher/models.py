@@ -1,0 +1,170 @@
+"""The record of every refresh run, and the HTTP cache the GitHub reads go through."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Mode(models.TextChoices):
+    METADATA_ONLY = "metadata_only", "Refresh metadata"
+    CHECK_ONLY = "check_only", "Check for updates"
+    SYNC = "sync", "Sync with upstream"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    PARTIAL = "partial", "Partial"
+    FAILED = "failed", "Failed"
+
+
+ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class EntryStatus(models.TextChoices):
+    REFRESHED = "refreshed", "Refreshed"
+    UNCHANGED = "unchanged", "Unchanged"
+    SKIPPED = "skipped", "Skipped"
+    ERROR = "error", "Error"
+
+
+class RefreshRun(models.Model):
+    """One refresh of a collection, dry runs and checks included, with its counts and outcome.
+
+    At most one run per collection is queued or running at a time; the database enforces it with a
+    partial unique constraint, so two web processes racing to start a run cannot both win.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    collection = models.ForeignKey(
+        "collections_app.Collection", on_delete=models.CASCADE, related_name="refresh_runs"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="refresh_runs",
+    )
+    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.METADATA_ONLY)
+    dry_run = models.BooleanField(default=False)
+    fields = models.JSONField(default=list, blank=True)
+    artifact_filter = models.JSONField(default=dict, blank=True)
+    background = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+
+    total = models.PositiveIntegerField(default=0)
+    refreshed = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    error = models.PositiveIntegerField(default=0)
+    updates_available = models.PositiveIntegerField(default=0)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    rate_limit = models.JSONField(null=True, blank=True)
+    request_id = models.CharField(max_length=128, blank=True, default="")
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+
+    idempotency_key = models.CharField(max_length=255, blank=True, default="")
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
+
+    rolled_back_at = models.DateTimeField(null=True, blank=True)
+    rolled_back_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    rollback_report = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["collection"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="one_active_run_per_collection",
+            ),
+            models.UniqueConstraint(
+                fields=["requested_by", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="idempotency_key_unique_per_user",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["collection", "-created_at"], name="run_collection_recent"),
+            models.Index(fields=["status", "heartbeat_at"], name="run_status_heartbeat"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_mode_display()} of {self.collection_id} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class RefreshEntry(models.Model):
+    """What one run found and did for one artifact: per-field old/new values and the outcome."""
+
+    run = models.ForeignKey(RefreshRun, on_delete=models.CASCADE, related_name="entries")
+    artifact = models.ForeignKey(
+        "collections_app.Artifact",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="refresh_entries",
+    )
+    artifact_key = models.CharField(max_length=220)
+    status = models.CharField(max_length=16, choices=EntryStatus.choices)
+    changes = models.JSONField(default=dict, blank=True)
+    applied = models.BooleanField(default=False)
+    reason = models.CharField(max_length=64, blank=True, default="")
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    current_sha = models.CharField(max_length=40, blank=True, default="")
+    upstream_sha = models.CharField(max_length=40, blank=True, default="")
+    upstream_content_sha = models.CharField(max_length=40, blank=True, default="")
+    update_available = models.BooleanField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["run", "artifact_key"]
+        verbose_name_plural = "refresh entries"
+        indexes = [
+            models.Index(fields=["artifact", "-id"], name="entry_artifact_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.artifact_key}: {self.status}"
+
+
+class HttpCacheEntry(models.Model):
+    """A cached GitHub answer, keyed by request path.
+
+    Answers addressed by SHA (trees, blobs, tag objects) never change and are served from here
+    without asking again; the others are revalidated with their ETag, which GitHub answers with a
+    free 304 when nothing changed.
+    """
+
+    key = models.CharField(max_length=700, unique=True)
+    etag = models.CharField(max_length=200, blank=True, default="")
+    last_modified = models.CharField(max_length=100, blank=True, default="")
+    immutable = models.BooleanField(default=False)
+    body = models.JSONField(null=True)
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "HTTP cache entry"
+        verbose_name_plural = "HTTP cache entries"
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,0 +1,128 @@
+"""The one place where errors become HTTP answers.
+
+Every 4xx/5xx of the API has the RefreshError body `{code, message, details, request_id}`: DRF's
+exceptions, Django's 404s, the refresher's domain errors and anything unexpected (a 500 that never
+shows the exception text).
+"""
+
+import logging
+import math
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+from refresher.exceptions import ServiceError
+from skillmeat_site.request_id import request_id_of
+
+logger = logging.getLogger("skillmeat_site.errors")
+
+_DRF_CODES: list[tuple[type[Exception], str, str]] = [
+    (drf.NotAuthenticated, "not_authenticated", "Authentication credentials were not provided."),
+    (drf.AuthenticationFailed, "not_authenticated", "Invalid authentication credentials."),
+    (drf.PermissionDenied, "permission_denied", "You do not have permission to do this."),
+    (drf.NotFound, "not_found", "Not found."),
+    (drf.MethodNotAllowed, "method_not_allowed", "Method not allowed."),
+    (drf.NotAcceptable, "not_acceptable", "The requested representation is not available."),
+    (drf.UnsupportedMediaType, "unsupported_media_type", "Unsupported media type."),
+    (drf.Throttled, "throttled", "Too many requests."),
+    (drf.ParseError, "invalid_request", "The request body is not valid JSON."),
+    (drf.ValidationError, "invalid_request", "The request is not valid."),
+]
+
+
+def error_body(
+    *, code: str, message: str, details: Any = None, request: HttpRequest | None = None
+) -> dict[str, Any]:
+    return {
+        "code": code,
+        "message": message,
+        "details": details,
+        "request_id": request_id_of(request),
+    }
+
+
+def _validation_details(detail: Any) -> dict[str, Any]:
+    """DRF gives a dict (field -> messages) or a bare list; details is always field -> messages."""
+    if isinstance(detail, dict):
+        return detail
+    if isinstance(detail, list):
+        return {"non_field_errors": detail}
+    return {"non_field_errors": [detail]}
+
+
+def _first_message(details: dict[str, Any]) -> str:
+    for field, messages in details.items():
+        first = messages[0] if isinstance(messages, list) and messages else messages
+        if isinstance(first, dict):
+            return f"{field}: {_first_message(first)}"
+        prefix = "" if field == "non_field_errors" else f"{field}: "
+        return f"{prefix}{first}"
+    return "The request is not valid."
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    request = context.get("request")
+    headers: dict[str, str] = {}
+
+    if isinstance(exc, ServiceError):
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
+        body = error_body(code=exc.code, message=exc.message, details=exc.details, request=request)
+        return Response(body, status=exc.status, headers=headers)
+
+    if isinstance(exc, Http404):
+        exc = drf.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf.PermissionDenied()
+
+    if isinstance(exc, drf.APIException):
+        details: Any = None
+        message = str(exc.detail) if isinstance(exc.detail, str) else ""
+        code = "internal_error"
+        for kind, kind_code, default_message in _DRF_CODES:
+            if isinstance(exc, kind):
+                code = kind_code
+                message = message or default_message
+                break
+        if isinstance(exc, drf.ValidationError):
+            details = _validation_details(exc.detail)
+            message = _first_message(details)
+        if isinstance(exc, drf.Throttled) and exc.wait is not None:
+            headers["Retry-After"] = str(math.ceil(exc.wait))
+            details = {"retry_after": math.ceil(exc.wait)}
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:
+            headers["WWW-Authenticate"] = auth_header
+        if code == "internal_error":
+            message = "Internal server error."
+        body = error_body(code=code, message=message, details=details, request=request)
+        return Response(body, status=exc.status_code, headers=headers)
+
+    logger.exception("unhandled error while serving %s", getattr(request, "path", "?"))
+    body = error_body(code="internal_error", message="Internal server error.", request=request)
+    return Response(body, status=500)
+
+
+def json_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 404 for paths no route matches (including malformed ids in API paths).
+
+    API paths answer in the error shape; the admin and other pages keep Django's HTML page.
+    """
+    if not request.path.startswith("/api/"):
+        return defaults.page_not_found(request, exception or Http404())
+    return JsonResponse(
+        error_body(code="not_found", message="Not found.", request=request), status=404
+    )
+
+
+def json_500(request: HttpRequest) -> HttpResponse:
+    if not request.path.startswith("/api/"):
+        return defaults.server_error(request)
+    return JsonResponse(
+        error_body(code="internal_error", message="Internal server error.", request=request),
+        status=500,
+    )

@@ -1,0 +1,92 @@
+"""OpenAPI pieces shared by every endpoint: the RefreshError body and the error responses."""
+
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema as DefaultAutoSchema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+
+Direction = Any
+
+
+class RefreshErrorSerializer(serializers.Serializer):
+    """The body of every 4xx and 5xx answer of the API."""
+
+    code = serializers.CharField(help_text="Stable machine-readable code, e.g. `not_found`.")
+    message = serializers.CharField(help_text="Human-readable explanation.")
+    details = serializers.JSONField(
+        allow_null=True,
+        help_text="More about the error (field -> messages for `invalid_request`), or null.",
+    )
+    request_id = serializers.CharField(help_text="Echoes the X-Request-ID response header.")
+
+    class Meta:
+        ref_name = "RefreshError"
+
+
+def error(description: str, code: str, message: str, details: Any = None) -> OpenApiResponse:
+    return OpenApiResponse(
+        response=RefreshErrorSerializer,
+        description=description,
+        examples=[
+            OpenApiExample(
+                code,
+                value={
+                    "code": code,
+                    "message": message,
+                    "details": details,
+                    "request_id": "4f9c2a7d0e6b4c8e9a1b2c3d4e5f6a7b",
+                },
+                response_only=True,
+            )
+        ],
+    )
+
+
+BAD_REQUEST = error(
+    "The request is not valid; `details` maps each field to its messages.",
+    "invalid_request",
+    "name: This field is required.",
+    {"name": ["This field is required."]},
+)
+UNAUTHENTICATED = error(
+    "No or invalid credentials.",
+    "not_authenticated",
+    "Authentication credentials were not provided.",
+)
+NOT_FOUND = error("No such object, or it belongs to another user.", "not_found", "Not found.")
+
+
+THROTTLED = error(
+    "Too many refreshes; retry after the number of seconds in the Retry-After header.",
+    "throttled",
+    "Request was throttled. Expected available in 12 seconds.",
+    {"retry_after": 12},
+)
+INTERNAL = error(
+    "An unexpected error; nothing of it was applied.", "internal_error", "Internal server error."
+)
+
+
+class AutoSchema(DefaultAutoSchema):
+    """Adds the error answers every operation can give, so each documents its RefreshError cases.
+
+    Operations that document an error status themselves keep their own description.
+    """
+
+    def _get_response_bodies(self, direction: Direction = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        extra: dict[int, OpenApiResponse] = {}
+        if not any(p is AllowAny for p in self.view.permission_classes):
+            extra[401] = UNAUTHENTICATED
+        if "{" in self.path:
+            extra[404] = NOT_FOUND
+        if self.method in ("POST", "PUT", "PATCH") or self._is_list_view():
+            extra[400] = BAD_REQUEST
+        for code, response in extra.items():
+            if str(code) not in responses:
+                responses[str(code)] = self._get_response_for_code(response, str(code))
+        return responses
