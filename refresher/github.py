@@ -1,0 +1,629 @@
+"""The one HTTP module that talks to GitHub's REST API.
+
+Everything the refresher reads upstream goes through :class:`GitHubClient`. It owns the timeouts,
+the bounded retries, the rate-limit bookkeeping and the redirect policy, and it turns every failure
+into a :class:`GitHubError` whose ``code`` is one of the entry error codes of the product contract
+and whose ``permanent`` flag tells the engine whether trying again later can help.
+
+The module is plain Python (no Django) so it can be used from the engine, management commands,
+benchmarks and tests alike.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import re
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+from types import TracebackType
+from typing import Any, Literal, Self
+from urllib.parse import quote, urljoin
+
+import httpx
+
+__all__ = [
+    "API_VERSION",
+    "ErrorCode",
+    "GitHubClient",
+    "GitHubError",
+    "GitHubResponse",
+    "RateLimit",
+    "endpoint_kind",
+]
+
+logger = logging.getLogger("refresher.github")
+
+API_VERSION = "2022-11-28"
+DEFAULT_ACCEPT = "application/vnd.github+json"
+
+ErrorCode = Literal[
+    "upstream_not_found", "upstream_forbidden", "rate_limited", "upstream_unavailable"
+]
+
+_RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
+_REDIRECT_STATUSES = frozenset({301, 302, 307, 308})
+_MAX_REDIRECTS = 3
+_NOT_FOUND_STATUSES = frozenset({404, 409, 410, 422})
+_FORBIDDEN_STATUSES = frozenset({401, 403, 451})
+# GitHub asks clients hit by a secondary limit without Retry-After to wait at least a minute.
+_SECONDARY_DEFAULT_WAIT = 60.0
+_MAX_MESSAGE_CHARS = 300
+
+_REPO_PREFIX = re.compile(r"^/(?:repos/[^/]+/[^/]+|repositories/\d+)(?P<rest>/.*)?$")
+_KIND_BY_PREFIX = (
+    ("/git/ref", "ref"),
+    ("/git/refs", "ref"),
+    ("/git/tags", "tag"),
+    ("/git/trees", "tree"),
+    ("/git/blobs", "blob"),
+    ("/contents", "contents"),
+    ("/commits", "commits"),
+)
+
+
+def endpoint_kind(path: str) -> str:
+    """Name the kind of GitHub endpoint a request path addresses, for counters and logs.
+
+    Returns one of ``repo``, ``ref``, ``tag``, ``tree``, ``blob``, ``contents``, ``commits`` or
+    ``other``. Repositories addressed by id (``/repositories/{id}``, where GitHub redirects renamed
+    repositories) count the same as ``/repos/{owner}/{repo}``.
+    """
+    match = _REPO_PREFIX.match(path.split("?", 1)[0])
+    if match is None:
+        return "other"
+    rest = match.group("rest") or ""
+    if rest in ("", "/"):
+        return "repo"
+    for prefix, kind in _KIND_BY_PREFIX:
+        if rest == prefix or rest.startswith(prefix + "/"):
+            return kind
+    return "other"
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A snapshot of GitHub's primary rate limit as reported by the ``x-ratelimit-*`` headers."""
+
+    limit: int
+    remaining: int
+    reset_at: datetime
+    resource: str = "core"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The public shape stored in run records and API answers (no resource, UTC with Z)."""
+        return {
+            "limit": self.limit,
+            "remaining": self.remaining,
+            "reset_at": self.reset_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+
+    @property
+    def exhausted(self) -> bool:
+        """True while no request may be sent: nothing remains and the window has not reset."""
+        return self.remaining <= 0 and self.reset_at > datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class GitHubResponse:
+    """A successful answer: 200 with its parsed body, or 304 when a validator still matches."""
+
+    status: int
+    data: Any
+    etag: str
+    last_modified: str
+    url_path: str
+
+
+class GitHubError(Exception):
+    """Any failure to get an answer from GitHub, already classified for the engine.
+
+    ``permanent`` is True when asking again will not help (missing repository, bad token) and False
+    for failures that may pass (server errors, timeouts, rate limits). The message is written for
+    humans and never contains the token or request headers.
+    """
+
+    def __init__(
+        self,
+        *,
+        code: ErrorCode,
+        message: str,
+        status: int | None = None,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        reset_at: datetime | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code: ErrorCode = code
+        self.message = message
+        self.status = status
+        self.permanent = permanent
+        self.retry_after = retry_after
+        self.reset_at = reset_at
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return (
+            f"GitHubError(code={self.code!r}, status={self.status!r}, "
+            f"permanent={self.permanent!r}, message={self.message!r})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exceptions pickle through their positional args by default, which a keyword-only
+        # constructor cannot take back; errors may cross a process boundary in task backends.
+        return (
+            _rebuild_error,
+            (self.code, self.message, self.status, self.permanent, self.retry_after, self.reset_at),
+        )
+
+
+def _rebuild_error(
+    code: ErrorCode,
+    message: str,
+    status: int | None,
+    permanent: bool,
+    retry_after: float | None,
+    reset_at: datetime | None,
+) -> GitHubError:
+    return GitHubError(
+        code=code,
+        message=message,
+        status=status,
+        permanent=permanent,
+        retry_after=retry_after,
+        reset_at=reset_at,
+    )
+
+
+class _Limiter:
+    """A counting semaphore whose size can shrink while requests are in flight."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = max(1, limit)
+        self._in_flight = 0
+        self._cond = threading.Condition()
+
+    @property
+    def limit(self) -> int:
+        with self._cond:
+            return self._limit
+
+    def halve(self) -> int:
+        """Lower the limit to half (at least 1); requests already running finish undisturbed."""
+        with self._cond:
+            self._limit = max(1, self._limit // 2)
+            return self._limit
+
+    def __enter__(self) -> None:
+        with self._cond:
+            while self._in_flight >= self._limit:
+                self._cond.wait()
+            self._in_flight += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._cond:
+            self._in_flight -= 1
+            self._cond.notify_all()
+
+
+class GitHubClient:
+    """A thread-safe GitHub REST client for read requests, shared by all workers of a refresh.
+
+    One instance holds one connection pool sized to ``concurrency``; the engine calls :meth:`get`
+    from a thread pool. The client is also a context manager that closes the pool on exit.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token: str = "",
+        timeout: float = 10.0,
+        max_retries: int = 3,
+        backoff: float = 0.5,
+        concurrency: int = 8,
+        max_inline_wait: float = 10.0,
+        user_agent: str = "skillmeat-site",
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._base = httpx.URL(base_url.rstrip("/") + "/")
+        if self._base.scheme not in ("http", "https") or not self._base.host:
+            raise ValueError("base_url must be an absolute http(s) URL")
+        self._token = token
+        self._max_retries = max(0, max_retries)
+        self._backoff = max(0.0, backoff)
+        self._max_inline_wait = max(0.0, max_inline_wait)
+        self._limiter = _Limiter(concurrency)
+        self._lock = threading.Lock()
+        self._stats: Counter[tuple[str, int]] = Counter()
+        self._rate_limit: RateLimit | None = None
+        headers = {
+            "Accept": DEFAULT_ACCEPT,
+            "X-GitHub-Api-Version": API_VERSION,
+            "User-Agent": user_agent,
+        }
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        pool = max(1, concurrency)
+        self._http = httpx.Client(
+            headers=headers,
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
+            follow_redirects=False,
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"GitHubClient(base_url={str(self._base)!r}, token={'set' if self._token else 'unset'})"
+        )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool; the client must not be used afterwards."""
+        self._http.close()
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The latest primary rate-limit snapshot GitHub reported, or None before any answer."""
+        with self._lock:
+            return self._rate_limit
+
+    @property
+    def concurrency(self) -> int:
+        """How many requests may be in flight now (lowered after a secondary rate limit)."""
+        return self._limiter.limit
+
+    @property
+    def stats(self) -> Counter[tuple[str, int]]:
+        """A copy of the request counters keyed by (endpoint kind, HTTP status).
+
+        Requests that got no HTTP answer at all (timeouts, connection errors) count under
+        status 0; requests refused locally because the quota is exhausted are not counted.
+        """
+        with self._lock:
+            return Counter(self._stats)
+
+    def get(
+        self,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        etag: str = "",
+        last_modified: str = "",
+        accept: str = DEFAULT_ACCEPT,
+    ) -> GitHubResponse:
+        """GET ``path`` (unescaped, relative to ``base_url``) and return the answer.
+
+        With ``etag`` or ``last_modified`` the request is conditional, and an unchanged resource
+        comes back as a 304 response with ``data=None``. Every failure raises :class:`GitHubError`.
+        """
+        url_path = "/" + path.lstrip("/")
+        kind = endpoint_kind(url_path)
+        headers = {"Accept": accept}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        # "./" keeps a first segment containing ":" from being read as a URL scheme.
+        url = self._base.join("./" + quote(url_path.lstrip("/"), safe="/:@!$&'()*+,;=-._~"))
+        attempt = 0
+        while True:
+            self._refuse_when_exhausted(url_path)
+            try:
+                return self._attempt(url, url_path, kind, params, headers, attempt=attempt)
+            except _Retry as retry:
+                # The limiter slot is already released: other workers proceed while this one waits.
+                attempt += 1
+                time.sleep(retry.wait)
+
+    def _attempt(
+        self,
+        url: httpx.URL,
+        url_path: str,
+        kind: str,
+        params: dict[str, str] | None,
+        headers: dict[str, str],
+        *,
+        attempt: int,
+    ) -> GitHubResponse:
+        can_retry = attempt < self._max_retries
+        try:
+            response = self._send(url, url_path, params, headers)
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            self._count(kind, 0)
+            transient = not isinstance(exc, httpx.UnsupportedProtocol)
+            if transient and can_retry:
+                raise _Retry(self._backoff_delay(attempt)) from None
+            what = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
+            raise GitHubError(
+                code="upstream_unavailable",
+                message=self._scrub(
+                    f"GitHub request for {url_path} {what} ({type(exc).__name__})"
+                    f" after {attempt + 1} attempt(s)"
+                ),
+                permanent=not transient,
+            ) from None
+        except httpx.HTTPError as exc:
+            # Anything else httpx raises (decoding, protocol misuse) will not improve on retry.
+            self._count(kind, 0)
+            raise GitHubError(
+                code="upstream_unavailable",
+                message=f"GitHub request for {url_path} failed ({type(exc).__name__})",
+            ) from None
+
+        status = response.status_code
+        self._count(kind, status)
+        self._record_rate_limit(response.headers)
+        sent_validator = "If-None-Match" in headers or "If-Modified-Since" in headers
+        if status == 200 or (status == 304 and sent_validator):
+            return self._success(response, url_path)
+        if status in (403, 429):
+            self._raise_for_rate_limit(response, url_path, can_retry=can_retry)
+        if status in _RETRYABLE_STATUSES and can_retry:
+            raise _Retry(self._backoff_delay(attempt))
+        raise self._status_error(response, url_path)
+
+    def _send(
+        self,
+        url: httpx.URL,
+        url_path: str,
+        params: dict[str, str] | None,
+        headers: dict[str, str],
+    ) -> httpx.Response:
+        """Send the request inside a limiter slot, following same-origin redirects only."""
+        with self._limiter:
+            for _hop in range(_MAX_REDIRECTS + 1):
+                started = time.perf_counter()
+                outcome: int | str = "no answer"
+                try:
+                    response = self._http.get(url, params=params, headers=headers)
+                    outcome = response.status_code
+                except httpx.HTTPError as exc:
+                    outcome = type(exc).__name__
+                    raise
+                finally:
+                    elapsed_ms = (time.perf_counter() - started) * 1000
+                    logger.debug("GET %s -> %s in %.1f ms", url.path, outcome, elapsed_ms)
+                if response.status_code not in _REDIRECT_STATUSES:
+                    return response
+                target = _redirect_target(url, response.headers.get("location", ""))
+                if target is None or not self._same_origin(target):
+                    raise GitHubError(
+                        code="upstream_forbidden",
+                        message="redirect to another host refused",
+                        status=response.status_code,
+                        permanent=True,
+                    )
+                # The Location already carries any query string GitHub wants us to keep.
+                url, params = target, None
+        raise GitHubError(
+            code="upstream_unavailable",
+            message=f"GitHub redirected {url_path} more than {_MAX_REDIRECTS} times",
+            status=response.status_code,
+            permanent=True,
+        )
+
+    def _same_origin(self, url: httpx.URL) -> bool:
+        # Comparing the effective ports keeps "https://h" and "https://h:443" the same origin.
+        def origin(u: httpx.URL) -> tuple[str, str, int | None]:
+            port = u.port or {"http": 80, "https": 443}.get(u.scheme)
+            return (u.scheme, u.host.lower(), port)
+
+        return origin(url) == origin(self._base)
+
+    def _success(self, response: httpx.Response, url_path: str) -> GitHubResponse:
+        data: Any = None
+        if response.status_code == 200:
+            if "json" in response.headers.get("content-type", ""):
+                try:
+                    data = response.json()
+                except ValueError:
+                    raise GitHubError(
+                        code="upstream_unavailable",
+                        message=f"GitHub answered invalid JSON for {url_path}",
+                        status=200,
+                    ) from None
+            else:
+                data = response.text
+        return GitHubResponse(
+            status=response.status_code,
+            data=data,
+            etag=response.headers.get("etag", ""),
+            last_modified=response.headers.get("last-modified", ""),
+            url_path=url_path,
+        )
+
+    def _raise_for_rate_limit(
+        self, response: httpx.Response, url_path: str, *, can_retry: bool
+    ) -> None:
+        """Raise (or ask for a retry) when a 403/429 is a rate limit; return if it is not."""
+        body_message = _body_message(response)
+        remaining = response.headers.get("x-ratelimit-remaining")
+        retry_after = _parse_retry_after(response.headers.get("retry-after"))
+        if remaining == "0":
+            reset_at = _parse_epoch(response.headers.get("x-ratelimit-reset"))
+            wait = max(0.0, (reset_at - datetime.now(UTC)).total_seconds()) if reset_at else None
+            raise GitHubError(
+                code="rate_limited",
+                message=self._scrub(
+                    f"GitHub API rate limit exhausted for {url_path}"
+                    + (f"; it resets at {_iso(reset_at)}" if reset_at else "")
+                ),
+                status=response.status_code,
+                retry_after=wait,
+                reset_at=reset_at,
+            )
+        secondary = "secondary rate limit" in body_message.lower() or retry_after is not None
+        if not secondary and response.status_code != 429:
+            return
+        # Secondary limits punish bursts, so every later request of this client goes slower too.
+        limit = self._limiter.halve()
+        wait = retry_after if retry_after is not None else _SECONDARY_DEFAULT_WAIT
+        logger.warning(
+            "GitHub secondary rate limit on %s: concurrency lowered to %d, wait %.0f s",
+            url_path,
+            limit,
+            wait,
+        )
+        if can_retry and wait <= self._max_inline_wait:
+            raise _Retry(wait)
+        raise GitHubError(
+            code="rate_limited",
+            message=self._scrub(
+                f"GitHub secondary rate limit for {url_path}; retry after {wait:.0f} s"
+            ),
+            status=response.status_code,
+            retry_after=wait,
+            reset_at=datetime.now(UTC) + timedelta(seconds=wait),
+        )
+
+    def _status_error(self, response: httpx.Response, url_path: str) -> GitHubError:
+        status = response.status_code
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Unknown Status"
+        detail = _body_message(response)
+        message = f"GitHub answered {status} {phrase} for {url_path}" + (
+            f": {detail}" if detail else ""
+        )
+        if status in _NOT_FOUND_STATUSES:
+            # 409 is an empty repository, 422 an unknown commit-ish: nothing there to read.
+            code: ErrorCode = "upstream_not_found"
+            permanent = True
+        elif status in _FORBIDDEN_STATUSES:
+            code, permanent = "upstream_forbidden", True
+        else:
+            # Another 4xx will be refused again; a 5xx or an odd status may pass.
+            code, permanent = "upstream_unavailable", 400 <= status < 500
+        return GitHubError(
+            code=code, message=self._scrub(message), status=status, permanent=permanent
+        )
+
+    def _refuse_when_exhausted(self, url_path: str) -> None:
+        """Spend no request while the last snapshot says the quota is gone until a future reset."""
+        snapshot = self.rate_limit
+        # /rate_limit itself is free, and is how a caller checks whether the window has reset.
+        if snapshot is None or not snapshot.exhausted or url_path == "/rate_limit":
+            return
+        wait = max(0.0, (snapshot.reset_at - datetime.now(UTC)).total_seconds())
+        raise GitHubError(
+            code="rate_limited",
+            message=(
+                f"GitHub API rate limit exhausted until {_iso(snapshot.reset_at)};"
+                f" request for {url_path} not sent"
+            ),
+            retry_after=wait,
+            reset_at=snapshot.reset_at,
+        )
+
+    def _record_rate_limit(self, headers: httpx.Headers) -> None:
+        try:
+            snapshot = RateLimit(
+                limit=int(headers["x-ratelimit-limit"]),
+                remaining=int(headers["x-ratelimit-remaining"]),
+                reset_at=datetime.fromtimestamp(int(headers["x-ratelimit-reset"]), UTC),
+                resource=headers.get("x-ratelimit-resource", "core"),
+            )
+        except (KeyError, ValueError, OverflowError, OSError):
+            return
+        with self._lock:
+            current = self._rate_limit
+            # Answers from parallel requests arrive out of order; within one window the quota only
+            # goes down, so an older, higher "remaining" must not overwrite a newer, lower one.
+            if (
+                current is not None
+                and current.reset_at == snapshot.reset_at
+                and current.resource == snapshot.resource
+                and current.remaining < snapshot.remaining
+            ):
+                return
+            self._rate_limit = snapshot
+
+    def _count(self, kind: str, status: int) -> None:
+        with self._lock:
+            self._stats[(kind, status)] += 1
+
+    def _backoff_delay(self, attempt: int) -> float:
+        # Exponential with jitter so parallel workers that failed together do not retry together.
+        delay = self._backoff * (2.0**attempt) * random.uniform(0.5, 1.0)
+        return min(delay, self._max_inline_wait)
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._token, "[token]") if self._token else text
+
+
+class _Retry(Exception):
+    """Control flow inside :meth:`GitHubClient.get`: send the same request again after ``wait``."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__()
+        self.wait = wait
+
+
+def _body_message(response: httpx.Response) -> str:
+    """GitHub's human ``message`` from an error body, cut short; empty when there is none."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    message = body.get("message") if isinstance(body, dict) else None
+    if not isinstance(message, str):
+        return ""
+    message = " ".join(message.split())
+    return message[:_MAX_MESSAGE_CHARS]
+
+
+def _redirect_target(url: httpx.URL, location: str) -> httpx.URL | None:
+    """The absolute URL a Location header points to; None when it is missing or unusable."""
+    if not location:
+        return None
+    try:
+        return httpx.URL(urljoin(str(url), location))
+    except httpx.InvalidURL:
+        return None
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds; GitHub sends delta-seconds, HTTP also allows a date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _parse_epoch(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(value or ""), UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
