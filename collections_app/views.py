@@ -1,15 +1,32 @@
 """REST endpoints for collections and artifacts. Views stay thin: scoping, serializers, engine."""
 
+from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import viewsets
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from collections_app.filters import ArtifactFilter
 from collections_app.models import Artifact, Collection
+from collections_app.paths import UUID_PATH
 from collections_app.querysets import visible_artifacts, visible_collections, with_artifact_count
+from collections_app.refresh_serializers import (
+    RefreshRequestSerializer,
+    RefreshResponseSerializer,
+)
+from collections_app.refresh_views import (
+    MODE_PARAMETER,
+    REFRESH_EXAMPLES,
+    RefreshThrottle,
+    parse_refresh_request,
+)
 from collections_app.serializers import ArtifactSerializer, CollectionSerializer
-
-UUID_PATH = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+from refresher.models import RefreshRun
+from refresher.service import refresh_now
+from skillmeat_site.request_id import request_id_of
+from skillmeat_site.schema import REFRESH_ERRORS
 
 
 @extend_schema_view(
@@ -32,6 +49,44 @@ class CollectionViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer: CollectionSerializer) -> None:
         serializer.save(owner=self.request.user)
+
+    @extend_schema(
+        operation_id="collections_refresh",
+        summary="Refresh a collection's artifacts from GitHub",
+        request=RefreshRequestSerializer,
+        parameters=[MODE_PARAMETER],
+        examples=REFRESH_EXAMPLES,
+        responses={200: RefreshResponseSerializer, **REFRESH_ERRORS},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        throttle_classes=[RefreshThrottle],
+    )
+    def refresh(self, request: Request, pk: str | None = None) -> Response:
+        """Read each artifact's upstream metadata from GitHub and compare it with what is stored.
+
+        `metadata_only` (the default) writes changed metadata fields; `check_only` only reports
+        changes and available updates; `sync` also moves unpinned artifacts' content to
+        upstream's head. `dry_run` computes everything and writes nothing. A local value is
+        never erased by a missing or blank upstream value, and `locked_fields` are never
+        written. Every run is recorded under `/api/v1/refresh-runs/{run_id}/`.
+
+        Problems with single artifacts (a missing file, broken frontmatter) are reported in
+        their entries of a 200 answer with status `partial` or `failed`; a 503 means GitHub
+        could not be read at all.
+        """
+        collection = self.get_object()
+        options = parse_refresh_request(request)
+        run = refresh_now(
+            collection,
+            options,
+            user=request.user,
+            request_id=request_id_of(request),
+            deadline_seconds=settings.REFRESH_INLINE_DEADLINE,
+        )
+        run = RefreshRun.objects.prefetch_related("entries").get(pk=run.pk)
+        return Response(RefreshResponseSerializer(run).data, status=status.HTTP_200_OK)
 
 
 @extend_schema_view(

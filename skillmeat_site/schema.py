@@ -90,3 +90,35 @@ class AutoSchema(DefaultAutoSchema):
             if str(code) not in responses:
                 responses[str(code)] = self._get_response_for_code(response, str(code))
         return responses
+
+
+REFRESH_ERRORS: dict[int, OpenApiResponse] = {
+    400: error(
+        "Invalid mode, fields, filter or body; nothing was started.",
+        "invalid_request",
+        "fields: unknown field(s) size; valid fields are description, title, author, "
+        "license, topics",
+        {
+            "fields": [
+                "unknown field(s) size; valid fields are description, title, author, "
+                "license, topics"
+            ]
+        },
+    ),
+    401: UNAUTHENTICATED,
+    404: error("No such collection, or it belongs to another user.", "not_found", "Not found."),
+    409: error(
+        "The collection already has a queued or running refresh.",
+        "refresh_in_progress",
+        "This collection is already being refreshed.",
+        {"run_id": "8d0f1c3e-5b7a-4e2d-9c4f-1a2b3c4d5e6f"},
+    ),
+    429: THROTTLED,
+    503: error(
+        "GitHub was unreachable or rate limited before any artifact could be read; the run is "
+        "recorded as failed and nothing was changed. Retry-After tells when to try again.",
+        "upstream_unavailable",
+        "GitHub could not be read for any artifact; nothing was changed.",
+        {"run_id": "8d0f1c3e-5b7a-4e2d-9c4f-1a2b3c4d5e6f"},
+    ),
+}

@@ -1,0 +1,215 @@
+"""The refresh API's request and response shapes: RefreshRequest, RefreshResponse (SPEC 6)."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from collections_app.models import ArtifactType
+from refresher.changes import FIELDS
+from refresher.models import EntryStatus, Mode, RefreshEntry, RefreshRun, RunStatus
+from refresher.options import ArtifactFilter, RefreshOptions, normalize_fields
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """Only JSON true/false: "yes" or 1 for a flag is a client bug worth a 400."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid", input=data)
+        raise AssertionError  # unreachable: fail() raises
+
+
+class ArtifactFilterSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=ArtifactType.choices, required=False)
+    name = serializers.CharField(
+        required=False, max_length=200, help_text="fnmatch glob on the artifact name, e.g. `pdf*`."
+    )
+    ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=10000)
+
+    class Meta:
+        ref_name = "ArtifactFilter"
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(self.initial_data) - set(self.fields)
+        if unknown:
+            raise serializers.ValidationError(
+                f"unknown filter key(s) {', '.join(sorted(unknown))}; use type, name, ids"
+            )
+        return attrs
+
+
+class RefreshRequestSerializer(serializers.Serializer):
+    """What to refresh and how. Every key is optional; `{}` means a metadata refresh of all."""
+
+    mode = serializers.ChoiceField(choices=Mode.choices, default=Mode.METADATA_ONLY)
+    dry_run = StrictBooleanField(default=False)
+    fields = serializers.ListField(
+        child=serializers.CharField(allow_blank=True),
+        allow_null=True,
+        required=False,
+        help_text=f"Subset of {', '.join(FIELDS)}; null or [] means all.",
+    )
+    artifact_filter = ArtifactFilterSerializer(required=False, allow_null=True)
+    background = StrictBooleanField(default=False)
+
+    class Meta:
+        ref_name = "RefreshRequest"
+
+    def validate_fields(self, value: list[str] | None) -> tuple[str, ...]:
+        try:
+            return normalize_fields(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(self.initial_data, dict):
+            unknown = set(self.initial_data) - set(self.fields)
+            if unknown:
+                raise serializers.ValidationError(
+                    {key: ["Unknown key."] for key in sorted(unknown)}
+                )
+        return attrs
+
+    def to_options(self) -> RefreshOptions:
+        data = self.validated_data
+        return RefreshOptions(
+            mode=data["mode"],
+            dry_run=data["dry_run"],
+            fields=data.get("fields") or FIELDS,
+            artifact_filter=ArtifactFilter.from_dict(data.get("artifact_filter")),
+            background=data["background"],
+        )
+
+
+class EntryErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+    class Meta:
+        ref_name = "RefreshEntryError"
+
+
+class FieldChangeSerializer(serializers.Serializer):
+    old = serializers.JSONField(allow_null=True)
+    new = serializers.JSONField(allow_null=True)
+    applied = serializers.BooleanField()
+
+    class Meta:
+        ref_name = "FieldChange"
+
+
+class RefreshEntrySerializer(serializers.ModelSerializer[RefreshEntry]):
+    artifact = serializers.CharField(source="artifact_key")
+    status = serializers.ChoiceField(choices=EntryStatus.choices)
+    changes = serializers.DictField(
+        child=FieldChangeSerializer(),
+        help_text="Per field: old and new value and whether it was written. In sync mode "
+        "`content` holds {text, content_sha, resolved_sha} before and after.",
+    )
+    error = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RefreshEntry
+        ref_name = "RefreshEntry"
+        fields = [
+            "artifact_id",
+            "artifact",
+            "status",
+            "changes",
+            "applied",
+            "reason",
+            "error",
+            "current_sha",
+            "upstream_sha",
+            "update_available",
+            "duration_ms",
+        ]
+
+    @extend_schema_field(EntryErrorSerializer(allow_null=True))
+    def get_error(self, entry: RefreshEntry) -> dict[str, str] | None:
+        if not entry.error_code:
+            return None
+        return {"code": entry.error_code, "message": entry.error_message}
+
+
+class SummarySerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    refreshed = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    error = serializers.IntegerField()
+    updates_available = serializers.IntegerField()
+
+    class Meta:
+        ref_name = "RefreshSummary"
+
+
+class RateLimitSerializer(serializers.Serializer):
+    limit = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+    reset_at = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "RateLimit"
+
+
+class RunErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+    class Meta:
+        ref_name = "RefreshRunError"
+
+
+class RefreshResponseSerializer(serializers.ModelSerializer[RefreshRun]):
+    """A refresh run: its options, its outcome and one entry per artifact."""
+
+    run_id = serializers.UUIDField(source="id")
+    collection_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=RunStatus.choices)
+    mode = serializers.ChoiceField(choices=Mode.choices)
+    fields = serializers.ListField(child=serializers.CharField())
+    summary = SummarySerializer(source="*")
+    entries = RefreshEntrySerializer(many=True)
+    rate_limit = RateLimitSerializer(allow_null=True)
+    error = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RefreshRun
+        ref_name = "RefreshResponse"
+        fields = [
+            "run_id",
+            "collection_id",
+            "status",
+            "mode",
+            "dry_run",
+            "fields",
+            "artifact_filter",
+            "background",
+            "started_at",
+            "finished_at",
+            "duration_ms",
+            "summary",
+            "entries",
+            "rate_limit",
+            "error",
+            "rolled_back_at",
+            "request_id",
+        ]
+
+    @extend_schema_field(RunErrorSerializer(allow_null=True))
+    def get_error(self, run: RefreshRun) -> dict[str, str] | None:
+        """Why the run as a whole failed (e.g. its worker was lost), or null."""
+        if not run.error_code:
+            return None
+        return {"code": run.error_code, "message": run.error_message}
+
+
+class RefreshRunListSerializer(RefreshResponseSerializer):
+    """A run without its entries, for lists."""
+
+    class Meta(RefreshResponseSerializer.Meta):
+        ref_name = "RefreshRunSummary"
+        fields = [f for f in RefreshResponseSerializer.Meta.fields if f != "entries"]

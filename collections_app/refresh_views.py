@@ -1,0 +1,100 @@
+"""The refresh action's request parsing and the refresh-run endpoints."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, viewsets
+from rest_framework.request import Request
+from rest_framework.throttling import UserRateThrottle
+
+from collections_app.filters import RefreshRunFilter
+from collections_app.paths import UUID_PATH
+from collections_app.querysets import visible_runs
+from collections_app.refresh_serializers import (
+    RefreshRequestSerializer,
+    RefreshResponseSerializer,
+    RefreshRunListSerializer,
+)
+from refresher.exceptions import InvalidRequest
+from refresher.models import Mode, RefreshRun
+from refresher.options import RefreshOptions
+
+
+class RefreshThrottle(UserRateThrottle):
+    """Refreshes per user (REFRESH_THROTTLE_RATE), counted in the shared cache."""
+
+    scope = "refresh"
+
+
+def parse_refresh_request(request: Request) -> RefreshOptions:
+    """Validate the body (optional) with `?mode=` taking precedence over the body's mode."""
+    body = request.data
+    if body is None or body == "":
+        body = {}
+    if not isinstance(body, dict):
+        if hasattr(body, "dict"):  # a form-encoded body
+            body = body.dict()
+        else:
+            raise InvalidRequest(
+                "The request body must be a JSON object.",
+                details={"non_field_errors": ["Expected a JSON object."]},
+            )
+    data: dict[str, Any] = dict(body)
+    if "mode" in request.query_params:
+        data["mode"] = request.query_params["mode"]
+    serializer = RefreshRequestSerializer(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.to_options()
+
+
+MODE_PARAMETER = OpenApiParameter(
+    "mode",
+    enum=Mode.values,
+    required=False,
+    location=OpenApiParameter.QUERY,
+    description="Overrides the body's `mode`.",
+)
+REFRESH_EXAMPLES = [
+    OpenApiExample(
+        "Metadata refresh of all artifacts",
+        value={},
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Dry run of a sync for two fields of the PDF skills",
+        value={
+            "mode": "sync",
+            "dry_run": True,
+            "fields": ["description", "license"],
+            "artifact_filter": {"type": "skill", "name": "pdf*"},
+        },
+        request_only=True,
+    ),
+]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List refresh runs", description="Newest first, without entries."),
+    retrieve=extend_schema(summary="Read a refresh run with its entries"),
+)
+class RefreshRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The record of every refresh of your collections, dry runs and checks included."""
+
+    lookup_value_regex = UUID_PATH
+    filterset_class = RefreshRunFilter
+    ordering_fields = ["created_at", "finished_at"]
+
+    def get_queryset(self) -> QuerySet[RefreshRun]:
+        qs = visible_runs(self.request.user).order_by("-created_at")
+        if self.action == "retrieve":
+            qs = qs.prefetch_related("entries")
+        return qs
+
+    def get_serializer_class(self) -> type:
+        return RefreshRunListSerializer if self.action == "list" else RefreshResponseSerializer

@@ -1,0 +1,144 @@
+"""Writing a run's results: one short transaction after the network phase.
+
+Artifacts changed since the run read them are left alone and reported as
+`modified_during_refresh`; the run's entries and final counts are written in the same transaction,
+so the record always matches what was applied.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from collections_app.models import Artifact
+from refresher.evaluate import Outcome
+from refresher.models import EntryStatus, RefreshEntry, RefreshRun, RunStatus
+
+
+class RunAbandoned(Exception):
+    """The run was failed by someone else (its lease expired) before it could apply."""
+
+
+@dataclass
+class Result:
+    """One artifact's outcome with what the run knew of the artifact when it read it."""
+
+    key: str
+    artifact: Artifact  # as read at the start of the run
+    outcome: Outcome
+    duration_ms: int = 0
+
+
+def run_status(results: Sequence[Result]) -> str:
+    processed = [r for r in results if r.outcome.status != EntryStatus.SKIPPED]
+    errors = [r for r in processed if r.outcome.status == EntryStatus.ERROR]
+    if not errors:
+        return RunStatus.COMPLETED
+    if len(errors) == len(processed):
+        return RunStatus.FAILED
+    return RunStatus.PARTIAL
+
+
+def summary(results: Sequence[Result]) -> dict[str, int]:
+    counts = {status: 0 for status in EntryStatus.values}
+    for r in results:
+        counts[r.outcome.status] += 1
+    return {
+        "total": len(results),
+        "refreshed": counts[EntryStatus.REFRESHED],
+        "unchanged": counts[EntryStatus.UNCHANGED],
+        "skipped": counts[EntryStatus.SKIPPED],
+        "error": counts[EntryStatus.ERROR],
+        "updates_available": sum(1 for r in results if r.outcome.update_available),
+    }
+
+
+def apply_results(
+    run: RefreshRun,
+    results: list[Result],
+    *,
+    writes: bool,
+    rate_limit: dict[str, Any] | None,
+) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        # The active-run guard: a run whose lease was taken away applies nothing.
+        if not RefreshRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+            heartbeat_at=now
+        ):
+            raise RunAbandoned(str(run.pk))
+        rows = Artifact.objects.filter(pk__in=[r.artifact.pk for r in results])
+        if writes:
+            rows = rows.select_for_update()
+        current = dict(rows.values_list("pk", "updated_at"))
+        if writes:
+            _write_artifacts(results, current, now=now)
+        RefreshEntry.objects.bulk_create(
+            [_entry(run, r, exists=r.artifact.pk in current) for r in results], batch_size=500
+        )
+        counts = summary(results)
+        started = run.started_at or now
+        RefreshRun.objects.filter(pk=run.pk).update(
+            status=run_status(results),
+            finished_at=now,
+            heartbeat_at=now,
+            duration_ms=max(0, int((now - started).total_seconds() * 1000)),
+            rate_limit=rate_limit,
+            **counts,
+        )
+
+
+def _write_artifacts(results: list[Result], current: dict[Any, datetime], *, now: datetime) -> None:
+    readable = [r for r in results if r.outcome.read]
+    to_save: list[Artifact] = []
+    written_fields = {"last_refreshed_at", "updated_at"}
+    for r in readable:
+        if current.get(r.artifact.pk) != r.artifact.updated_at:
+            _mark_modified(r.outcome, deleted=r.artifact.pk not in current)
+            continue
+        # The snapshot still equals the stored row (same updated_at, row locked), so writing
+        # every touched column from it changes only what this run meant to change.
+        for name, value in r.outcome.updates.items():
+            setattr(r.artifact, name, value)
+            written_fields.add(name)
+        r.artifact.last_refreshed_at = now
+        r.artifact.updated_at = now
+        to_save.append(r.artifact)
+    if to_save:
+        Artifact.objects.bulk_update(to_save, sorted(written_fields), batch_size=500)
+
+
+def _mark_modified(outcome: Outcome, *, deleted: bool) -> None:
+    outcome.status = EntryStatus.ERROR
+    outcome.error_code = "modified_during_refresh"
+    outcome.error_message = (
+        "the artifact was deleted while it was being refreshed"
+        if deleted
+        else "the artifact was edited while it was being refreshed; nothing was written"
+    )
+    outcome.reason = ""
+    for change in outcome.changes.values():
+        change["applied"] = False
+
+
+def _entry(run: RefreshRun, r: Result, *, exists: bool) -> RefreshEntry:
+    o = r.outcome
+    return RefreshEntry(
+        run=run,
+        artifact_id=r.artifact.pk if exists else None,
+        artifact_key=r.key,
+        status=o.status,
+        changes=o.changes,
+        applied=o.applied,
+        reason=o.reason,
+        error_code=o.error_code,
+        error_message=o.error_message,
+        current_sha=o.current_sha,
+        upstream_sha=o.upstream_sha,
+        upstream_content_sha=o.upstream_content_sha,
+        update_available=o.update_available,
+        duration_ms=r.duration_ms,
+    )

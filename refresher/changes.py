@@ -1,0 +1,65 @@
+"""Comparing local metadata with upstream's, field by field, under the never-erase rule."""
+
+from dataclasses import dataclass
+from typing import Any
+
+FIELDS = ("description", "title", "author", "license", "topics")
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: Any
+    new: Any
+    locked: bool
+
+
+def _is_blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, list | tuple | set):
+        return not value
+    return False
+
+
+def _same(field: str, local: Any, upstream: Any) -> bool:
+    if field == "topics":
+        return set(local or []) == set(upstream or [])
+    local_text = (local or "").strip()
+    upstream_text = (upstream or "").strip()
+    if field == "license":
+        return local_text.casefold() == upstream_text.casefold()
+    return local_text == upstream_text
+
+
+def _normalized(field: str, value: Any) -> Any:
+    if field == "topics":
+        return sorted(set(value))
+    return value.strip()
+
+
+def compare(
+    *,
+    local: dict[str, Any],
+    upstream: dict[str, Any],
+    fields: tuple[str, ...],
+    locked: frozenset[str],
+) -> list[FieldChange]:
+    """The chosen fields where upstream has a value that differs from the local one.
+
+    A missing or blank upstream value is never a change: it must not erase what is stored.
+    """
+    changes = []
+    for name in fields:
+        new = upstream.get(name)
+        if _is_blank(new):
+            continue
+        old = local.get(name)
+        if _same(name, old, new):
+            continue
+        changes.append(
+            FieldChange(field=name, old=old, new=_normalized(name, new), locked=name in locked)
+        )
+    return changes

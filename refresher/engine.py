@@ -1,0 +1,199 @@
+"""The refresh engine: one class that every door (API, admin, command, task) calls.
+
+A refresh has three phases. It reads the collection's artifacts (one query), reads upstream with
+no transaction open (`refresher.upstream`), then writes every result in one short transaction
+(`refresher.apply`). The GitHub client is injected: production builds it from settings
+(`refresher.client`), tests point it at a loopback server.
+"""
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db.models import QuerySet
+
+from collections_app.models import Artifact
+from refresher.apply import Result, apply_results
+from refresher.evaluate import errored, evaluate, skipped
+from refresher.exceptions import InvalidSource, UpstreamUnavailable
+from refresher.httpcache import HttpCache
+from refresher.models import RefreshRun
+from refresher.options import ArtifactFilter, RefreshOptions
+from refresher.runs import heartbeat, start_run
+from refresher.sources import SourceKind, parse_source
+from refresher.upstream import GitHubAPI, Target, UpstreamReader
+
+logger = logging.getLogger("refresher.engine")
+
+Progress = Callable[[int, int], None]  # (artifacts done, total)
+UNREACHABLE = frozenset({"upstream_unavailable", "rate_limited"})
+HEARTBEAT_EVERY = 2.0  # seconds between progress writes of a running run
+
+
+def select_artifacts(collection_id: Any, artifact_filter: ArtifactFilter) -> list[Artifact]:
+    """The collection's artifacts that the filter admits, in a stable order (one query)."""
+    qs: QuerySet[Artifact] = Artifact.objects.filter(collection_id=collection_id)
+    if artifact_filter.type:
+        qs = qs.filter(type=artifact_filter.type)
+    if artifact_filter.ids:
+        qs = qs.filter(pk__in=artifact_filter.ids)
+    return [a for a in qs.order_by("type", "name") if artifact_filter.matches_name(a.name)]
+
+
+def options_of(run: RefreshRun) -> RefreshOptions:
+    return RefreshOptions(
+        mode=run.mode,
+        dry_run=run.dry_run,
+        fields=tuple(run.fields),
+        artifact_filter=ArtifactFilter.from_dict(run.artifact_filter),
+        background=run.background,
+    )
+
+
+class Refresher:
+    def __init__(self, client: GitHubAPI, *, concurrency: int = 8) -> None:
+        self.client = client
+        self.concurrency = concurrency
+
+    def refresh(
+        self,
+        collection: Any,
+        options: RefreshOptions,
+        *,
+        user: Any = None,
+        request_id: str = "",
+        idempotency_key: str = "",
+        deadline_seconds: float | None = None,
+        progress: Progress | None = None,
+    ) -> RefreshRun:
+        """Run a refresh now and return its finished record.
+
+        Raises RefreshInProgress when the collection is busy, and UpstreamUnavailable (with the
+        run recorded as failed) when GitHub could not be read for any artifact at all.
+        """
+        run = start_run(
+            collection=collection,
+            options=options,
+            user=user,
+            request_id=request_id,
+            idempotency_key=idempotency_key,
+            queued=False,
+        )
+        run, unreachable = self._execute(run, deadline_seconds=deadline_seconds, progress=progress)
+        if unreachable:
+            raise UpstreamUnavailable(
+                "GitHub could not be read for any artifact; nothing was changed.",
+                details={"run_id": str(run.pk)},
+                retry_after=_retry_after(run),
+            )
+        return run
+
+    def execute(
+        self,
+        run: RefreshRun,
+        *,
+        deadline_seconds: float | None = None,
+        progress: Progress | None = None,
+    ) -> RefreshRun:
+        """Refresh the artifacts of a running run and record the outcome."""
+        return self._execute(run, deadline_seconds=deadline_seconds, progress=progress)[0]
+
+    def _execute(
+        self,
+        run: RefreshRun,
+        *,
+        deadline_seconds: float | None,
+        progress: Progress | None,
+    ) -> tuple[RefreshRun, bool]:
+        started = time.monotonic()
+        options = options_of(run)
+        artifacts = select_artifacts(run.collection_id, options.artifact_filter)
+        results: dict[Any, Result] = {}
+        targets: list[Target] = []
+        for artifact in artifacts:
+            result = Result(key=artifact.key, artifact=artifact, outcome=skipped(""))
+            results[artifact.pk] = result
+            try:
+                source = parse_source(artifact.source)
+            except InvalidSource as exc:
+                result.outcome = errored("invalid_source", f"invalid source: {exc}")
+                continue
+            if source.kind is SourceKind.GITHUB:
+                targets.append(Target(artifact.pk, artifact.type, source))
+            else:
+                unsupported = source.kind is SourceKind.UNSUPPORTED
+                reason = "unsupported_source" if unsupported else "no_upstream"
+                result.outcome = skipped(reason, current_sha=artifact.resolved_sha)
+
+        total = len(artifacts)
+        done = total - len(targets)
+        last_beat = time.monotonic()
+
+        def tick(count: int) -> None:
+            nonlocal done, last_beat
+            done += count
+            if progress:
+                progress(done, total)
+            if run.background and time.monotonic() - last_beat > HEARTBEAT_EVERY:
+                heartbeat(run)
+                last_beat = time.monotonic()
+
+        cache = HttpCache()
+        reader = UpstreamReader(
+            self.client,
+            cache,
+            concurrency=self.concurrency,
+            deadline=started + deadline_seconds if deadline_seconds else None,
+            on_progress=tick,
+        )
+        reads = reader.read(targets)
+        cache.flush()
+
+        for target in targets:
+            result = results[target.id]
+            read = reads[target.id]
+            result.outcome = evaluate(artifact=result.artifact, upstream=read, options=options)
+            result.duration_ms = read.duration_ms
+        # Nothing could be read, and only because GitHub was down or out of quota.
+        unreachable = bool(targets) and all(
+            results[t.id].outcome.error_code in UNREACHABLE
+            or results[t.id].outcome.reason in UNREACHABLE
+            for t in targets
+        )
+        rate_limit = self.client.rate_limit
+        apply_results(
+            run,
+            list(results.values()),
+            writes=options.writes,
+            rate_limit=rate_limit.as_dict() if rate_limit else None,
+        )
+        run.refresh_from_db()
+        logger.info(
+            "refresh collection=%s run=%s request=%s mode=%s dry_run=%s status=%s total=%d "
+            "refreshed=%d unchanged=%d skipped=%d error=%d updates=%d duration_ms=%s",
+            run.collection_id,
+            run.pk,
+            run.request_id or "-",
+            run.mode,
+            run.dry_run,
+            run.status,
+            run.total,
+            run.refreshed,
+            run.unchanged,
+            run.skipped,
+            run.error,
+            run.updates_available,
+            run.duration_ms,
+        )
+        return run, unreachable
+
+
+def _retry_after(run: RefreshRun) -> int | None:
+    """Seconds until GitHub's rate limit resets, when the run ran into it."""
+    if not run.rate_limit or run.rate_limit.get("remaining", 1) > 0:
+        return None
+    reset = datetime.fromisoformat(run.rate_limit["reset_at"].replace("Z", "+00:00"))
+    return max(1, math.ceil((reset - datetime.now(UTC)).total_seconds()))

@@ -1,0 +1,145 @@
+"""Deciding, for one artifact, what upstream changed and what a run would write (no I/O here)."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from refresher.changes import compare
+from refresher.derive import derive_fields
+from refresher.frontmatter import MetadataError, decode, parse_config, parse_markdown
+from refresher.models import EntryStatus, Mode
+from refresher.options import RefreshOptions
+from refresher.upstream import UpstreamArtifact
+
+CONTENT = "content"
+
+
+@dataclass
+class Outcome:
+    """The entry a run records for one artifact, and the values it would write."""
+
+    status: str
+    changes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    updates: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+    error_code: str = ""
+    error_message: str = ""
+    current_sha: str = ""
+    upstream_sha: str = ""
+    upstream_content_sha: str = ""
+    update_available: bool | None = None
+    read: bool = False  # upstream was read successfully (last_refreshed_at moves)
+
+    @property
+    def applied(self) -> bool:
+        return any(c["applied"] for c in self.changes.values())
+
+
+def skipped(reason: str, *, current_sha: str = "") -> Outcome:
+    return Outcome(status=EntryStatus.SKIPPED, reason=reason, current_sha=current_sha)
+
+
+def errored(code: str, message: str, *, current_sha: str = "") -> Outcome:
+    return Outcome(
+        status=EntryStatus.ERROR, error_code=code, error_message=message, current_sha=current_sha
+    )
+
+
+def evaluate(*, artifact: Any, upstream: UpstreamArtifact, options: RefreshOptions) -> Outcome:
+    """Compare a stored artifact with what upstream says; decide what the run would write."""
+    current_sha = artifact.resolved_sha
+    if upstream.error is not None:
+        return errored(upstream.error.code, upstream.error.message, current_sha=current_sha)
+    if upstream.skipped is not None:
+        out = skipped(upstream.skipped.reason, current_sha=current_sha)
+        out.error_message = upstream.skipped.message
+        return out
+    try:
+        document = _document(artifact.type, upstream.main_file, upstream.data or b"")
+    except MetadataError as exc:
+        return errored(exc.code, exc.message, current_sha=current_sha)
+
+    upstream_values = derive_fields(document, repository=upstream.repository or {})
+    local = {name: getattr(artifact, name) for name in options.fields}
+    locked = frozenset(artifact.locked_fields or ())
+    found = compare(local=local, upstream=upstream_values, fields=options.fields, locked=locked)
+
+    out = Outcome(
+        status=EntryStatus.UNCHANGED,
+        current_sha=current_sha,
+        upstream_sha=upstream.tracked_sha,
+        upstream_content_sha=upstream.tracked_path_sha,
+        read=True,
+    )
+    if artifact.content_sha:
+        out.update_available = artifact.content_sha != upstream.tracked_path_sha
+    reasons: list[str] = []
+    for change in found:
+        apply = options.writes and not change.locked
+        out.changes[change.field] = {"old": change.old, "new": change.new, "applied": apply}
+        if apply:
+            out.updates[change.field] = change.new
+        if change.locked:
+            reasons.append("locked")
+
+    if options.mode == Mode.SYNC:
+        _plan_content_sync(
+            artifact,
+            upstream,
+            document_text=upstream.data,
+            out=out,
+            options=options,
+            reasons=reasons,
+        )
+
+    if any(name not in locked for name in out.changes):
+        out.status = EntryStatus.REFRESHED
+    if options.dry_run and out.changes:
+        reasons.insert(0, "dry_run")
+    elif options.mode == Mode.CHECK_ONLY and out.changes:
+        reasons.insert(0, "check_only")
+    if out.update_available is None:
+        reasons.append("no_content_sha")
+    out.reason = reasons[0] if reasons else ""
+    return out
+
+
+def _plan_content_sync(
+    artifact: Any,
+    upstream: UpstreamArtifact,
+    *,
+    document_text: bytes | None,
+    out: Outcome,
+    options: RefreshOptions,
+    reasons: list[str],
+) -> None:
+    """In sync mode, move content to upstream's head, unless the artifact is pinned.
+
+    A pinned artifact keeps its pin; one that has no content recorded yet gets it from the pin.
+    """
+    if upstream.pinned and artifact.content_sha:
+        if out.update_available:
+            reasons.append("pinned")
+        return
+    if upstream.pinned:
+        commit, path_sha = upstream.read_sha, upstream.read_path_sha
+    else:
+        commit, path_sha = upstream.tracked_sha, upstream.tracked_path_sha
+    if artifact.content_sha == path_sha and artifact.resolved_sha == commit:
+        return
+    text = (document_text or b"").decode("utf-8-sig", errors="replace")
+    old = {
+        "text": artifact.content,
+        "content_sha": artifact.content_sha,
+        "resolved_sha": artifact.resolved_sha,
+    }
+    new = {"text": text, "content_sha": path_sha, "resolved_sha": commit}
+    out.changes[CONTENT] = {"old": old, "new": new, "applied": options.writes}
+    if options.writes:
+        out.updates.update(content=text, content_sha=path_sha, resolved_sha=commit)
+
+
+def _document(kind: str, main_file: str, data: bytes) -> Any:
+    text = decode(data)
+    if kind == "mcp" and main_file.lower().endswith((".json", ".yaml", ".yml")):
+        return parse_config(text, filename=main_file)
+    return parse_markdown(text)

@@ -1,0 +1,80 @@
+"""The persistent HTTP cache in front of GitHub, read and written in bulk.
+
+The engine prefetches the keys a wave of requests will need in one query, the worker threads only
+touch the in-memory copy (no database access from threads), and new answers are written back in
+one upsert at the end of the network phase.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.utils import timezone
+
+from refresher.models import HttpCacheEntry
+
+
+@dataclass(frozen=True)
+class CachedAnswer:
+    body: Any
+    etag: str = ""
+    last_modified: str = ""
+    immutable: bool = False
+
+
+def cache_key(path: str, params: dict[str, str] | None = None) -> str:
+    return f"{path}?{urlencode(sorted(params.items()))}" if params else path
+
+
+class HttpCache:
+    def __init__(self) -> None:
+        self._entries: dict[str, CachedAnswer] = {}
+        self._loaded: set[str] = set()
+        self._dirty: dict[str, CachedAnswer] = {}
+
+    def prefetch(self, keys: set[str]) -> None:
+        """Load the stored answers for `keys` that are not in memory yet (one query)."""
+        missing = keys - self._loaded
+        if not missing:
+            return
+        rows = HttpCacheEntry.objects.filter(key__in=missing).values_list(
+            "key", "body", "etag", "last_modified", "immutable"
+        )
+        for key, body, etag, last_modified, immutable in rows:
+            self._entries[key] = CachedAnswer(body, etag, last_modified, immutable)
+        self._loaded |= missing
+
+    def get(self, key: str) -> CachedAnswer | None:
+        return self._entries.get(key)
+
+    def put(self, key: str, answer: CachedAnswer) -> None:
+        # Called from worker threads; dict assignment is atomic under the GIL.
+        self._entries[key] = answer
+        self._dirty[key] = answer
+
+    def flush(self) -> int:
+        """Write new and revalidated answers back (one upsert per batch); returns their number."""
+        if not self._dirty:
+            return 0
+        now = timezone.now()
+        rows = [
+            HttpCacheEntry(
+                key=key,
+                body=answer.body,
+                etag=answer.etag,
+                last_modified=answer.last_modified,
+                immutable=answer.immutable,
+                fetched_at=now,
+            )
+            for key, answer in self._dirty.items()
+        ]
+        HttpCacheEntry.objects.bulk_create(
+            rows,
+            batch_size=500,
+            update_conflicts=True,
+            unique_fields=["key"],
+            update_fields=["body", "etag", "last_modified", "immutable", "fetched_at"],
+        )
+        count = len(rows)
+        self._dirty.clear()
+        return count

@@ -1,0 +1,76 @@
+"""What a refresh was asked to do, already validated (see collections_app's RefreshRequest)."""
+
+import fnmatch
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from refresher.changes import FIELDS
+from refresher.models import Mode
+
+
+@dataclass(frozen=True)
+class ArtifactFilter:
+    """Which artifacts of the collection to refresh; the parts are ANDed, empty ones ignored."""
+
+    type: str = ""
+    name: str = ""
+    ids: tuple[uuid.UUID, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.type:
+            out["type"] = self.type
+        if self.name:
+            out["name"] = self.name
+        if self.ids:
+            out["ids"] = [str(i) for i in self.ids]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "ArtifactFilter":
+        data = data or {}
+        return cls(
+            type=data.get("type") or "",
+            name=data.get("name") or "",
+            ids=tuple(uuid.UUID(str(i)) for i in data.get("ids") or ()),
+        )
+
+    def matches_name(self, name: str) -> bool:
+        return not self.name or fnmatch.fnmatchcase(name, self.name)
+
+
+@dataclass(frozen=True)
+class RefreshOptions:
+    mode: str = Mode.METADATA_ONLY
+    dry_run: bool = False
+    fields: tuple[str, ...] = FIELDS
+    artifact_filter: ArtifactFilter = field(default_factory=ArtifactFilter)
+    background: bool = False
+
+    @property
+    def writes(self) -> bool:
+        """Whether this run may change artifacts (not a dry run, not a check)."""
+        return not self.dry_run and self.mode != Mode.CHECK_ONLY
+
+    def fingerprint_data(self) -> dict[str, Any]:
+        return {
+            "mode": str(self.mode),
+            "dry_run": self.dry_run,
+            "fields": list(self.fields),
+            "artifact_filter": self.artifact_filter.as_dict(),
+            "background": self.background,
+        }
+
+
+def normalize_fields(values: list[str] | None) -> tuple[str, ...]:
+    """Trim, lower-case and de-duplicate field names; None or [] means all. Raises ValueError."""
+    if not values:
+        return FIELDS
+    chosen = {v.strip().lower() for v in values if v and v.strip()}
+    unknown = sorted(chosen - set(FIELDS))
+    if unknown:
+        raise ValueError(
+            f"unknown field(s) {', '.join(unknown)}; valid fields are {', '.join(FIELDS)}"
+        )
+    return tuple(f for f in FIELDS if f in chosen) or FIELDS

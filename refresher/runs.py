@@ -1,0 +1,123 @@
+"""Run records: starting a run under the one-active-run guard, beating its heartbeat, ending it."""
+
+import hashlib
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from refresher.exceptions import RefreshInProgress
+from refresher.models import ACTIVE_STATUSES, RefreshRun, RunStatus
+from refresher.options import RefreshOptions
+
+logger = logging.getLogger("refresher.runs")
+
+
+def request_fingerprint(options: RefreshOptions) -> str:
+    data = json.dumps(options.fingerprint_data(), sort_keys=True)
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+def fail_stale_runs(*, collection_id: Any = None) -> int:
+    """Mark runs whose worker stopped beating its heartbeat as failed; returns how many.
+
+    Such a run applied nothing (its changes are written in one transaction at its very end), so
+    failing it loses no data; it only frees the collection for the next run.
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.REFRESH_RUN_LEASE_SECONDS)
+    stale = RefreshRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff)
+    if collection_id is not None:
+        stale = stale.filter(collection_id=collection_id)
+    count = stale.update(
+        status=RunStatus.FAILED,
+        finished_at=timezone.now(),
+        error_code="worker_lost",
+        error_message="The run stopped reporting progress and was abandoned; nothing was applied.",
+    )
+    if count:
+        logger.warning("failed %d abandoned refresh run(s)", count)
+    return count
+
+
+def start_run(
+    *,
+    collection: Any,
+    options: RefreshOptions,
+    user: Any,
+    request_id: str = "",
+    idempotency_key: str = "",
+    queued: bool,
+) -> RefreshRun:
+    """Create the run record; raise RefreshInProgress when the collection has an active run.
+
+    The partial unique constraint decides races between processes: whoever inserts first wins.
+    """
+    fail_stale_runs(collection_id=collection.pk)
+    now = timezone.now()
+    run = RefreshRun(
+        collection=collection,
+        requested_by=user if getattr(user, "pk", None) else None,
+        mode=options.mode,
+        dry_run=options.dry_run,
+        fields=list(options.fields),
+        artifact_filter=options.artifact_filter.as_dict(),
+        background=queued,
+        status=RunStatus.QUEUED if queued else RunStatus.RUNNING,
+        started_at=None if queued else now,
+        heartbeat_at=now,
+        request_id=request_id,
+        idempotency_key=idempotency_key,
+        request_fingerprint=request_fingerprint(options),
+    )
+    try:
+        with transaction.atomic():
+            run.save(force_insert=True)
+    except IntegrityError:
+        active = (
+            RefreshRun.objects.filter(collection=collection, status__in=ACTIVE_STATUSES)
+            .values_list("id", flat=True)
+            .first()
+        )
+        if active is None:
+            raise  # another constraint (the idempotency key): the caller handles it
+        raise RefreshInProgress(
+            "This collection is already being refreshed.", details={"run_id": str(active)}
+        ) from None
+    return run
+
+
+def claim(run: RefreshRun) -> bool:
+    """Move a queued run to running; False when it is no longer queued (taken or abandoned)."""
+    now = timezone.now()
+    claimed = RefreshRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+        status=RunStatus.RUNNING, started_at=now, heartbeat_at=now
+    )
+    if claimed:
+        run.status, run.started_at, run.heartbeat_at = RunStatus.RUNNING, now, now
+    return bool(claimed)
+
+
+def heartbeat(run: RefreshRun, **progress: int) -> bool:
+    """Record that the run is alive (with progress counts); False when it was abandoned."""
+    now = timezone.now()
+    alive = RefreshRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+        heartbeat_at=now, **progress
+    )
+    return bool(alive)
+
+
+def fail_run(run: RefreshRun, *, code: str, message: str) -> None:
+    now = timezone.now()
+    started = run.started_at or now
+    RefreshRun.objects.filter(pk=run.pk, status__in=ACTIVE_STATUSES).update(
+        status=RunStatus.FAILED,
+        finished_at=now,
+        duration_ms=int((now - started).total_seconds() * 1000),
+        error_code=code,
+        error_message=message,
+    )
+    run.refresh_from_db()

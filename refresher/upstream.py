@@ -1,0 +1,456 @@
+"""The read plan (SPEC section 4): everything a refresh needs from GitHub, in a few waves.
+
+Per repository its metadata once; per (repository, ref) the ref's head commit and that commit's
+recursive tree; per artifact only the blob of its main file. Reads of one wave run in parallel on
+a thread pool sharing one client; between waves the engine's thread loads the cache entries the
+next wave needs, so worker threads never touch the database.
+
+Trees, blobs and tag objects are addressed by SHA and never change: a cached one is used without a
+request. Repository and ref answers are revalidated with their ETag (a free 304 when unchanged).
+"""
+
+import base64
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from refresher.github import GitHubError, GitHubResponse, RateLimit
+from refresher.httpcache import CachedAnswer, HttpCache, cache_key
+from refresher.sources import SHA_RE, Source
+
+# Consecutive transient failures after which upstream is taken as down for the rest of the run.
+CIRCUIT_BREAKER_FAILURES = 3
+
+
+class GitHubAPI(Protocol):
+    """What the reader needs of a GitHub client (refresher.github.GitHubClient satisfies it)."""
+
+    def get(
+        self,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        etag: str = "",
+        last_modified: str = "",
+    ) -> GitHubResponse: ...
+
+    @property
+    def rate_limit(self) -> RateLimit | None: ...
+
+    def close(self) -> None: ...
+
+
+class ReadFailed(Exception):
+    """This artifact could not be read; `code` is its entry error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class ReadSkipped(Exception):
+    """This artifact was not read at all (rate limit or deadline); `reason` says why."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Target:
+    """One artifact to read: its id, type and parsed source."""
+
+    id: Any
+    type: str
+    source: Source
+
+
+@dataclass
+class UpstreamArtifact:
+    """What upstream says about one artifact, or why it could not be read."""
+
+    repository: dict[str, Any] | None = None
+    pinned: bool = False
+    read_sha: str = ""  # the commit the metadata was read at (the pin, or the tracked head)
+    tracked_sha: str = ""  # head of the tracked ref (the default branch for a pinned artifact)
+    read_path_sha: str = ""  # tree/blob SHA of the artifact's path at read_sha
+    tracked_path_sha: str = ""  # the same at tracked_sha: differs from content_sha = update
+    main_file: str = ""
+    data: bytes | None = None
+    error: ReadFailed | None = None
+    skipped: ReadSkipped | None = None
+    duration_ms: int = 0  # from the start of the reads until this artifact was done
+    # Internal: the blob SHA of the main file, fetched in the last wave.
+    blob_sha: str = field(default="", repr=False)
+
+
+@dataclass
+class _Tree:
+    sha: str
+    entries: dict[str, tuple[str, str]]  # path -> (type, sha)
+    truncated: bool
+
+
+def main_file_candidates(kind: str, path: str) -> list[str]:
+    """Where an artifact's main file may be, most specific first (SPEC section 4)."""
+
+    def join(name: str) -> str:
+        return f"{path}/{name}" if path else name
+
+    if kind == "skill":
+        return [join("SKILL.md")]
+    if kind == "mcp":
+        if path.lower().endswith((".json", ".yaml", ".yml")):
+            return [path]
+        return [join("README.md")]
+    if path.lower().endswith(".md"):
+        return [path]
+    return [join(f"{kind.upper()}.md"), join("README.md")]
+
+
+class UpstreamReader:
+    def __init__(
+        self,
+        client: GitHubAPI,
+        cache: HttpCache,
+        *,
+        concurrency: int,
+        deadline: float | None = None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.cache = cache
+        self.concurrency = max(1, concurrency)
+        self.deadline = deadline  # time.monotonic() value, or None for no deadline
+        self.on_progress = on_progress
+        self._stop: ReadSkipped | ReadFailed | None = None
+        self._transient_failures = 0
+
+    # -- the waves -----------------------------------------------------------------------------
+
+    def read(self, targets: Iterable[Target]) -> dict[Any, UpstreamArtifact]:
+        targets = list(targets)
+        self._started = time.monotonic()
+        results = {t.id: UpstreamArtifact() for t in targets}
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            self._pool = pool
+            repos = self._wave_repositories(targets, results)
+            self._wave_refs(targets, results, repos)
+            trees = self._wave_trees(targets, results)
+            self._locate(targets, results, repos, trees)
+            self._wave_blobs(targets, results)
+        return results
+
+    def _wave_repositories(
+        self, targets: list[Target], results: dict[Any, UpstreamArtifact]
+    ) -> dict[str, dict[str, Any]]:
+        names = sorted({t.source.full_name for t in targets})
+        answers = self._fetch_all({n: (f"/repos/{n}", None, False) for n in names})
+        repos: dict[str, dict[str, Any]] = {}
+        for t in targets:
+            answer = answers[t.source.full_name]
+            if isinstance(answer, Exception):
+                self._fail(results[t.id], answer)
+            else:
+                repos[t.source.full_name] = answer
+                results[t.id].repository = answer
+        return repos
+
+    def _wave_refs(
+        self,
+        targets: list[Target],
+        results: dict[Any, UpstreamArtifact],
+        repos: dict[str, dict[str, Any]],
+    ) -> None:
+        """Resolve each artifact's refs to the commit to read at and the commit to track."""
+        wanted: set[tuple[str, str]] = set()
+        for t in self._live(targets, results):
+            repo = repos[t.source.full_name]
+            wanted.add((t.source.full_name, repo.get("default_branch") or "main"))
+            if t.source.ref and not SHA_RE.match(t.source.ref):
+                wanted.add((t.source.full_name, t.source.ref))
+
+        def ref_path(name: str, ref: str, kind: str) -> str:
+            return f"/repos/{name}/git/ref/{kind}/{ref}"
+
+        heads = self._fetch_all({key: (ref_path(*key, "heads"), None, False) for key in wanted})
+        resolved: dict[tuple[str, str], tuple[str, str] | Exception] = {}
+        missing = []
+        for key, answer in heads.items():
+            if isinstance(answer, ReadFailed) and answer.code == "upstream_not_found":
+                missing.append(key)
+            elif isinstance(answer, Exception):
+                resolved[key] = answer
+            else:
+                resolved[key] = ("branch", answer["object"]["sha"])
+        # A ref that is not a branch may be a tag; annotated tags point at a tag object first.
+        tags = self._fetch_all({key: (ref_path(*key, "tags"), None, False) for key in missing})
+        annotated: dict[tuple[str, str], str] = {}
+        for key, answer in tags.items():
+            if isinstance(answer, ReadFailed) and answer.code == "upstream_not_found":
+                resolved[key] = ReadFailed(
+                    "upstream_not_found", f"no branch or tag named {key[1]!r} in {key[0]}"
+                )
+            elif isinstance(answer, Exception):
+                resolved[key] = answer
+            elif answer["object"]["type"] == "tag":
+                annotated[key] = answer["object"]["sha"]
+            else:
+                resolved[key] = ("tag", answer["object"]["sha"])
+        objects = self._fetch_all(
+            {key: (f"/repos/{key[0]}/git/tags/{sha}", None, True) for key, sha in annotated.items()}
+        )
+        for key, answer in objects.items():
+            resolved[key] = (
+                answer if isinstance(answer, Exception) else ("tag", answer["object"]["sha"])
+            )
+
+        for t in self._live(targets, results):
+            name, source, item = t.source.full_name, t.source, results[t.id]
+            default = resolved[(name, repos[name].get("default_branch") or "main")]
+            if isinstance(default, Exception):
+                self._fail(item, default)
+                continue
+            item.tracked_sha = default[1]
+            item.read_sha = default[1]
+            if SHA_RE.match(source.ref):
+                item.pinned, item.read_sha = True, source.ref
+            elif source.ref:
+                own = resolved[(name, source.ref)]
+                if isinstance(own, Exception):
+                    self._fail(item, own)
+                    continue
+                kind, sha = own
+                item.read_sha = sha
+                if kind == "branch":
+                    item.tracked_sha = sha
+                else:
+                    item.pinned = True
+
+    def _wave_trees(
+        self,
+        targets: list[Target],
+        results: dict[Any, UpstreamArtifact],
+    ) -> dict[tuple[str, str], _Tree | Exception]:
+        commits: set[tuple[str, str]] = set()
+        for t in self._live(targets, results):
+            item = results[t.id]
+            commits.add((t.source.full_name, item.read_sha))
+            commits.add((t.source.full_name, item.tracked_sha))
+        answers = self._fetch_all(
+            {
+                (name, sha): (f"/repos/{name}/git/trees/{sha}", {"recursive": "1"}, True)
+                for name, sha in commits
+            }
+        )
+        trees: dict[tuple[str, str], _Tree | Exception] = {}
+        for key, answer in answers.items():
+            if isinstance(answer, Exception):
+                trees[key] = answer
+                continue
+            entries = {e["path"]: (e["type"], e["sha"]) for e in answer.get("tree", [])}
+            trees[key] = _Tree(answer["sha"], entries, bool(answer.get("truncated")))
+        return trees
+
+    def _locate(
+        self,
+        targets: list[Target],
+        results: dict[Any, UpstreamArtifact],
+        repos: dict[str, dict[str, Any]],
+        trees: dict[tuple[str, str], _Tree | Exception],
+    ) -> None:
+        """Find each artifact's path SHA and main file blob in the trees (or via Contents)."""
+        for t in self._live(targets, results):
+            item, name = results[t.id], t.source.full_name
+            try:
+                item.read_path_sha, item.main_file, item.blob_sha = self._find(
+                    name, t, item.read_sha, trees[(name, item.read_sha)], want_file=True
+                )
+                if item.tracked_sha == item.read_sha:
+                    item.tracked_path_sha = item.read_path_sha
+                else:
+                    item.tracked_path_sha = self._find_path_sha(
+                        name, t, item.tracked_sha, trees[(name, item.tracked_sha)]
+                    )
+            except (ReadFailed, ReadSkipped) as exc:
+                self._fail(item, exc)
+
+    def _find(
+        self, name: str, target: Target, commit: str, tree: _Tree | Exception, *, want_file: bool
+    ) -> tuple[str, str, str]:
+        if isinstance(tree, Exception):
+            raise tree
+        path = target.source.path
+        if tree.truncated:
+            return self._find_with_contents(name, target, commit)
+        if path:
+            entry = tree.entries.get(path)
+            if entry is None:
+                raise ReadFailed(
+                    "upstream_not_found", f"{path!r} does not exist in {name}@{commit[:7]}"
+                )
+            path_sha = entry[1]
+        else:
+            path_sha = tree.sha
+        for candidate in main_file_candidates(target.type, path):
+            entry = tree.entries.get(candidate)
+            if entry and entry[0] == "blob":
+                return path_sha, candidate, entry[1]
+        raise ReadFailed(
+            "upstream_not_found",
+            f"no {' or '.join(main_file_candidates(target.type, path))} in {name}@{commit[:7]}",
+        )
+
+    def _find_path_sha(
+        self, name: str, target: Target, commit: str, tree: _Tree | Exception
+    ) -> str:
+        if isinstance(tree, Exception):
+            raise tree
+        path = target.source.path
+        if tree.truncated:
+            return self._find_with_contents(name, target, commit)[0]
+        if not path:
+            return tree.sha
+        entry = tree.entries.get(path)
+        if entry is None:
+            # The artifact's path is gone from the tracked branch: an update of its own kind.
+            return ""
+        return entry[1]
+
+    def _find_with_contents(self, name: str, target: Target, commit: str) -> tuple[str, str, str]:
+        """Fallback for repositories whose recursive tree GitHub truncated: list directories."""
+        path = target.source.path
+        parent = path.rpartition("/")[0]
+
+        def listing(directory: str) -> dict[str, tuple[str, str]]:
+            url = f"/repos/{name}/contents/{directory}" if directory else f"/repos/{name}/contents"
+            key = cache_key(url, {"ref": commit})
+            self.cache.prefetch({key})
+            answer = self._fetch(url, {"ref": commit}, True)
+            if not isinstance(answer, list):
+                answer = [answer]
+            return {e["path"]: (e["type"], e["sha"]) for e in answer}
+
+        if path:
+            found = listing(parent).get(path)
+            if found is None:
+                raise ReadFailed(
+                    "upstream_not_found", f"{path!r} does not exist in {name}@{commit[:7]}"
+                )
+            path_sha = found[1]
+            entries = {path: found} if found[0] == "file" else listing(path)
+        else:
+            # The root tree's SHA comes with the (truncated) tree answer itself.
+            root = self._fetch(f"/repos/{name}/git/trees/{commit}", None, True)
+            path_sha, entries = root["sha"], listing("")
+        for candidate in main_file_candidates(target.type, path):
+            entry = entries.get(candidate)
+            if entry and entry[0] == "file":
+                return path_sha, candidate, entry[1]
+        raise ReadFailed(
+            "upstream_not_found", f"no main file for {path or '/'} in {name}@{commit[:7]}"
+        )
+
+    def _wave_blobs(self, targets: list[Target], results: dict[Any, UpstreamArtifact]) -> None:
+        blobs = {(t.source.full_name, results[t.id].blob_sha) for t in self._live(targets, results)}
+        answers = self._fetch_all(
+            {key: (f"/repos/{key[0]}/git/blobs/{key[1]}", None, True) for key in blobs}
+        )
+        for t in self._live(targets, results):
+            item = results[t.id]
+            answer = answers[(t.source.full_name, item.blob_sha)]
+            if isinstance(answer, Exception):
+                self._fail(item, answer)
+                continue
+            try:
+                item.data = base64.b64decode(answer.get("content") or "")
+            except (ValueError, TypeError):
+                self._fail(
+                    item, ReadFailed("upstream_unavailable", "GitHub sent an undecodable blob")
+                )
+                continue
+            self._done(item)
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _live(targets: list[Target], results: dict[Any, UpstreamArtifact]) -> list[Target]:
+        return [t for t in targets if results[t.id].error is None and results[t.id].skipped is None]
+
+    def _fail(self, item: UpstreamArtifact, exc: Exception) -> None:
+        if isinstance(exc, ReadSkipped):
+            item.skipped = exc
+        elif isinstance(exc, ReadFailed):
+            item.error = exc
+        else:  # pragma: no cover - _fetch only raises the two above
+            item.error = ReadFailed("upstream_unavailable", str(exc))
+        self._done(item)
+
+    def _done(self, item: UpstreamArtifact) -> None:
+        item.duration_ms = int((time.monotonic() - self._started) * 1000)
+        if self.on_progress:
+            self.on_progress(1)
+
+    def _fetch_all(
+        self, requests: dict[Any, tuple[str, dict[str, str] | None, bool]]
+    ) -> dict[Any, Any]:
+        """Fetch many paths in parallel; each value is the answer's body or the exception."""
+        if not requests:
+            return {}
+        self.cache.prefetch({cache_key(path, params) for path, params, _ in requests.values()})
+
+        def one(item: tuple[Any, tuple[str, dict[str, str] | None, bool]]) -> tuple[Any, Any]:
+            key, (path, params, immutable) = item
+            try:
+                return key, self._fetch(path, params, immutable)
+            except (ReadFailed, ReadSkipped) as exc:
+                return key, exc
+
+        return dict(self._pool.map(one, requests.items()))
+
+    def _fetch(self, path: str, params: dict[str, str] | None, immutable: bool) -> Any:
+        key = cache_key(path, params)
+        cached = self.cache.get(key)
+        if immutable and cached is not None:
+            return cached.body
+        if self._stop is not None:
+            raise self._stop
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise ReadSkipped("deadline_exceeded", "the refresh ran out of time before this read")
+        try:
+            response = self.client.get(
+                path,
+                params=params,
+                etag=cached.etag if cached else "",
+                last_modified=cached.last_modified if cached else "",
+            )
+        except GitHubError as exc:
+            raise self._classify(exc) from None
+        self._transient_failures = 0
+        if response.status == 304 and cached is not None:
+            return cached.body
+        self.cache.put(
+            key, CachedAnswer(response.data, response.etag, response.last_modified, immutable)
+        )
+        return response.data
+
+    def _classify(self, exc: GitHubError) -> ReadFailed | ReadSkipped:
+        if exc.code == "rate_limited":
+            reset = exc.reset_at.isoformat().replace("+00:00", "Z") if exc.reset_at else None
+            stop = ReadSkipped(
+                "rate_limited",
+                f"GitHub's rate limit is exhausted{f' until {reset}' if reset else ''}",
+            )
+            self._stop = stop
+            return ReadFailed("rate_limited", exc.message)
+        if not exc.permanent:
+            self._transient_failures += 1
+            if self._transient_failures >= CIRCUIT_BREAKER_FAILURES:
+                self._stop = ReadFailed(
+                    "upstream_unavailable", f"GitHub is unavailable; gave up after: {exc.message}"
+                )
+        return ReadFailed(exc.code, exc.message)
