@@ -213,3 +213,26 @@ class RefreshRunListSerializer(RefreshResponseSerializer):
     class Meta(RefreshResponseSerializer.Meta):
         ref_name = "RefreshRunSummary"
         fields = [f for f in RefreshResponseSerializer.Meta.fields if f != "entries"]
+
+
+class RollbackArtifactSerializer(serializers.Serializer):
+    artifact_id = serializers.UUIDField()
+    artifact = serializers.CharField()
+    restored = serializers.ListField(child=serializers.CharField())
+    left = serializers.DictField(
+        child=serializers.CharField(), help_text="Fields left alone, with why."
+    )
+
+    class Meta:
+        ref_name = "RollbackArtifact"
+
+
+class RollbackResponseSerializer(serializers.Serializer):
+    run_id = serializers.UUIDField()
+    rolled_back_at = serializers.DateTimeField()
+    restored = serializers.IntegerField(help_text="Fields restored to their old value.")
+    left = serializers.IntegerField(help_text="Fields changed since the run, left alone.")
+    artifacts = RollbackArtifactSerializer(many=True)
+
+    class Meta:
+        ref_name = "RollbackResponse"

@@ -10,7 +10,9 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
 from collections_app.filters import RefreshRunFilter
@@ -20,10 +22,19 @@ from collections_app.refresh_serializers import (
     RefreshRequestSerializer,
     RefreshResponseSerializer,
     RefreshRunListSerializer,
+    RollbackResponseSerializer,
 )
 from refresher.exceptions import InvalidRequest
 from refresher.models import Mode, RefreshRun
 from refresher.options import RefreshOptions
+from refresher.rollback import rollback_run
+from skillmeat_site.schema import error
+
+ROLLBACK_REFUSED = error(
+    "A dry run, a check run, an unfinished run, or one already rolled back.",
+    "invalid_request",
+    "This run was already rolled back.",
+)
 
 
 class RefreshThrottle(UserRateThrottle):
@@ -98,3 +109,20 @@ class RefreshRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     def get_serializer_class(self) -> type:
         return RefreshRunListSerializer if self.action == "list" else RefreshResponseSerializer
+
+    @extend_schema(
+        operation_id="refresh_runs_rollback",
+        summary="Roll back a run's applied changes",
+        request=None,
+        responses={200: RollbackResponseSerializer, 400: ROLLBACK_REFUSED},
+    )
+    @action(detail=True, methods=["post"])
+    def rollback(self, request: Request, pk: str | None = None) -> Response:
+        """Restore the old value of every field the run applied, where the current value still
+        equals the value the run wrote. Fields changed since are left alone and reported.
+
+        A run can be rolled back once; dry runs and check runs wrote nothing and are refused.
+        """
+        run = self.get_object()
+        report = rollback_run(run, user=request.user)
+        return Response(RollbackResponseSerializer(report).data)

@@ -24,7 +24,7 @@ def _is_blank(value: Any) -> bool:
     return False
 
 
-def _same(field: str, local: Any, upstream: Any) -> bool:
+def same_value(field: str, local: Any, upstream: Any) -> bool:
     if field == "topics":
         return set(local or []) == set(upstream or [])
     local_text = (local or "").strip()
@@ -57,7 +57,7 @@ def compare(
         if _is_blank(new):
             continue
         old = local.get(name)
-        if _same(name, old, new):
+        if same_value(name, old, new):
             continue
         changes.append(
             FieldChange(field=name, old=old, new=_normalized(name, new), locked=name in locked)
