@@ -71,6 +71,14 @@ MODE_PARAMETER = OpenApiParameter(
     location=OpenApiParameter.QUERY,
     description="Overrides the body's `mode`.",
 )
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Retrying with the same key and body answers with the first request's run "
+    "instead of starting another; the same key with another body is a 400.",
+)
 REFRESH_EXAMPLES = [
     OpenApiExample(
         "Metadata refresh of all artifacts",

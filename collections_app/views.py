@@ -1,8 +1,8 @@
 """REST endpoints for collections and artifacts. Views stay thin: scoping, serializers, engine."""
 
-from django.conf import settings
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -17,6 +17,7 @@ from collections_app.refresh_serializers import (
     RefreshResponseSerializer,
 )
 from collections_app.refresh_views import (
+    IDEMPOTENCY_KEY,
     MODE_PARAMETER,
     REFRESH_EXAMPLES,
     RefreshThrottle,
@@ -24,7 +25,7 @@ from collections_app.refresh_views import (
 )
 from collections_app.serializers import ArtifactSerializer, CollectionSerializer
 from refresher.models import RefreshRun
-from refresher.service import refresh_now
+from refresher.service import start_refresh
 from skillmeat_site.request_id import request_id_of
 from skillmeat_site.schema import REFRESH_ERRORS
 
@@ -54,9 +55,19 @@ class CollectionViewSet(viewsets.ModelViewSet):
         operation_id="collections_refresh",
         summary="Refresh a collection's artifacts from GitHub",
         request=RefreshRequestSerializer,
-        parameters=[MODE_PARAMETER],
         examples=REFRESH_EXAMPLES,
-        responses={200: RefreshResponseSerializer, **REFRESH_ERRORS},
+        parameters=[MODE_PARAMETER, IDEMPOTENCY_KEY],
+        responses={
+            200: OpenApiResponse(
+                RefreshResponseSerializer, description="The refresh ran inline; here is its record."
+            ),
+            202: OpenApiResponse(
+                RefreshResponseSerializer,
+                description="Queued for a background worker (asked for with `background`, or "
+                "more artifacts than REFRESH_SYNC_MAX_ARTIFACTS). Poll the URL in `Location`.",
+            ),
+            **REFRESH_ERRORS,
+        },
     )
     @action(
         detail=True,
@@ -72,21 +83,30 @@ class CollectionViewSet(viewsets.ModelViewSet):
         never erased by a missing or blank upstream value, and `locked_fields` are never
         written. Every run is recorded under `/api/v1/refresh-runs/{run_id}/`.
 
+        With `background: true`, or when more artifacts are selected than the site refreshes
+        inline, the answer is 202 with the queued run and its URL in `Location`. An
+        `Idempotency-Key` header makes a retried request replay the first one's run instead of
+        starting another.
+
         Problems with single artifacts (a missing file, broken frontmatter) are reported in
         their entries of a 200 answer with status `partial` or `failed`; a 503 means GitHub
         could not be read at all.
         """
         collection = self.get_object()
         options = parse_refresh_request(request)
-        run = refresh_now(
+        started = start_refresh(
             collection,
             options,
             user=request.user,
             request_id=request_id_of(request),
-            deadline_seconds=settings.REFRESH_INLINE_DEADLINE,
+            idempotency_key=request.headers.get("Idempotency-Key", "").strip()[:255],
         )
-        run = RefreshRun.objects.prefetch_related("entries").get(pk=run.pk)
-        return Response(RefreshResponseSerializer(run).data, status=status.HTTP_200_OK)
+        run = RefreshRun.objects.prefetch_related("entries").get(pk=started.run.pk)
+        body = RefreshResponseSerializer(run).data
+        if started.background:
+            location = reverse("refresh-run-detail", kwargs={"pk": run.pk})
+            return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+        return Response(body, status=status.HTTP_200_OK)
 
 
 @extend_schema_view(

@@ -33,14 +33,25 @@ UNREACHABLE = frozenset({"upstream_unavailable", "rate_limited"})
 HEARTBEAT_EVERY = 2.0  # seconds between progress writes of a running run
 
 
-def select_artifacts(collection_id: Any, artifact_filter: ArtifactFilter) -> list[Artifact]:
-    """The collection's artifacts that the filter admits, in a stable order (one query)."""
+def _filtered(collection_id: Any, artifact_filter: ArtifactFilter) -> QuerySet[Artifact]:
     qs: QuerySet[Artifact] = Artifact.objects.filter(collection_id=collection_id)
     if artifact_filter.type:
         qs = qs.filter(type=artifact_filter.type)
     if artifact_filter.ids:
         qs = qs.filter(pk__in=artifact_filter.ids)
-    return [a for a in qs.order_by("type", "name") if artifact_filter.matches_name(a.name)]
+    return qs
+
+
+def select_artifacts(collection_id: Any, artifact_filter: ArtifactFilter) -> list[Artifact]:
+    """The collection's artifacts that the filter admits, in a stable order (one query)."""
+    qs = _filtered(collection_id, artifact_filter).order_by("type", "name")
+    return [a for a in qs if artifact_filter.matches_name(a.name)]
+
+
+def count_artifacts(collection_id: Any, artifact_filter: ArtifactFilter) -> int:
+    """How many artifacts the filter admits, reading only their names (one query)."""
+    names = _filtered(collection_id, artifact_filter).values_list("name", flat=True)
+    return sum(1 for name in names if artifact_filter.matches_name(name))
 
 
 def options_of(run: RefreshRun) -> RefreshOptions:

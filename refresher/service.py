@@ -1,13 +1,17 @@
 """Starting refreshes: the entry point the API, admin and command line share."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 
+from refresher import tasks
 from refresher.client import github_client_from_settings
-from refresher.engine import Refresher
+from refresher.engine import Refresher, count_artifacts
+from refresher.exceptions import InvalidRequest, RefreshInProgress
 from refresher.models import RefreshRun
 from refresher.options import RefreshOptions
+from refresher.runs import request_fingerprint, start_run
 
 
 def refresher_from_settings() -> Refresher:
@@ -38,3 +42,78 @@ def refresh_now(
         )
     finally:
         refresher.client.close()
+
+
+def refresh_in_background(
+    collection: Any,
+    options: RefreshOptions,
+    *,
+    user: Any = None,
+    request_id: str = "",
+    idempotency_key: str = "",
+) -> RefreshRun:
+    """Record a queued run and hand it to a task worker."""
+    run = start_run(
+        collection=collection,
+        options=options,
+        user=user,
+        request_id=request_id,
+        idempotency_key=idempotency_key,
+        queued=True,
+    )
+    tasks.enqueue(run)
+    return run
+
+
+@dataclass(frozen=True)
+class Started:
+    run: RefreshRun
+    background: bool
+    replayed: bool = False
+
+
+def previous_attempt(user: Any, idempotency_key: str, options: RefreshOptions) -> RefreshRun | None:
+    """The run an earlier request with this Idempotency-Key started, if any.
+
+    The same key with a different request is refused: replaying an answer to another question
+    would be wrong, and starting a second run would defeat the key.
+    """
+    if not idempotency_key or not getattr(user, "pk", None):
+        return None
+    run = RefreshRun.objects.filter(requested_by=user, idempotency_key=idempotency_key).first()
+    if run is not None and run.request_fingerprint != request_fingerprint(options):
+        raise InvalidRequest(
+            "This Idempotency-Key was used for a different refresh request.",
+            details={"Idempotency-Key": ["Already used with another body."]},
+        )
+    return run
+
+
+def start_refresh(
+    collection: Any,
+    options: RefreshOptions,
+    *,
+    user: Any = None,
+    request_id: str = "",
+    idempotency_key: str = "",
+) -> Started:
+    """Refresh inline, or in the background when asked to or when the selection is large."""
+    earlier = previous_attempt(user, idempotency_key, options)
+    if earlier is not None:
+        if earlier.is_active and not earlier.background:
+            raise RefreshInProgress(
+                "The request with this Idempotency-Key is still running.",
+                details={"run_id": str(earlier.pk)},
+            )
+        return Started(earlier, background=earlier.background, replayed=True)
+    large = (
+        count_artifacts(collection.pk, options.artifact_filter)
+        > settings.REFRESH_SYNC_MAX_ARTIFACTS
+    )
+    kwargs = {"user": user, "request_id": request_id, "idempotency_key": idempotency_key}
+    if options.background or large:
+        return Started(refresh_in_background(collection, options, **kwargs), background=True)
+    run = refresh_now(
+        collection, options, deadline_seconds=settings.REFRESH_INLINE_DEADLINE, **kwargs
+    )
+    return Started(run, background=False)

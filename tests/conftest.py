@@ -12,6 +12,8 @@ def pytest_configure(config) -> None:
 
     # Hashing test passwords with PBKDF2 would dominate the suite's run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Background runs execute inside enqueue(); tests of the real worker switch back.
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 
 
 @pytest.fixture
@@ -54,3 +56,19 @@ def staff_api(staff_user) -> APIClient:
 @pytest.fixture
 def anon_api() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def github(settings):
+    """A GitHub-compatible server on 127.0.0.1 that the refresher is pointed at."""
+    from tests.fakegithub import FakeGitHub
+
+    fake = FakeGitHub().start()
+    settings.GITHUB_API_URL = fake.url
+    settings.GITHUB_TOKEN = fake.token
+    settings.REFRESH_MAX_RETRIES = 1
+    settings.REFRESH_RETRY_BACKOFF = 0.01
+    settings.REFRESH_HTTP_TIMEOUT = 2.0
+    settings.REFRESH_MAX_INLINE_WAIT = 1.0
+    yield fake
+    fake.stop()
