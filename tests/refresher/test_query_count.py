@@ -1,0 +1,55 @@
+"""A refresh reads and writes in a fixed number of queries, however many artifacts it covers."""
+
+import pytest
+
+from refresher.options import RefreshOptions
+from refresher.service import refresh_now
+from tests.factories import collection_with_artifacts
+
+pytestmark = pytest.mark.django_db
+
+# The expected queries of one metadata refresh that changes every artifact:
+#   1  fail abandoned runs of this collection (UPDATE)
+#   3  insert the run (SAVEPOINT, INSERT, RELEASE)
+#   1  select the collection's artifacts
+#   4  load cached answers: repositories, refs, trees, blobs (one SELECT per wave)
+#   1  upsert the new cached answers
+#   then the apply transaction:
+#   1  SAVEPOINT
+#   1  the active-run guard (UPDATE ... WHERE status = 'running')
+#   1  select the artifacts' current updated_at (FOR UPDATE on PostgreSQL)
+#   1  bulk_update of the artifacts
+#   1  bulk_create of the entries
+#   1  final counts and status of the run
+#   1  RELEASE SAVEPOINT
+#   1  re-read the finished run
+EXPECTED_QUERIES = 18
+
+
+def setup_upstream(github, n: int) -> None:
+    files = {
+        f"skills/skill-{i:04d}/SKILL.md": f"---\nname: skill {i}\ndescription: Skill number {i}.\n---\n"
+        for i in range(n)
+    }
+    github.add_repo("acme/skills", files=files, topics=["t"])
+
+
+@pytest.mark.parametrize("n", [1, 50])
+def test_query_count_does_not_grow_with_the_number_of_artifacts(
+    github, user, n, django_assert_num_queries
+):
+    setup_upstream(github, n)
+    collection = collection_with_artifacts(n, owner=user)
+    with django_assert_num_queries(EXPECTED_QUERIES):
+        run = refresh_now(collection, RefreshOptions())
+    assert run.refreshed == n
+
+
+@pytest.mark.parametrize("n", [1, 50])
+def test_a_warm_refresh_costs_the_same_queries(github, user, n, django_assert_max_num_queries):
+    setup_upstream(github, n)
+    collection = collection_with_artifacts(n, owner=user)
+    refresh_now(collection, RefreshOptions())
+    with django_assert_max_num_queries(EXPECTED_QUERIES):
+        run = refresh_now(collection, RefreshOptions())
+    assert run.unchanged == n
