@@ -21,7 +21,21 @@ class StrictBooleanField(serializers.BooleanField):
         raise AssertionError  # unreachable: fail() raises
 
 
-class ArtifactFilterSerializer(serializers.Serializer):
+class StrictKeysSerializer(serializers.Serializer):
+    """Unknown keys are an error: a typo must not silently widen or change a refresh."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                valid = ", ".join(self.fields)
+                raise serializers.ValidationError(
+                    {key: [f"Unknown key; valid keys are {valid}."] for key in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class ArtifactFilterSerializer(StrictKeysSerializer):
     type = serializers.ChoiceField(choices=ArtifactType.choices, required=False)
     name = serializers.CharField(
         required=False, max_length=200, help_text="fnmatch glob on the artifact name, e.g. `pdf*`."
@@ -31,16 +45,8 @@ class ArtifactFilterSerializer(serializers.Serializer):
     class Meta:
         ref_name = "ArtifactFilter"
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        unknown = set(self.initial_data) - set(self.fields)
-        if unknown:
-            raise serializers.ValidationError(
-                f"unknown filter key(s) {', '.join(sorted(unknown))}; use type, name, ids"
-            )
-        return attrs
 
-
-class RefreshRequestSerializer(serializers.Serializer):
+class RefreshRequestSerializer(StrictKeysSerializer):
     """What to refresh and how. Every key is optional; `{}` means a metadata refresh of all."""
 
     mode = serializers.ChoiceField(choices=Mode.choices, default=Mode.METADATA_ONLY)
@@ -63,14 +69,6 @@ class RefreshRequestSerializer(serializers.Serializer):
         except ValueError as exc:
             raise serializers.ValidationError(str(exc)) from None
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if isinstance(self.initial_data, dict):
-            unknown = set(self.initial_data) - set(self.fields)
-            if unknown:
-                raise serializers.ValidationError(
-                    {key: ["Unknown key."] for key in sorted(unknown)}
-                )
-        return attrs
 
     def to_options(self) -> RefreshOptions:
         data = self.validated_data

@@ -104,7 +104,8 @@ class CollectionViewSet(viewsets.ModelViewSet):
         run = RefreshRun.objects.prefetch_related("entries").get(pk=started.run.pk)
         body = RefreshResponseSerializer(run).data
         if started.background:
-            location = reverse("refresh-run-detail", kwargs={"pk": run.pk})
+            # The route's slash is optional, so reverse() leaves it out; the canonical URL has it.
+            location = reverse("refresh-run-detail", kwargs={"pk": run.pk}).rstrip("/") + "/"
             return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
         return Response(body, status=status.HTTP_200_OK)
 

@@ -28,7 +28,7 @@ EXPECTED_QUERIES = 18
 
 def setup_upstream(github, n: int) -> None:
     files = {
-        f"skills/skill-{i:04d}/SKILL.md": f"---\nname: skill {i}\ndescription: Skill number {i}.\n---\n"
+        f"skills/skill-{i:04d}/SKILL.md": f"---\nname: skill {i}\ndescription: Skill {i}.\n---\n"
         for i in range(n)
     }
     github.add_repo("acme/skills", files=files, topics=["t"])
