@@ -139,6 +139,9 @@ class SummarySerializer(serializers.Serializer):
     skipped = serializers.IntegerField()
     error = serializers.IntegerField()
     updates_available = serializers.IntegerField()
+    processed = serializers.IntegerField(
+        help_text="Artifacts done so far; equals `total` once the run has finished."
+    )
 
     class Meta:
         ref_name = "RefreshSummary"

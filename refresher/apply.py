@@ -53,6 +53,7 @@ def summary(results: Sequence[Result]) -> dict[str, int]:
         "skipped": counts[EntryStatus.SKIPPED],
         "error": counts[EntryStatus.ERROR],
         "updates_available": sum(1 for r in results if r.outcome.update_available),
+        "processed": len(results),
     }
 
 

@@ -141,6 +141,7 @@ class Refresher:
 
         total = len(artifacts)
         done = total - len(targets)
+        heartbeat(run, total=total, processed=done)
         last_beat = time.monotonic()
 
         def tick(count: int) -> None:
@@ -149,7 +150,7 @@ class Refresher:
             if progress:
                 progress(done, total)
             if run.background and time.monotonic() - last_beat > HEARTBEAT_EVERY:
-                heartbeat(run)
+                heartbeat(run, processed=done)
                 last_beat = time.monotonic()
 
         cache = HttpCache()

@@ -61,6 +61,8 @@ class RefreshRun(models.Model):
     skipped = models.PositiveIntegerField(default=0)
     error = models.PositiveIntegerField(default=0)
     updates_available = models.PositiveIntegerField(default=0)
+    # Artifacts done so far: moves while a background run works, so its page shows progress.
+    processed = models.PositiveIntegerField(default=0)
 
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -7,15 +7,6 @@ from rest_framework.test import APIClient
 from tests.factories import UserFactory
 
 
-def pytest_configure(config) -> None:
-    from django.conf import settings
-
-    # Hashing test passwords with PBKDF2 would dominate the suite's run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # Background runs execute inside enqueue(); tests of the real worker switch back.
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
-
-
 @pytest.fixture
 def user(db):
     return UserFactory(username="alice")

@@ -185,6 +185,7 @@ def test_full_refresh_applies_changes_and_is_recorded(api, collection, github):
         "skipped": 0,
         "error": 0,
         "updates_available": 0,
+        "processed": 2,
     }
     assert body["request_id"] == "req-42"
     assert body["rate_limit"]["limit"] == 5000

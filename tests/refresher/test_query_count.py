@@ -12,6 +12,7 @@ pytestmark = pytest.mark.django_db
 #   1  fail abandoned runs of this collection (UPDATE)
 #   3  insert the run (SAVEPOINT, INSERT, RELEASE)
 #   1  select the collection's artifacts
+#   1  record the run's total (progress for anyone polling it)
 #   4  load cached answers: repositories, refs, trees, blobs (one SELECT per wave)
 #   1  upsert the new cached answers
 #   then the apply transaction:
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.django_db
 #   1  final counts and status of the run
 #   1  RELEASE SAVEPOINT
 #   1  re-read the finished run
-EXPECTED_QUERIES = 18
+EXPECTED_QUERIES = 19
 
 
 def setup_upstream(github, n: int) -> None:

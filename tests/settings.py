@@ -1,0 +1,11 @@
+"""Settings for the test suite: the site's own, with the few changes tests need."""
+
+from skillmeat_site.settings import *  # noqa: F403
+
+# Hashing test passwords with PBKDF2 would dominate the suite's run time.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Background runs execute inside enqueue(); the tests of the real worker use the database
+# backend explicitly. Tasks bind their backend when they are defined, so this must be set
+# before any task module is imported.
+TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
