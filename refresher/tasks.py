@@ -2,6 +2,7 @@
 
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.tasks import task
 
@@ -39,7 +40,7 @@ def enqueue(run: RefreshRun) -> None:
 
     def send() -> None:
         try:
-            refresh_run.enqueue(str(run.pk))
+            refresh_run.using(backend=settings.REFRESH_TASK_BACKEND).enqueue(str(run.pk))
         except Exception:
             logger.exception("could not queue refresh run %s", run.pk)
             fail_run(run, code="internal_error", message="The run could not be queued.")

@@ -177,6 +177,9 @@ TASKS = {
     }
 }
 
+# The TASKS alias background refreshes are queued on.
+REFRESH_TASK_BACKEND = env_str("REFRESH_TASK_BACKEND", "default")
+
 # Upstream and refresh behaviour (SPEC section 8).
 GITHUB_API_URL = env_str("GITHUB_API_URL", "https://api.github.com").rstrip("/")
 GITHUB_TOKEN = env_str("GITHUB_TOKEN")

@@ -9,3 +9,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # backend explicitly. Tasks bind their backend when they are defined, so this must be set
 # before any task module is imported.
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+# The real database backend, for the tests that run a real worker against it.
+TASKS["database"] = {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
