@@ -97,7 +97,7 @@ def evaluate(*, artifact: Any, upstream: UpstreamArtifact, options: RefreshOptio
         reasons.insert(0, "dry_run")
     elif options.mode == Mode.CHECK_ONLY and out.changes:
         reasons.insert(0, "check_only")
-    if out.update_available is None:
+    if out.update_available is None and CONTENT not in out.changes:
         reasons.append("no_content_sha")
     out.reason = reasons[0] if reasons else ""
     return out
