@@ -177,9 +177,9 @@ class UpstreamReader:
         def ref_path(name: str, ref: str, kind: str) -> str:
             return f"/repos/{name}/git/ref/{kind}/{ref}"
 
-        heads = self._fetch_all({key: (ref_path(*key, "heads"), None, False) for key in wanted})
+        heads = self._fetch_all({(n, r): (ref_path(n, r, "heads"), None, False) for n, r in wanted})
         resolved: dict[tuple[str, str], tuple[str, str] | Exception] = {}
-        missing = []
+        missing: list[tuple[str, str]] = []
         for key, answer in heads.items():
             if isinstance(answer, ReadFailed) and answer.code == "upstream_not_found":
                 missing.append(key)
@@ -188,7 +188,7 @@ class UpstreamReader:
             else:
                 resolved[key] = ("branch", answer["object"]["sha"])
         # A ref that is not a branch may be a tag; annotated tags point at a tag object first.
-        tags = self._fetch_all({key: (ref_path(*key, "tags"), None, False) for key in missing})
+        tags = self._fetch_all({(n, r): (ref_path(n, r, "tags"), None, False) for n, r in missing})
         annotated: dict[tuple[str, str], str] = {}
         for key, answer in tags.items():
             if isinstance(answer, ReadFailed) and answer.code == "upstream_not_found":
