@@ -1,5 +1,7 @@
 """Settings for the test suite: the site's own, with the few changes tests need."""
 
+import os
+
 from skillmeat_site.settings import *  # noqa: F403
 
 # Hashing test passwords with PBKDF2 would dominate the suite's run time.
@@ -11,3 +13,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 # The real database backend, for the tests that run a real worker against it.
 TASKS["database"] = {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
+
+# One test database per test process, so two suites running at once never share one.
+_default = DATABASES["default"]  # noqa: F405
+if _default["ENGINE"] == "django.db.backends.sqlite3":
+    _default["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}  # noqa: F405
+else:
+    _default["TEST"] = {"NAME": f"test_{_default['NAME']}_{os.getpid()}"}
