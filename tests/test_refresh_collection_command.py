@@ -1,0 +1,349 @@
+"""`manage.py refresh_collection` against the loopback GitHub fake and the real database."""
+
+import io
+import json
+import uuid
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from collections_app.models import Artifact, ArtifactType
+from refresher.models import RefreshRun, RunStatus
+from tests.factories import ArtifactFactory, CollectionFactory
+from tests.upstream import fixture_text
+
+pytestmark = pytest.mark.django_db
+
+PDF_DESCRIPTION = (
+    "Work with PDF files: pull out text and tables, fill in forms, merge and split documents. "
+    "Use it whenever a task mentions a PDF, even when the user does not say so outright."
+)
+RESPONSE_KEYS = {
+    "run_id",
+    "collection_id",
+    "status",
+    "mode",
+    "dry_run",
+    "fields",
+    "started_at",
+    "finished_at",
+    "duration_ms",
+    "summary",
+    "entries",
+    "rate_limit",
+    "request_id",
+}
+
+
+class TerminalIO(io.StringIO):
+    """A captured stream that says it is a terminal, to exercise the rich output."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def run_command(*args: str, stdout: io.StringIO | None = None) -> tuple[object, str, str]:
+    """Run the command like a shell would see it: (exit status, stdout, stderr)."""
+    out, err = stdout or io.StringIO(), io.StringIO()
+    try:
+        call_command("refresh_collection", *args, stdout=out, stderr=err)
+    except SystemExit as exited:
+        code = exited.code
+    else:
+        code = 0
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def upstream(github):
+    github.add_repo(
+        "acme/skills",
+        files={
+            "skills/pdf/SKILL.md": fixture_text("skill-pdf.md"),
+            "skills/pdf/scripts/extract.py": "print('text')\n",
+            "skills/changelog/SKILL.md": fixture_text("skill-spdx.md"),
+            "commands/deploy.md": fixture_text("command-deploy.md"),
+        },
+        topics=["pdf", "docs"],
+        license_spdx="MIT",
+    )
+    return github
+
+
+@pytest.fixture
+def collection(user):
+    return CollectionFactory(owner=user, name="Team skills")
+
+
+@pytest.fixture
+def pdf(collection):
+    return ArtifactFactory(
+        collection=collection,
+        name="pdf",
+        source="acme/skills/skills/pdf",
+        description="An old description",
+        license="MIT",
+        topics=["docs", "pdf"],
+        author="acme",
+        title="pdf",
+    )
+
+
+def test_refresh_by_id_applies_metadata_and_prints_every_change_in_full(upstream, pdf):
+    code, out, err = run_command(str(pdf.collection_id))
+
+    assert code == 0, err
+    pdf.refresh_from_db()
+    assert pdf.description == PDF_DESCRIPTION
+    assert f'description: "An old description" -> "{PDF_DESCRIPTION}"' in out
+    run = RefreshRun.objects.get()
+    assert f"run id             {run.pk}" in out
+    assert run.status == RunStatus.COMPLETED and run.requested_by is None
+
+
+def test_refresh_by_owner_and_name(upstream, pdf):
+    code, out, _ = run_command("alice/Team skills")
+
+    assert code == 0
+    assert out.startswith("Refresh of alice/Team skills (metadata_only)\n")
+    assert RefreshRun.objects.get().collection_id == pdf.collection_id
+
+
+@pytest.mark.parametrize(
+    ("ref", "message"),
+    [
+        ("alice/No such collection", "No collection named 'No such collection' owned by 'alice'"),
+        ("bob/Team skills", "No collection named 'Team skills' owned by 'bob'"),
+        (str(uuid.UUID(int=7)), f"No collection with id {uuid.UUID(int=7)}"),
+        ("team-skills", "neither a collection id (UUID) nor 'owner_username/collection name'"),
+    ],
+)
+def test_an_unknown_collection_exits_1_with_a_message(collection, ref, message):
+    code, out, err = run_command(ref)
+
+    assert code == 1
+    assert message in err
+    assert out == ""
+    assert not RefreshRun.objects.exists()
+
+
+def test_an_unknown_field_exits_1_naming_the_valid_fields(collection):
+    code, _, err = run_command(str(collection.pk), "--fields", "description,colour")
+
+    assert code == 1
+    assert "--fields: unknown field(s) colour; valid fields are " in err
+    assert "description, title, author, license, topics" in err
+    assert not RefreshRun.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--type", "plugin", '--type: "plugin" is not a valid choice. (choose from skill, '),
+        ("--mode", "everything", '--mode: "everything" is not a valid choice. (choose from '),
+    ],
+)
+def test_an_unknown_type_or_mode_exits_1(collection, option, value, message):
+    code, _, err = run_command(str(collection.pk), option, value)
+
+    assert code == 1
+    assert message in err
+    assert not RefreshRun.objects.exists()
+
+
+def test_an_unknown_option_is_refused_by_the_parser(collection):
+    with pytest.raises(CommandError, match="unrecognized arguments: --colour"):
+        call_command("refresh_collection", str(collection.pk), "--colour", stdout=io.StringIO())
+
+
+def test_dry_run_reports_changes_and_writes_nothing(upstream, pdf):
+    before = Artifact.objects.filter(pk=pdf.pk).values().get()
+
+    code, out, _ = run_command(str(pdf.collection_id), "--dry-run")
+
+    assert code == 0
+    assert Artifact.objects.filter(pk=pdf.pk).values().get() == before
+    assert "Refresh of alice/Team skills (metadata_only, dry run)" in out
+    assert "  skill:pdf (refreshed, dry_run)" in out
+    assert f'description: "An old description" -> "{PDF_DESCRIPTION}"  (not applied)' in out
+    assert RefreshRun.objects.get().dry_run is True
+
+
+def test_check_only_exits_2_when_upstream_moved_and_writes_nothing(upstream, pdf):
+    # Metadata already matches upstream; only the files under the skill moved on.
+    pdf.description = PDF_DESCRIPTION
+    pdf.content_sha = upstream.tree_sha("acme/skills", "skills/pdf")
+    pdf.save()
+    head = upstream.commit("acme/skills", files={"skills/pdf/scripts/extract.py": "print(2)\n"})
+    before = Artifact.objects.filter(pk=pdf.pk).values().get()
+
+    code, out, _ = run_command(str(pdf.collection_id), "--mode", "check_only")
+
+    assert code == 2
+    assert Artifact.objects.filter(pk=pdf.pk).values().get() == before
+    assert "Updates available\n" in out
+    assert f"  skill:pdf: (none) -> {head}" in out
+    assert "Changes" not in out
+
+
+def test_check_only_exits_2_for_a_metadata_change_alone(upstream, pdf):
+    pdf.content_sha = upstream.tree_sha("acme/skills", "skills/pdf")
+    pdf.save()
+
+    code, out, _ = run_command(str(pdf.collection_id), "--mode", "check_only")
+
+    assert code == 2
+    assert "  skill:pdf (refreshed, check_only)" in out
+    pdf.refresh_from_db()
+    assert pdf.description == "An old description"
+
+
+def test_check_only_exits_0_when_there_is_nothing_to_report(upstream, pdf):
+    pdf.description = PDF_DESCRIPTION
+    pdf.content_sha = upstream.tree_sha("acme/skills", "skills/pdf")
+    pdf.save()
+
+    code, out, _ = run_command(str(pdf.collection_id), "--mode", "check_only")
+
+    assert code == 0
+    assert "  unchanged          1\n" in out
+    assert "Changes" not in out and "Updates available" not in out and "Errors" not in out
+
+
+def test_an_entry_error_exits_1_and_is_listed_under_errors(upstream, pdf):
+    ArtifactFactory(collection=pdf.collection, name="gone", source="acme/skills/skills/gone")
+
+    code, out, _ = run_command(str(pdf.collection_id))
+
+    assert code == 1
+    errors = out[out.index("\nErrors\n") :]
+    assert "  skill:gone: upstream_not_found: " in errors
+    run = RefreshRun.objects.get()
+    assert (run.status, run.error, run.refreshed) == (RunStatus.PARTIAL, 1, 1)
+    pdf.refresh_from_db()
+    assert pdf.description == PDF_DESCRIPTION  # the good artifact is still applied
+
+
+def test_json_prints_only_the_refresh_response(upstream, pdf):
+    code, out, _ = run_command(str(pdf.collection_id), "--json")
+
+    assert code == 0
+    body = json.loads(out)
+    assert set(body) >= RESPONSE_KEYS
+    assert body["run_id"] == str(RefreshRun.objects.get().pk)
+    counts = {"total": 1, "refreshed": 1, "unchanged": 0, "skipped": 0, "error": 0}
+    counts["updates_available"] = 0
+    assert {key: body["summary"][key] for key in counts} == counts
+    [entry] = body["entries"]
+    assert entry["artifact"] == "skill:pdf"
+    assert entry["changes"]["description"] == {
+        "old": "An old description",
+        "new": PDF_DESCRIPTION,
+        "applied": True,
+    }
+
+
+def test_type_and_name_filters_choose_the_artifacts(upstream, pdf):
+    collection = pdf.collection
+    ArtifactFactory(collection=collection, name="changelog", source="acme/skills/skills/changelog")
+    ArtifactFactory(
+        collection=collection,
+        type=ArtifactType.COMMAND,
+        name="deploy",
+        source="acme/skills/commands/deploy.md",
+    )
+
+    code, out, _ = run_command(str(collection.pk), "--type", "skill", "--name", "p*", "--json")
+
+    assert code == 0
+    body = json.loads(out)
+    assert [e["artifact"] for e in body["entries"]] == ["skill:pdf"]
+    assert body["artifact_filter"] == {"type": "skill", "name": "p*"}
+
+    _, out, _ = run_command(str(collection.pk), "--type", "command", "--fields", "DESCRIPTION")
+    assert "  total              1\n" in out
+    assert "  command:deploy (refreshed, no_content_sha)\n" in out
+    assert "    description: " in out and "    author: " not in out
+
+
+def test_plain_output_lists_progress_summary_and_sections(upstream, pdf):
+    ArtifactFactory(collection=pdf.collection, name="local", source="./skills/local")
+
+    code, out, err = run_command(str(pdf.collection_id), "--fields", "description")
+
+    assert code == 0
+    assert err.splitlines()[-1] == "refreshed 2/2"
+    run = RefreshRun.objects.get()
+    summary = "\n".join(
+        [
+            "Refresh of alice/Team skills (metadata_only)",
+            "  total              2",
+            "  refreshed          1",
+            "  unchanged          0",
+            "  skipped            1",
+            "  error              0",
+            "  updates available  0",
+            "  status             completed",
+            f"  duration           {run.duration_ms} ms",
+            f"  run id             {run.pk}",
+            "",
+            "Changes",
+            "  skill:pdf (refreshed, no_content_sha)",
+            f'    description: "An old description" -> "{PDF_DESCRIPTION}"',
+            "",
+            "Skipped",
+            "  skill:local: no_upstream",
+            "",
+        ]
+    )
+    assert out == summary
+
+
+def test_sync_reports_the_content_sha_not_the_text(upstream, pdf):
+    code, out, _ = run_command(str(pdf.collection_id), "--mode", "sync", "--fields", "title")
+
+    assert code == 0
+    tree = upstream.tree_sha("acme/skills", "skills/pdf")
+    head = upstream.head("acme/skills")
+    assert f"    content.content_sha: null -> {json.dumps(tree)}" in out
+    assert f"    content.resolved_sha: null -> {json.dumps(head)}" in out
+    assert "PDF toolkit" not in out
+    pdf.refresh_from_db()
+    assert pdf.content_sha == tree and "PDF toolkit" in pdf.content
+
+
+def test_a_terminal_gets_rich_tables(upstream, pdf):
+    ArtifactFactory(collection=pdf.collection, name="gone", source="acme/skills/skills/gone")
+
+    code, out, _ = run_command(str(pdf.collection_id), stdout=TerminalIO())
+
+    assert code == 1
+    for heading in ("Refresh of alice/Team skills", "run id", "Changes", "Errors"):
+        assert heading in out
+    assert "upstream_not_found" in out
+
+
+def test_a_collection_being_refreshed_exits_1(upstream, pdf):
+    now = timezone.now()
+    busy = RefreshRun.objects.create(
+        collection=pdf.collection, status=RunStatus.RUNNING, started_at=now, heartbeat_at=now
+    )
+
+    code, out, err = run_command(str(pdf.collection_id))
+
+    assert code == 1
+    assert f"already being refreshed. (run {busy.pk})" in err
+    assert out == ""
+
+
+def test_an_unreachable_github_exits_1(upstream, pdf):
+    upstream.fail(r".*", status=503)
+
+    code, out, err = run_command(str(pdf.collection_id), "--json")
+
+    assert code == 1
+    assert "GitHub could not be read for any artifact" in err
+    assert out == ""
+    assert RefreshRun.objects.get().status == RunStatus.FAILED
