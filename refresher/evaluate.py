@@ -124,7 +124,9 @@ def _plan_content_sync(
         commit, path_sha = upstream.read_sha, upstream.read_path_sha
     else:
         commit, path_sha = upstream.tracked_sha, upstream.tracked_path_sha
-    if artifact.content_sha == path_sha and artifact.resolved_sha == commit:
+    if artifact.content_sha == path_sha:
+        # The artifact's own files are unchanged: a commit elsewhere in the repository is not
+        # an update, so nothing is rewritten and the stored commit stays where it is.
         return
     text = (document_text or b"").decode("utf-8-sig", errors="replace")
     old = {

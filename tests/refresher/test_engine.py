@@ -372,6 +372,18 @@ class TestUpdateDetection:
         assert entry.update_available is False
         assert entry.upstream_sha == github.head(repo) != artifact.resolved_sha
 
+    def test_sync_leaves_an_artifact_alone_after_a_commit_elsewhere(self, github, collection, repo):
+        artifact = self.synced(collection)
+        github.commit(repo, files={"README.md": "# Changed\n"})
+        entry = entry_of(refresh_now(collection, RefreshOptions(mode=Mode.SYNC)))
+        assert entry.status == EntryStatus.UNCHANGED
+        assert entry.changes == {}
+        fresh = Artifact.objects.get(pk=artifact.pk)
+        assert (fresh.resolved_sha, fresh.content_sha) == (
+            artifact.resolved_sha,
+            artifact.content_sha,
+        )
+
     def test_a_commit_under_the_path_is_an_update_and_sync_applies_it(
         self, github, collection, repo
     ):
