@@ -61,7 +61,9 @@ class RefreshRequestSerializer(StrictKeysSerializer):
     background = StrictBooleanField(default=False)
 
     class Meta:
-        ref_name = "RefreshRequest"
+        # Request components get a "Request" suffix (COMPONENT_SPLIT_REQUEST), which makes the
+        # schema name of this one "RefreshRequest".
+        ref_name = "Refresh"
 
     def validate_fields(self, value: list[str] | None) -> tuple[str, ...]:
         try:
