@@ -4,6 +4,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from collections_app.models import ArtifactType
 from refresher.changes import FIELDS
@@ -12,11 +13,16 @@ from refresher.options import ArtifactFilter, RefreshOptions, normalize_fields
 
 
 class StrictBooleanField(serializers.BooleanField):
-    """Only JSON true/false: "yes" or 1 for a flag is a client bug worth a 400."""
+    """Only JSON true/false: "yes" or 1 for a flag is a client bug worth a 400.
+
+    Form posts (the browsable API's HTML form) keep DRF's usual checkbox handling.
+    """
 
     def to_internal_value(self, data: Any) -> bool:
         if isinstance(data, bool):
             return data
+        if html.is_html_input(getattr(self.root, "initial_data", None)):
+            return bool(super().to_internal_value(data))
         self.fail("invalid", input=data)
         raise AssertionError  # unreachable: fail() raises
 
@@ -25,7 +31,7 @@ class StrictKeysSerializer(serializers.Serializer):
     """Unknown keys are an error: a typo must not silently widen or change a refresh."""
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
+        if isinstance(data, dict) and not html.is_html_input(data):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 valid = ", ".join(self.fields)

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import QueryDict
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -46,17 +47,17 @@ class RefreshThrottle(UserRateThrottle):
 def parse_refresh_request(request: Request) -> RefreshOptions:
     """Validate the body (optional) with `?mode=` taking precedence over the body's mode."""
     body = request.data
-    if body is None or body == "":
-        body = {}
-    if not isinstance(body, dict):
-        if hasattr(body, "dict"):  # a form-encoded body
-            body = body.dict()
-        else:
-            raise InvalidRequest(
-                "The request body must be a JSON object.",
-                details={"non_field_errors": ["Expected a JSON object."]},
-            )
-    data: dict[str, Any] = dict(body)
+    if isinstance(body, QueryDict):  # a form post, e.g. from the browsable API
+        data: Any = body.copy()
+    elif isinstance(body, dict):
+        data = dict(body)
+    elif body in (None, ""):
+        data = {}
+    else:
+        raise InvalidRequest(
+            "The request body must be a JSON object.",
+            details={"non_field_errors": ["Expected a JSON object."]},
+        )
     if "mode" in request.query_params:
         data["mode"] = request.query_params["mode"]
     serializer = RefreshRequestSerializer(data=data)

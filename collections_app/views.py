@@ -73,6 +73,8 @@ class CollectionViewSet(viewsets.ModelViewSet):
         detail=True,
         methods=["post"],
         throttle_classes=[RefreshThrottle],
+        # The browsable API's form for this action shows the refresh options.
+        serializer_class=RefreshRequestSerializer,
     )
     def refresh(self, request: Request, pk: str | None = None) -> Response:
         """Read each artifact's upstream metadata from GitHub and compare it with what is stored.

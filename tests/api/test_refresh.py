@@ -361,3 +361,12 @@ def test_update_available_filter_on_artifacts(api, collection, github):
     assert [a["name"] for a in current] == ["changelog"]
     api.post(url(collection), {"mode": "sync"}, format="json")
     assert api.get("/api/v1/artifacts/?update_available=true").json()["count"] == 0
+
+
+def test_the_browsable_api_form_posts_a_refresh(client, user, collection):
+    client.force_login(user)
+    page = client.get(url(collection, "/"), HTTP_ACCEPT="text/html")
+    assert b'name="mode"' in page.content and b'name="dry_run"' in page.content
+    response = client.post(url(collection, "/"), {"mode": "check_only", "dry_run": "on"})
+    assert response.status_code == 200
+    assert response.json()["mode"] == "check_only" and response.json()["dry_run"] is True
