@@ -1,9 +1,27 @@
-from django.contrib import admin
+"""Admin for collections and artifacts, with the refresh actions (preview first, then apply)."""
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from collections_app.models import Artifact, Collection
 from collections_app.querysets import with_artifact_count
+from refresher.admin import change_rows, outcome_text, run_admin_url
+from refresher.exceptions import ServiceError
+from refresher.models import EntryStatus, Mode, RefreshRun, RunStatus
+from refresher.options import RefreshOptions
+from refresher.service import refresh_now
+from skillmeat_site.request_id import request_id_of
+
+# The preview page posts back the same action with this field set to run the real refresh.
+APPLY_FIELD = "apply"
 
 
 class ArtifactInline(admin.TabularInline):
@@ -21,6 +39,7 @@ class CollectionAdmin(admin.ModelAdmin):
     search_fields = ["name", "description", "owner__username"]
     readonly_fields = ["id", "created_at", "updated_at"]
     inlines = [ArtifactInline]
+    actions = ["refresh_metadata", "check_for_updates", "sync_with_upstream"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Collection]:
         return with_artifact_count(super().get_queryset(request)).select_related("owner")
@@ -28,6 +47,108 @@ class CollectionAdmin(admin.ModelAdmin):
     @admin.display(description="Artifacts", ordering="artifact_count")
     def artifact_total(self, obj: Collection) -> int:
         return obj.artifact_count  # type: ignore[attr-defined]
+
+    @admin.action(description="Refresh metadata", permissions=["change"])
+    def refresh_metadata(self, request: HttpRequest, queryset: QuerySet[Collection]) -> Any:
+        return self._refresh(request, queryset, Mode.METADATA_ONLY, "refresh_metadata")
+
+    @admin.action(description="Check for updates", permissions=["view"])
+    def check_for_updates(self, request: HttpRequest, queryset: QuerySet[Collection]) -> Any:
+        return self._refresh(request, queryset, Mode.CHECK_ONLY, "check_for_updates")
+
+    @admin.action(description="Sync with upstream", permissions=["change"])
+    def sync_with_upstream(self, request: HttpRequest, queryset: QuerySet[Collection]) -> Any:
+        return self._refresh(request, queryset, Mode.SYNC, "sync_with_upstream")
+
+    def _refresh(
+        self, request: HttpRequest, queryset: QuerySet[Collection], mode: Mode, action: str
+    ) -> TemplateResponse | None:
+        collections = list(queryset.order_by("name", "id"))
+        if APPLY_FIELD in request.POST:
+            for collection in collections:
+                self._apply(request, collection, mode)
+            return None  # back to the change list, where the messages show
+        previews = [p for c in collections if (p := self._dry_run(request, c, mode)) is not None]
+        if not previews:
+            return None  # every dry run failed; the error messages say why
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{mode.label}: preview",
+            "subtitle": None,
+            "opts": self.opts,
+            "mode": mode,
+            "writes": mode != Mode.CHECK_ONLY,
+            "action": action,
+            "previews": previews,
+            # Apply only what was previewed: a collection whose dry run failed is left out.
+            "selected": [p["collection"].pk for p in previews],
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "apply_field": APPLY_FIELD,
+        }
+        return TemplateResponse(
+            request, "admin/collections_app/collection/refresh_preview.html", context
+        )
+
+    def _run(
+        self, request: HttpRequest, collection: Collection, options: RefreshOptions
+    ) -> RefreshRun | None:
+        """Refresh through the shared engine; its refusals become error messages, not 500s."""
+        try:
+            return refresh_now(
+                collection,
+                options,
+                user=request.user,
+                request_id=request_id_of(request),
+                deadline_seconds=settings.REFRESH_INLINE_DEADLINE,
+            )
+        except ServiceError as exc:
+            text: SafeString = format_html("“{}”: {}", collection, exc.message)
+            run_id = (exc.details or {}).get("run_id")
+            if run_id:
+                text = format_html('{} <a href="{}">View the run</a>.', text, run_admin_url(run_id))
+            self.message_user(request, text, messages.ERROR)
+            return None
+
+    def _dry_run(
+        self, request: HttpRequest, collection: Collection, mode: Mode
+    ) -> dict[str, Any] | None:
+        run = self._run(request, collection, RefreshOptions(mode=mode, dry_run=True))
+        if run is None:
+            return None
+        # A dry run marks nothing as locked (it writes nothing), so the preview asks the artifacts.
+        locked: dict[Any, list[str]] = dict(
+            Artifact.objects.filter(collection=collection).values_list("pk", "locked_fields")
+        )
+        listed, quiet = [], 0
+        for entry in run.entries.all():
+            if entry.changes or entry.status != EntryStatus.UNCHANGED or entry.update_available:
+                locked_here = frozenset(locked.get(entry.artifact_id) or ())
+                rows = change_rows(entry.changes, locked=locked_here)
+                listed.append({"entry": entry, "rows": rows})
+            else:
+                quiet += 1
+        return {
+            "collection": collection,
+            "run": run,
+            "run_url": run_admin_url(run.pk),
+            "outcome": outcome_text(run),
+            "entries": listed,
+            "quiet": quiet,
+        }
+
+    def _apply(self, request: HttpRequest, collection: Collection, mode: Mode) -> None:
+        run = self._run(request, collection, RefreshOptions(mode=mode, dry_run=False))
+        if run is None:
+            return
+        level = messages.SUCCESS if run.status == RunStatus.COMPLETED else messages.WARNING
+        text = format_html(
+            '{} of “{}”: {}. <a href="{}">View the run</a>.',
+            mode.label,
+            collection,
+            outcome_text(run),
+            run_admin_url(run.pk),
+        )
+        self.message_user(request, text, level)
 
 
 @admin.register(Artifact)

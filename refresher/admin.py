@@ -1,0 +1,386 @@
+"""Admin pages for refresh runs (read-only, with their entries and a roll back action) and the
+GitHub HTTP cache.
+
+Runs are an audit record: nobody adds, edits or deletes them here. Rolling back goes through
+`rollback_run`, the same function the API uses.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+
+from refresher.changes import FIELDS
+from refresher.evaluate import CONTENT
+from refresher.exceptions import InvalidRequest
+from refresher.models import HttpCacheEntry, Mode, RefreshRun
+from refresher.rollback import rollback_run
+
+SHA_SHOWN = 12  # enough to be unique in practice, short enough to fit a table cell
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    """One field of an entry, ready for a template: old and new as display text, None if blank."""
+
+    field: str
+    old: str | None
+    new: str | None
+    applied: bool
+    locked: bool = False
+
+
+def _display(value: Any) -> str | None:
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _content_display(value: dict[str, Any] | None) -> str | None:
+    # The text itself can be megabytes; the SHAs say which version it is.
+    value = value or {}
+    blob = (value.get("content_sha") or "")[:SHA_SHOWN]
+    commit = (value.get("resolved_sha") or "")[:SHA_SHOWN]
+    if not blob and not commit:
+        return None
+    return f"blob {blob or '?'} at commit {commit or '?'}"
+
+
+def change_rows(
+    changes: dict[str, Any], *, locked: frozenset[str] = frozenset()
+) -> list[ChangeRow]:
+    """An entry's `changes` as rows; the sync content change shows SHAs, never the text."""
+    rows = []
+    for field, change in changes.items():
+        if field == CONTENT:
+            old, new = _content_display(change.get("old")), _content_display(change.get("new"))
+        else:
+            old, new = _display(change.get("old")), _display(change.get("new"))
+        rows.append(
+            ChangeRow(
+                field=field,
+                old=old,
+                new=new,
+                applied=bool(change.get("applied")),
+                locked=field in locked,
+            )
+        )
+    return rows
+
+
+def outcome_text(run: RefreshRun) -> str:
+    """The run's counts in one line, e.g. "3 refreshed, 5 unchanged, 0 skipped, 1 error"."""
+    # A dry run's "refreshed" entries are the ones a real run would change.
+    refreshed = "would change" if run.dry_run else "refreshed"
+    text = (
+        f"{run.refreshed} {refreshed}, {run.unchanged} unchanged, {run.skipped} skipped, "
+        f"{run.error} error{'s' if run.error != 1 else ''}"
+    )
+    if run.updates_available:
+        text += f", {run.updates_available} with updates available"
+    return text
+
+
+def run_label(run: RefreshRun) -> str:
+    """A run as people name it: "Refresh metadata (dry run) of “Team skills”, 2026-01-02 10:00"."""
+    when = timezone.localtime(run.started_at or run.created_at)
+    dry = " (dry run)" if run.dry_run else ""
+    return f"{run.get_mode_display()}{dry} of “{run.collection}”, {when:%Y-%m-%d %H:%M:%S}"
+
+
+def run_admin_url(run_id: Any) -> str:
+    return reverse("admin:refresher_refreshrun_change", args=[run_id])
+
+
+def rollback_message(report: dict[str, Any]) -> str:
+    restored, left = report["restored"], report["left"]
+    text = f"Rolled back: {restored} field{'s' if restored != 1 else ''} restored"
+    if left:
+        names = "; ".join(
+            f"{a['artifact']} ({', '.join(sorted(a['left']))})"
+            for a in report["artifacts"]
+            if a["left"]
+        )
+        text += f", {left} left as they were because they changed since the run: {names}"
+    return text + "."
+
+
+@admin.register(RefreshRun)
+class RefreshRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "started",
+        "collection",
+        "mode",
+        "dry_run",
+        "status",
+        "outcome_short",
+        "duration",
+        "requested_by",
+        "rolled_back",
+    ]
+    list_display_links = ["started"]
+    list_filter = [
+        "collection",
+        "status",
+        "mode",
+        "dry_run",
+        ("rolled_back_at", admin.EmptyFieldListFilter),
+    ]
+    search_fields = ["collection__name", "request_id"]
+    date_hierarchy = "created_at"
+    actions = ["roll_back"]
+    change_form_template = "admin/refresher/refreshrun/change_form.html"
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "collection",
+                    "mode",
+                    "dry_run",
+                    "status",
+                    "outcome",
+                    "run_error",
+                    "started_at",
+                    "duration",
+                    "requested_by",
+                ]
+            },
+        ),
+        (
+            "Request and record",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "id",
+                    "request_id",
+                    "chosen_fields",
+                    "artifacts_chosen",
+                    "background",
+                    "total",
+                    "created_at",
+                    "finished_at",
+                    "github_quota",
+                ],
+            },
+        ),
+        ("Rollback", {"fields": ["rollback_state", "rollback_summary"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RefreshRun]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("collection", "requested_by", "rolled_back_by")
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # The run history is the audit trail of what refreshes did to artifacts.
+        return False
+
+    def has_rollback_permission(self, request: HttpRequest) -> bool:
+        # A rollback writes artifacts, so it takes the right to change them.
+        return request.user.has_perm("collections_app.change_artifact")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Everything is shown, nothing edited; the display methods must be listed to be shown.
+        return flatten_fieldsets(self.fieldsets)
+
+    @admin.display(description="Started", ordering="created_at")
+    def started(self, run: RefreshRun) -> Any:
+        return run.started_at or run.created_at
+
+    @admin.display(description="Outcome")
+    def outcome(self, run: RefreshRun) -> str:
+        if run.is_active:
+            return "in progress"
+        return outcome_text(run)
+
+    @admin.display(description="Outcome")
+    def outcome_short(self, run: RefreshRun) -> str:
+        # The list has little room: only the counts that are not zero, one per line.
+        if run.is_active:
+            return "in progress"
+        counts = [
+            (run.refreshed, "would change" if run.dry_run else "refreshed"),
+            (run.unchanged, "unchanged"),
+            (run.skipped, "skipped"),
+            (run.error, "error" if run.error == 1 else "errors"),
+        ]
+        shown = [f"{n} {label}" for n, label in counts if n]
+        return format_html_join(mark_safe("<br>"), "{}", ((t,) for t in shown)) or "no artifacts"
+
+    @admin.display(description="Duration", ordering="duration_ms")
+    def duration(self, run: RefreshRun) -> str:
+        if run.duration_ms is None:
+            return "-"
+        if run.duration_ms < 1000:
+            return f"{run.duration_ms} ms"
+        return f"{run.duration_ms / 1000:.1f} s"
+
+    @admin.display(description="Fields")
+    def chosen_fields(self, run: RefreshRun) -> str:
+        chosen = list(run.fields or ())
+        return ", ".join(chosen) if chosen and set(chosen) != set(FIELDS) else "all"
+
+    @admin.display(description="Artifacts")
+    def artifacts_chosen(self, run: RefreshRun) -> str:
+        parts = run.artifact_filter or {}
+        if not parts:
+            return "all"
+        text = []
+        if parts.get("type"):
+            text.append(f"type {parts['type']}")
+        if parts.get("name"):
+            text.append(f"name matching {parts['name']}")
+        if parts.get("ids"):
+            text.append(f"{len(parts['ids'])} chosen by id")
+        return ", ".join(text)
+
+    @admin.display(description="GitHub quota after the run")
+    def github_quota(self, run: RefreshRun) -> str:
+        quota = run.rate_limit
+        if not quota:
+            return "-"
+        return (
+            f"{quota['remaining']} of {quota['limit']} requests left, resets at {quota['reset_at']}"
+        )
+
+    @admin.display(description="Rolled back", boolean=True, ordering="rolled_back_at")
+    def rolled_back(self, run: RefreshRun) -> bool:
+        return run.rolled_back_at is not None
+
+    @admin.display(description="Run error")
+    def run_error(self, run: RefreshRun) -> str:
+        if not run.error_code:
+            return "-"
+        return f"{run.error_code}: {run.error_message}"
+
+    @admin.display(description="Can be rolled back")
+    def rollback_state(self, run: RefreshRun) -> str:
+        if run.rolled_back_at:
+            who = f" by {run.rolled_back_by}" if run.rolled_back_by_id else ""
+            return f"Already rolled back on {run.rolled_back_at:%Y-%m-%d %H:%M:%S %Z}{who}."
+        if run.dry_run:
+            return "No: a dry run changed nothing."
+        if run.mode == Mode.CHECK_ONLY:
+            return "No: a check changed nothing."
+        if run.is_active:
+            return "Not yet: the run has not finished."
+        return "Yes: use the “Roll back” action above."
+
+    @admin.display(description="Rollback report")
+    def rollback_summary(self, run: RefreshRun) -> SafeString | str:
+        report = run.rollback_report
+        if not report:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<li>{}: restored {}; left {}</li>",
+            (
+                (
+                    a["artifact"],
+                    ", ".join(a["restored"]) or "nothing",
+                    ", ".join(f"{k} ({v})" for k, v in a["left"].items()) or "nothing",
+                )
+                for a in report["artifacts"]
+            ),
+        )
+        return format_html("{}<ul>{}</ul>", rollback_message(report), rows)
+
+    @admin.action(
+        description="Roll back",
+        permissions=["rollback"],
+        location=[admin.ActionLocation.CHANGE_LIST, admin.ActionLocation.CHANGE_FORM],
+    )
+    def roll_back(self, request: HttpRequest, queryset: QuerySet[RefreshRun]) -> None:
+        for run in queryset.select_related("collection"):
+            label = format_html(
+                '<a href="{}">{} of “{}”</a>',
+                run_admin_url(run.pk),
+                run.get_mode_display(),
+                run.collection,
+            )
+            try:
+                report = rollback_run(run, user=request.user)
+            except InvalidRequest as exc:
+                self.message_user(
+                    request, format_html("{}: {}", label, exc.message), messages.ERROR
+                )
+                continue
+            self.message_user(
+                request, format_html("{}: {}", label, rollback_message(report)), messages.SUCCESS
+            )
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: RefreshRun | None = None,
+    ) -> Any:
+        if obj is not None:
+            context["subtitle"] = run_label(obj)
+            context["entries"] = [
+                {
+                    "entry": entry,
+                    "rows": change_rows(entry.changes),
+                    "artifact_url": reverse(
+                        "admin:collections_app_artifact_change", args=[entry.artifact_id]
+                    )
+                    if entry.artifact_id
+                    else "",
+                }
+                for entry in obj.entries.all()
+            ]
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+@admin.register(HttpCacheEntry)
+class HttpCacheEntryAdmin(admin.ModelAdmin):
+    """What the GitHub client has cached. Deleting an entry is safe: it is fetched again."""
+
+    list_display = ["key", "immutable", "fetched_at", "etag"]
+    list_filter = ["immutable", "fetched_at"]
+    search_fields = ["key"]
+    date_hierarchy = "fetched_at"
+    readonly_fields = fields = (
+        "key",
+        "immutable",
+        "etag",
+        "last_modified",
+        "fetched_at",
+        "pretty_body",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Body")
+    def pretty_body(self, entry: HttpCacheEntry) -> SafeString:
+        text = json.dumps(entry.body, indent=2, sort_keys=True)
+        limit = 20_000
+        if len(text) > limit:
+            text = text[:limit] + f"\n… ({len(text) - limit:,} more characters)"
+        return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)

@@ -1,0 +1,68 @@
+"""Admin fixtures: an operator with the permissions the refresh pages need, and an upstream."""
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
+
+from collections_app.models import Collection
+from tests.factories import ArtifactFactory, CollectionFactory, UserFactory
+from tests.upstream import fixture_text
+
+OPERATOR_PERMISSIONS = [
+    "collections_app.view_collection",
+    "collections_app.change_collection",
+    "collections_app.view_artifact",
+    "collections_app.change_artifact",
+    "refresher.view_refreshrun",
+    "refresher.view_httpcacheentry",
+]
+
+
+def grant(user, *names: str) -> None:
+    for name in names:
+        app_label, codename = name.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+
+
+@pytest.fixture
+def operator(db):
+    """A staff member who is not a superuser: only the permissions the refresh pages ask for."""
+    user = UserFactory(username="operator", is_staff=True)
+    grant(user, *OPERATOR_PERMISSIONS)
+    return user
+
+
+@pytest.fixture
+def admin_ui(operator) -> Client:
+    client = Client()
+    client.force_login(operator)
+    return client
+
+
+@pytest.fixture
+def upstream(github):
+    github.add_repo(
+        "acme/skills",
+        files={
+            "skills/pdf/SKILL.md": fixture_text("skill-pdf.md"),
+            "skills/changelog/SKILL.md": fixture_text("skill-spdx.md"),
+        },
+        topics=["pdf", "docs"],
+        license_spdx="MIT",
+    )
+    return github
+
+
+@pytest.fixture
+def collection(user, upstream) -> Collection:
+    collection = CollectionFactory(owner=user, name="Team skills")
+    ArtifactFactory(
+        collection=collection,
+        name="pdf",
+        source="acme/skills/skills/pdf",
+        description="Our own words about PDFs",
+    )
+    ArtifactFactory(collection=collection, name="changelog", source="acme/skills/skills/changelog")
+    return collection
