@@ -370,3 +370,33 @@ def test_the_browsable_api_form_posts_a_refresh(client, user, collection):
     response = client.post(url(collection, "/"), {"mode": "check_only", "dry_run": "on"})
     assert response.status_code == 200
     assert response.json()["mode"] == "check_only" and response.json()["dry_run"] is True
+
+
+def test_an_unexpected_failure_is_a_500_that_leaks_nothing(api, collection, monkeypatch):
+    from refresher import engine
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("secret internals at /srv/app")
+
+    monkeypatch.setattr(engine, "evaluate", explode)
+    response = api.post(url(collection))
+    assert response.status_code == 500
+    body = response.json()
+    assert body["code"] == "internal_error"
+    assert "secret" not in response.content.decode()
+    assert body["request_id"] == response["X-Request-ID"]
+
+
+def test_the_token_never_appears_in_answers_or_run_records(api, collection, github, settings):
+    settings.REFRESH_MAX_RETRIES = 0
+    github.fail(r"/git/blobs/", status=403, message="Resource not accessible by token")
+    ArtifactFactory(collection=collection, name="ghost", source="acme/skills/skills/ghost")
+    response = api.post(url(collection))
+    assert response.status_code == 200
+    codes = {e["error"]["code"] for e in response.json()["entries"]}
+    assert codes == {"upstream_forbidden", "upstream_not_found"}
+    run = RefreshRun.objects.get(pk=response.json()["run_id"])
+    recorded = str(list(run.entries.values())) + str(RefreshRun.objects.filter(pk=run.pk).values())
+    assert github.token not in response.content.decode()
+    assert github.token not in recorded
+    assert all(r.authorized for r in github.requests)
