@@ -66,3 +66,12 @@ def collection(user, upstream) -> Collection:
     )
     ArtifactFactory(collection=collection, name="changelog", source="acme/skills/skills/changelog")
     return collection
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    # Lets a fixture see, in its teardown, whether the test failed (the browser test then keeps
+    # a screenshot and the page's HTML, which say far more than a Selenium traceback).
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report

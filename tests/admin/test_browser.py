@@ -33,7 +33,15 @@ WAIT_SECONDS = 15
 
 
 @pytest.fixture
-def browser():
+def screenshots(tmp_path) -> Path:
+    """Where the test leaves its screenshots: $SCREENSHOT_DIR if set, else pytest's tmp dir."""
+    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def browser(request, screenshots):
     if not CHROMIUM or not CHROMEDRIVER:
         pytest.skip("Chromium not installed: apt-get install chromium chromium-driver")
     webdriver = pytest.importorskip("selenium.webdriver")
@@ -45,19 +53,24 @@ def browser():
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
     yield driver
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        driver.save_screenshot(str(screenshots / "failure.png"))
+        (screenshots / "failure.html").write_text(driver.page_source)
+        print(f"browser at failure: {driver.current_url}; page kept in {screenshots}")
     driver.quit()
 
 
 @pytest.fixture
-def screenshots(tmp_path) -> Path:
-    """Where the test leaves its screenshots: $SCREENSHOT_DIR if set, else pytest's tmp dir."""
-    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def site(live_server, settings) -> str:
+    """The live server's base URL by address: the server listens on IPv4 only, and "localhost"
+    may send the browser to ::1 first, where another process could hold the same port."""
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "127.0.0.1"]
+    return live_server.url.replace("://localhost:", "://127.0.0.1:")
 
 
 def test_refresh_metadata_preview_apply_and_run_page(
-    browser, screenshots, live_server, operator, collection
+    browser, screenshots, site, operator, collection
 ):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as shown
@@ -66,7 +79,7 @@ def test_refresh_metadata_preview_apply_and_run_page(
     wait = WebDriverWait(browser, WAIT_SECONDS)
 
     # Log in through the admin's own form.
-    browser.get(live_server.url + reverse("admin:index"))
+    browser.get(site + reverse("admin:index"))
     wait.until(shown.presence_of_element_located((By.ID, "id_username")))
     browser.find_element(By.ID, "id_username").send_keys(operator.username)
     browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
@@ -74,7 +87,7 @@ def test_refresh_metadata_preview_apply_and_run_page(
     wait.until(shown.presence_of_element_located((By.ID, "user-tools")))
 
     # Pick the collection and the action.
-    browser.get(live_server.url + reverse("admin:collections_app_collection_changelist"))
+    browser.get(site + reverse("admin:collections_app_collection_changelist"))
     checkbox = wait.until(
         shown.element_to_be_clickable(
             (By.CSS_SELECTOR, f"input[name=_selected_action][value='{collection.pk}']")
