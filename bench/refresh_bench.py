@@ -1,0 +1,813 @@
+#!/usr/bin/env python
+"""Refresh benchmark: what a refresh of a large collection costs in time, requests, queries, memory.
+
+Run from the repository root::
+
+    .venv/bin/python bench/refresh_bench.py [--artifacts 1000] [--repos 100] [--latency 0.05]
+        [--concurrency 8] [--database-url postgres://postgres@127.0.0.1:5432/skillmeat_bench]
+
+It serves N skills in R repositories from the loopback GitHub fake (tests/fakegithub.py) with a
+fixed latency per request, sets up a fresh database (SQLite under var/bench/ by default, or a
+scratch PostgreSQL database it creates and drops), and measures through the real engine
+(`Refresher(GitHubClient(...)).refresh(...)`):
+
+- cold: the first refresh, nothing cached;
+- warm: the same refresh again with nothing changed upstream;
+- warm+10%: again after a tenth of the repositories got a commit touching every artifact in them;
+- naive baselines: the same cold (and warm) refresh with concurrency 1 and the HTTP cache emptied
+  before it, and optionally with every artifact read on its own (no sharing of repository, ref
+  and tree reads between the artifacts of one repository).
+
+The fake runs in a child process, so its CPU and memory do not count against the refresh, and its
+request log gives the requests per endpoint kind and status. Targets (SPEC section 5 and the
+"Speed at scale" issue) are checked at the end; the exit status is 1 when one is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import json
+import multiprocessing as mp
+import os
+import pstats
+import random
+import resource
+import sys
+import time
+import tracemalloc
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+BENCH_DIR = ROOT / "var" / "bench"
+TOKEN = "bench-token"
+
+# -- the upstream data ---------------------------------------------------------------------------
+
+_WORDS = (
+    "agent", "analysis", "answer", "api", "artifact", "branch", "build", "cache", "change",
+    "check", "claude", "code", "command", "commit", "config", "context", "data", "debug",
+    "deploy", "describe", "diff", "document", "draft", "edit", "error", "example", "export",
+    "field", "file", "format", "generate", "guide", "helper", "hook", "import", "input", "issue",
+    "json", "lint", "list", "markdown", "merge", "metadata", "model", "module", "note", "output",
+    "parse", "patch", "plan", "prompt", "python", "query", "read", "record", "refresh", "release",
+    "report", "repository", "request", "review", "run", "schema", "script", "search", "section",
+    "server", "skill", "source", "spec", "step", "summary", "table", "task", "template", "test",
+    "text", "tool", "update", "upstream", "validate", "value", "version", "workflow", "write",
+    "yaml",
+)  # fmt: skip
+_LICENSES = ("MIT", "Apache-2.0", "BSD-3-Clause", "MPL-2.0", "ISC")
+
+
+def _sentence(rng: random.Random, low: int = 8, high: int = 18) -> str:
+    words = [rng.choice(_WORDS) for _ in range(rng.randint(low, high))]
+    return " ".join(words).capitalize() + "."
+
+
+def skill_markdown(rng: random.Random, name: str, *, revision: int = 0) -> str:
+    """A SKILL.md of 1-3 KB: YAML frontmatter and a body of headings, paragraphs and a list."""
+    front = [
+        "---",
+        f"name: {name}",
+        f"description: {_sentence(rng, 14, 30)}" + (f" Revision {revision}." if revision else ""),
+    ]
+    if rng.random() < 0.5:
+        front.append(f"license: {rng.choice(_LICENSES)}")
+    if rng.random() < 0.3:
+        front.append(f"author: {rng.choice(['Ada Lovelace', 'Grace Hopper', 'Bench Team'])}")
+    front.append("---")
+    target = rng.randint(1000, 3000)
+    body = [f"# {name.replace('-', ' ').title()}", ""]
+    size = sum(len(line) + 1 for line in front + body)
+    section = 1
+    while size < target:
+        lines = [f"## Step {section}", "", " ".join(_sentence(rng) for _ in range(3)), ""]
+        lines += [f"- {_sentence(rng, 4, 9)}" for _ in range(rng.randint(2, 4))] + [""]
+        body += lines
+        size += sum(len(line) + 1 for line in lines)
+        section += 1
+    return "\n".join(front + body) + "\n"
+
+
+@dataclass
+class Layout:
+    """Which artifact lives in which repository."""
+
+    repos: list[str]
+    artifacts: dict[str, list[str]]  # repo full name -> artifact names in it
+
+    @classmethod
+    def build(cls, n_artifacts: int, n_repos: int, prefix: str) -> Layout:
+        n_repos = max(1, min(n_repos, n_artifacts))
+        repos = [f"{prefix}-org{r // 10:02d}/skills-{r:03d}" for r in range(n_repos)]
+        artifacts: dict[str, list[str]] = {name: [] for name in repos}
+        for i in range(n_artifacts):
+            artifacts[repos[i * n_repos // n_artifacts]].append(f"{prefix}-skill-{i:05d}")
+        return cls(repos, artifacts)
+
+    def files(self, repo: str, rng: random.Random, revision: int = 0) -> dict[str, str]:
+        out = {"README.md": f"# {repo}\n\nSkills for the benchmark.\n", "LICENSE": "MIT\n"}
+        for name in self.artifacts[repo]:
+            out[f"skills/{name}/SKILL.md"] = skill_markdown(rng, name, revision=revision)
+            if rng.random() < 0.5:
+                out[f"skills/{name}/scripts/run.py"] = f"print({name!r})\n"
+        return out
+
+    def changed_files(self, repo: str, rng: random.Random, revision: int) -> dict[str, str]:
+        return {
+            f"skills/{name}/SKILL.md": skill_markdown(rng, name, revision=revision)
+            for name in self.artifacts[repo]
+        }
+
+
+# -- the fake, in a child process ----------------------------------------------------------------
+
+
+def _serve_fake(conn: Any, latency: float) -> None:
+    """Child process: own a FakeGitHub and answer commands from the benchmark over a pipe."""
+    from tests.fakegithub import FakeGitHub
+
+    fake = FakeGitHub(latency=latency, token=TOKEN, rate_limit=10_000_000).start()
+    conn.send(fake.url)
+    while True:
+        command, args = conn.recv()
+        if command == "stop":
+            fake.stop()
+            conn.send(None)
+            return
+        if command == "add_repos":
+            for name, files, topics, license_spdx in args:
+                fake.add_repo(name, files=files, topics=topics, license_spdx=license_spdx)
+            conn.send(None)
+        elif command == "commit":
+            for name, files in args:
+                fake.commit(name, files=files, message="bench: update skills")
+            conn.send(None)
+        elif command == "take_log":
+            records = [
+                (r.path, r.status, r.authorized, "if-none-match" in r.headers)
+                for r in fake.requests
+            ]
+            fake.reset_log()
+            conn.send((records, fake.peak_in_flight))
+        else:  # pragma: no cover - a programming error in the benchmark
+            conn.send(ValueError(command))
+
+
+class FakeProcess:
+    def __init__(self, latency: float) -> None:
+        ctx = mp.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._process = ctx.Process(target=_serve_fake, args=(child, latency), daemon=True)
+        self._process.start()
+        self.url: str = self._conn.recv()
+        self.token = TOKEN
+
+    def call(self, command: str, args: Any = None) -> Any:
+        self._conn.send((command, args))
+        answer = self._conn.recv()
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def stop(self) -> None:
+        if self._process.is_alive():
+            with suppress(EOFError, OSError):
+                self.call("stop")
+        self._process.join(timeout=10)
+        if self._process.is_alive():
+            self._process.terminate()
+
+
+# -- database ------------------------------------------------------------------------------------
+
+
+def prepare_database(url: str | None) -> tuple[str, Callable[[], None]]:
+    """A fresh database for this run: its URL and how to clean it up afterwards."""
+    if not url:
+        BENCH_DIR.mkdir(parents=True, exist_ok=True)
+        path = BENCH_DIR / "bench.sqlite3"
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{path}", lambda: None
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
+        raise SystemExit("--database-url must be a postgres:// URL (SQLite is the default)")
+    name = parts.path.lstrip("/")
+    if not name or ("bench" not in name and "scratch" not in name):
+        raise SystemExit(
+            "the benchmark drops and recreates its database: name one with 'bench' or 'scratch' "
+            f"in it (got {name!r})"
+        )
+    import psycopg
+    from psycopg import sql
+
+    admin = urlunsplit(parts._replace(path="/postgres"))
+
+    def recreate(create: bool) -> None:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+            if create:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+    recreate(True)
+    return url, lambda: recreate(False)
+
+
+def setup_django(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skillmeat_site.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def database_version() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW server_version")
+            return f"PostgreSQL {cursor.fetchone()[0]}"
+        cursor.execute("select sqlite_version()")
+        return f"SQLite {cursor.fetchone()[0]}"
+
+
+# -- measuring -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Measurement:
+    label: str
+    artifacts: int
+    repos: int
+    concurrency: int
+    wall: float = 0.0
+    requests: Counter[tuple[str, int]] = field(default_factory=Counter)
+    unauthorized: int = 0
+    conditional: int = 0
+    peak_in_flight: int = 0
+    queries: int = 0
+    queries_unbatched: int = 0
+    query_kinds: Counter[str] = field(default_factory=Counter)
+    query_sequence: list[str] = field(default_factory=list)
+    traced_peak_mb: float | None = None
+    traced_delta_mb: float | None = None
+    maxrss_mb: float = 0.0
+    status: str = ""
+    summary: dict[str, int] = field(default_factory=dict)
+    phases: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total_requests(self) -> int:
+        return sum(self.requests.values())
+
+    @property
+    def billable(self) -> int:
+        return sum(n for (_, status), n in self.requests.items() if status != 304)
+
+    def by_kind(self) -> str:
+        kinds: dict[str, list[str]] = {}
+        for (kind, status), n in sorted(self.requests.items()):
+            kinds.setdefault(kind, []).append(f"{n}x{status}")
+        return " ".join(f"{kind}:{'+'.join(parts)}" for kind, parts in kinds.items()) or "-"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "artifacts": self.artifacts,
+            "repos": self.repos,
+            "concurrency": self.concurrency,
+            "wall_s": round(self.wall, 3),
+            "requests": self.total_requests,
+            "billable": self.billable,
+            "requests_per_artifact": round(self.total_requests / max(1, self.artifacts), 3),
+            "requests_per_repo": round(self.total_requests / max(1, self.repos), 3),
+            "by_kind_status": {f"{k}:{s}": n for (k, s), n in sorted(self.requests.items())},
+            "unauthorized": self.unauthorized,
+            "peak_in_flight": self.peak_in_flight,
+            "db_queries": self.queries,
+            "db_queries_batches_aside": self.queries_unbatched,
+            "db_query_kinds": dict(self.query_kinds),
+            "traced_peak_mb": self.traced_peak_mb,
+            "traced_delta_mb": self.traced_delta_mb,
+            "maxrss_mb": round(self.maxrss_mb, 1),
+            "status": self.status,
+            "summary": self.summary,
+            "phases_s": {k: round(v, 3) for k, v in self.phases.items()},
+        }
+
+
+def maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _query_kind(sql_text: str) -> str:
+    words = sql_text.split()
+    verb = words[0].upper() if words else "?"
+    table = ""
+    for keyword in ("FROM", "INTO", "UPDATE"):
+        if keyword in (w.upper() for w in words):
+            index = [w.upper() for w in words].index(keyword)
+            if index + 1 < len(words):
+                table = words[index + 1].strip('"')
+                break
+    return f"{verb} {table}".strip()
+
+
+class PhaseTimer:
+    """Wall time spent in the engine's phases, by wrapping what refresher.engine calls."""
+
+    WRAPPED = ("start_run", "select_artifacts", "evaluate", "apply_results")
+
+    def __init__(self) -> None:
+        self.totals: Counter[str] = Counter()
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        import refresher.engine as engine
+
+        originals = {name: getattr(engine, name) for name in (*self.WRAPPED, "UpstreamReader")}
+        for name in self.WRAPPED:
+            setattr(engine, name, self._timed(name, originals[name]))
+        timer = self
+
+        class TimedReader(originals["UpstreamReader"]):  # type: ignore[misc, valid-type]
+            def read(self, targets: Any) -> Any:
+                started = time.perf_counter()
+                try:
+                    return super().read(targets)
+                finally:
+                    timer.totals["network (read plan)"] += time.perf_counter() - started
+
+        engine.UpstreamReader = TimedReader  # type: ignore[misc]
+        try:
+            yield
+        finally:
+            for name, original in originals.items():
+                setattr(engine, name, original)
+
+    def _timed(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.totals[name] += time.perf_counter() - started
+
+        return timed
+
+
+def batches_aside(kinds: list[str]) -> int:
+    """The query count with each bulk statement counted once however many batches it took.
+
+    Consecutive INSERTs or UPDATEs of the same table are one bulk statement in batches; a
+    BEGIN/COMMIT around nothing but such a statement is the transaction Django opens only
+    because the statement needed more than one batch.
+    """
+    merged: list[tuple[str, int]] = []
+    for kind in kinds:
+        if merged and kind == merged[-1][0] and kind.startswith(("INSERT", "UPDATE")):
+            merged[-1] = (kind, merged[-1][1] + 1)
+        else:
+            merged.append((kind, 1))
+    count = len(merged)
+    for i in range(1, len(merged) - 1):
+        if merged[i - 1][0] == "BEGIN" and merged[i + 1][0] == "COMMIT" and merged[i][1] > 1:
+            count -= 2
+    return count
+
+
+@contextmanager
+def profiled(path: Path | None) -> Iterator[None]:
+    if path is None:
+        yield
+        return
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        profile.dump_stats(path)
+        out = io.StringIO()
+        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(25)
+        print(f"\n-- profile of the main thread ({path}) --\n{out.getvalue()}")
+
+
+def measure(
+    label: str,
+    fake: FakeProcess,
+    run: Callable[[], Any],
+    *,
+    artifacts: int,
+    repos: int,
+    concurrency: int,
+    profile: Path | None = None,
+    reader: type | None = None,
+) -> Measurement:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from refresher.github import endpoint_kind
+
+    fake.call("take_log")  # forget what came before
+    gc.collect()
+    tracing = tracemalloc.is_tracing()
+    if tracing:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+    m = Measurement(label, artifacts, repos, concurrency)
+    phases = PhaseTimer()
+    with (
+        reader_replaced(reader),
+        phases.installed(),
+        CaptureQueriesContext(connection) as queries,
+        profiled(profile),
+    ):
+        started = time.perf_counter()
+        result = run()
+        m.wall = time.perf_counter() - started
+    m.phases = dict(phases.totals)
+    m.phases["other"] = m.wall - sum(phases.totals.values())
+    if tracing:
+        peak = tracemalloc.get_traced_memory()[1]
+        m.traced_peak_mb = round(peak / 2**20, 1)
+        m.traced_delta_mb = round((peak - before) / 2**20, 1)
+    m.maxrss_mb = maxrss_mb()
+    m.queries = len(queries.captured_queries)
+    m.query_sequence = [_query_kind(q["sql"]) for q in queries.captured_queries]
+    m.query_kinds = Counter(m.query_sequence)
+    m.queries_unbatched = batches_aside(m.query_sequence)
+    records, m.peak_in_flight = fake.call("take_log")
+    for path, status, authorized, _conditional in records:
+        m.requests[(endpoint_kind(path), status)] += 1
+        m.unauthorized += not authorized
+        m.conditional += _conditional
+    if result is not None:
+        m.status = result.status
+        m.summary = {
+            key: getattr(result, key)
+            for key in ("total", "refreshed", "unchanged", "skipped", "error", "updates_available")
+        }
+    return m
+
+
+# -- the naive reader (a baseline only) ----------------------------------------------------------
+
+
+def per_artifact_reader_class() -> type:
+    """An UpstreamReader that reads every artifact on its own with a throw-away cache.
+
+    That is what a straightforward loop over the artifacts does: repository, ref, tree and blob
+    for each one, nothing shared with its neighbours in the same repository.
+    """
+    from refresher.httpcache import HttpCache
+    from refresher.upstream import UpstreamReader
+
+    class MemoryCache(HttpCache):
+        def prefetch(self, keys: set[str]) -> None:
+            return None
+
+        def flush(self) -> int:
+            return 0
+
+    class PerArtifactReader(UpstreamReader):
+        def read(self, targets: Any) -> dict[Any, Any]:
+            out = {}
+            for target in targets:
+                one = UpstreamReader(
+                    self.client, MemoryCache(), concurrency=1, on_progress=self.on_progress
+                )
+                out.update(one.read([target]))
+            return out
+
+    return PerArtifactReader
+
+
+@contextmanager
+def reader_replaced(reader_class: type | None) -> Iterator[None]:
+    import refresher.engine
+
+    if reader_class is None:
+        yield
+        return
+    original = refresher.engine.UpstreamReader
+    refresher.engine.UpstreamReader = reader_class  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        refresher.engine.UpstreamReader = original  # type: ignore[misc]
+
+
+# -- the benchmark -------------------------------------------------------------------------------
+
+
+def make_collection(owner: Any, name: str, layout: Layout) -> Any:
+    from collections_app.models import Artifact, Collection
+
+    collection = Collection.objects.create(owner=owner, name=name)
+    rows = []
+    for repo in layout.repos:
+        for artifact in layout.artifacts[repo]:
+            row = Artifact(collection=collection, type="skill", name=artifact)
+            row.set_source(f"{repo}/skills/{artifact}")
+            rows.append(row)
+    Artifact.objects.bulk_create(rows, batch_size=500)
+    return collection
+
+
+def publish(fake: FakeProcess, layout: Layout, seed: int) -> None:
+    rng = random.Random(seed)
+    batch = []
+    for i, repo in enumerate(layout.repos):
+        topics = sorted(rng.sample(["claude", "skills", "agents", "docs", "tools", "bench"], 2))
+        batch.append((repo, layout.files(repo, rng), topics, _LICENSES[i % len(_LICENSES)]))
+        if len(batch) == 25:
+            fake.call("add_repos", batch)
+            batch = []
+    if batch:
+        fake.call("add_repos", batch)
+
+
+def clear_http_cache() -> None:
+    from refresher.models import HttpCacheEntry
+
+    HttpCacheEntry.objects.all().delete()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--artifacts", type=int, default=1000)
+    parser.add_argument("--repos", type=int, default=100)
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds per upstream answer")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="postgres://... of a scratch database to create (and drop); default SQLite file",
+    )
+    parser.add_argument("--changed", type=float, default=0.10, help="share of repos changed")
+    parser.add_argument(
+        "--naive",
+        choices=("none", "engine", "all"),
+        default="engine",
+        help="baselines: engine = concurrency 1 and no cache; all = also one artifact at a time",
+    )
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="also trace Python allocations per refresh (doubles the wall times: CPU-bound parts "
+        "run about twice as slow under tracing)",
+    )
+    parser.add_argument("--profile", action="store_true", help="cProfile each optimised refresh")
+    parser.add_argument("--json", type=Path, help="also write the measurements here")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+
+    database_url, drop_database = prepare_database(args.database_url)
+    fake = FakeProcess(args.latency)
+    try:
+        return _bench(args, fake, database_url)
+    finally:
+        fake.stop()
+        from django.db import connections
+
+        connections.close_all()
+        drop_database()
+
+
+def _bench(args: argparse.Namespace, fake: FakeProcess, database_url: str) -> int:
+    setup_django(database_url)
+    if args.tracemalloc:
+        tracemalloc.start()
+
+    from django.contrib.auth import get_user_model
+
+    from refresher.engine import Refresher
+    from refresher.github import GitHubClient
+    from refresher.options import RefreshOptions
+
+    big = Layout.build(args.artifacts, args.repos, "bench")
+    small = Layout.build(10, 1, "probe")
+    publish(fake, big, args.seed)
+    publish(fake, small, args.seed + 1)
+
+    owner = get_user_model().objects.create_user("bench", password="not-used")
+    main_collection = make_collection(owner, "bench", big)
+    probe_collection = make_collection(owner, "probe-10", small)
+
+    def client(concurrency: int) -> GitHubClient:
+        return GitHubClient(base_url=fake.url, token=fake.token, concurrency=concurrency)
+
+    def refresh(collection: Any, concurrency: int) -> Callable[[], Any]:
+        def go() -> Any:
+            with client(concurrency) as github:
+                return Refresher(github, concurrency=concurrency).refresh(
+                    collection, RefreshOptions()
+                )
+
+        return go
+
+    n, r, c = args.artifacts, len(big.repos), args.concurrency
+    profile_dir = BENCH_DIR if args.profile else None
+    if profile_dir:
+        profile_dir.mkdir(parents=True, exist_ok=True)
+    results: list[Measurement] = []
+
+    def show(m: Measurement) -> None:
+        print(
+            f"  {m.label:<26} {m.wall:7.2f} s  {m.total_requests:5d} requests "
+            f"({m.billable} billable)  {m.queries} queries",
+            flush=True,
+        )
+
+    print(
+        f"Benchmark: {n} skills in {r} repositories, {args.latency * 1000:.0f} ms per upstream "
+        f"request, concurrency {c}, {database_version()}",
+        flush=True,
+    )
+
+    # Naive baselines run first, each on its own collection with an empty HTTP cache, so the
+    # optimised cold run below starts from exactly the same state.
+    naive: list[Measurement] = []
+    if args.naive != "none":
+        naive_collection = make_collection(owner, "naive-engine", big)
+        for label in ("naive cold (c=1, no cache)", "naive warm (c=1, no cache)"):
+            clear_http_cache()
+            m = measure(
+                label, fake, refresh(naive_collection, 1), artifacts=n, repos=r, concurrency=1
+            )
+            naive.append(m)
+            show(m)
+    if args.naive == "all":
+        per_artifact = make_collection(owner, "naive-per-artifact", big)
+        clear_http_cache()
+        m = measure(
+            "naive cold (per artifact)",
+            fake,
+            refresh(per_artifact, 1),
+            artifacts=n,
+            repos=r,
+            concurrency=1,
+            reader=per_artifact_reader_class(),
+        )
+        naive.append(m)
+        show(m)
+    clear_http_cache()
+
+    def optimised(label: str, collection: Any, artifacts: int, repos: int, tag: str) -> Measurement:
+        m = measure(
+            label,
+            fake,
+            refresh(collection, c),
+            artifacts=artifacts,
+            repos=repos,
+            concurrency=c,
+            profile=profile_dir / f"{tag}.prof" if profile_dir else None,
+        )
+        results.append(m)
+        show(m)
+        return m
+
+    cold = optimised("cold", main_collection, n, r, "cold")
+    warm = optimised("warm, unchanged", main_collection, n, r, "warm")
+    changed_repos = big.repos[:: max(1, round(1 / args.changed))] if args.changed > 0 else []
+    rng = random.Random(args.seed + 2)
+    fake.call("commit", [(repo, big.changed_files(repo, rng, 1)) for repo in changed_repos])
+    changed = optimised(
+        f"warm, {len(changed_repos)} repos changed", main_collection, n, r, "changed"
+    )
+    probe_cold = optimised("N=10 cold", probe_collection, 10, 1, "probe-cold")
+    probe_warm = optimised("N=10 warm", probe_collection, 10, 1, "probe-warm")
+
+    all_rows = naive + results
+    print()
+    print_table(all_rows)
+    print()
+    print("Where the wall time went (seconds):")
+    for m in all_rows:
+        parts = ", ".join(f"{k} {v:.2f}" for k, v in m.phases.items())
+        print(f"  {m.label:<28} {parts}")
+    print()
+    print("Queries in order (xN: a bulk statement sent in N batches):")
+    for m in results:
+        merged: list[list[Any]] = []
+        for kind in m.query_sequence:
+            if merged and merged[-1][0] == kind and kind.startswith(("INSERT", "UPDATE")):
+                merged[-1][1] += 1
+            else:
+                merged.append([kind, 1])
+        text = ", ".join(f"{k}{f' x{n}' if n > 1 else ''}" for k, n in merged)
+        print(f"  {m.label:<26} {text}")
+    print()
+
+    ratios = []
+    if naive:
+        print("Naive / optimised (wall time):")
+        pairs = [(naive[0], cold), (naive[1], warm)]
+        if len(naive) > 2:
+            pairs.append((naive[2], cold))
+        for slow, fast in pairs:
+            ratio = slow.wall / fast.wall if fast.wall else float("inf")
+            ratios.append((slow.label, fast.label, ratio))
+            print(
+                f"  {slow.label:<28} / {fast.label:<16} = {ratio:6.1f}x"
+                f"  (requests {slow.total_requests} / {fast.total_requests},"
+                f" billable {slow.billable} / {fast.billable})"
+            )
+        print()
+
+    checks = [
+        ("cold: upstream requests per artifact <= 1.5", cold.total_requests / n <= 1.5,
+         f"{cold.total_requests / n:.2f}"),
+        ("cold: wall time <= 15 s", cold.wall <= 15, f"{cold.wall:.2f} s"),
+        ("warm: 0 billable requests", warm.billable == 0, str(warm.billable)),
+        ("warm: <= 2 requests per repository", warm.total_requests <= 2 * r,
+         f"{warm.total_requests / r:.2f}"),
+        ("warm: wall time <= 3 s", warm.wall <= 3, f"{warm.wall:.2f} s"),
+        (f"queries, batches aside: same at N=10 and N={n} (cold)",
+         probe_cold.queries_unbatched == cold.queries_unbatched,
+         f"{probe_cold.queries_unbatched} vs {cold.queries_unbatched} (raw {probe_cold.queries} vs"
+         f" {cold.queries})"),
+        (f"queries, batches aside: same at N=10 and N={n} (warm)",
+         probe_warm.queries_unbatched == warm.queries_unbatched,
+         f"{probe_warm.queries_unbatched} vs {warm.queries_unbatched} (raw {probe_warm.queries} vs"
+         f" {warm.queries})"),
+        ("queries per refresh <= 25",
+         max(m.queries for m in results) <= 25, str(max(m.queries for m in results))),
+        ("every request carried the token", all(m.unauthorized == 0 for m in all_rows),
+         str(sum(m.unauthorized for m in all_rows))),
+        ("peak memory < 250 MB", maxrss_mb() < 250, f"maxrss {maxrss_mb():.0f} MB"),
+    ]  # fmt: skip
+    if naive:
+        checks.append(("naive/optimised cold > 10x", max(x for _, f, x in ratios if f == "cold")
+                       > 10, f"{max(x for _, f, x in ratios if f == 'cold'):.1f}x"))  # fmt: skip
+    print("Targets:")
+    for name, ok, value in checks:
+        print(f"  [{'met ' if ok else 'MISS'}] {name:<48} {value}")
+    failed = [name for name, ok, _ in checks if not ok]
+    del changed
+
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps(
+                {
+                    "arguments": {k: str(v) for k, v in vars(args).items()},
+                    "database": database_version(),
+                    "measurements": [m.as_dict() for m in all_rows],
+                    "ratios": [
+                        {"naive": a, "optimised": b, "ratio": round(x, 2)} for a, b, x in ratios
+                    ],
+                    "targets": [{"target": t, "met": ok, "value": v} for t, ok, v in checks],
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+    return 1 if failed else 0
+
+
+def print_table(rows: list[Measurement]) -> None:
+    header = (
+        f"{'scenario':<28} {'wall s':>7} {'req':>5} {'bill':>5} {'req/art':>7} {'req/repo':>8} "
+        f"{'queries':>7} {'q-batch':>7} {'traced MB':>9} {'rss MB':>6}  {'status':<9} "
+        "requests by kind:count x status"
+    )
+    print(header)
+    print("-" * len(header))
+    for m in rows:
+        traced = f"{m.traced_delta_mb:.1f}" if m.traced_delta_mb is not None else "-"
+        per_artifact = m.total_requests / max(1, m.artifacts)
+        per_repo = m.total_requests / max(1, m.repos)
+        print(
+            f"{m.label:<28} {m.wall:7.2f} {m.total_requests:5d} {m.billable:5d} "
+            f"{per_artifact:7.2f} {per_repo:8.2f} {m.queries:7d} {m.queries_unbatched:7d} "
+            f"{traced:>9} {m.maxrss_mb:6.0f}  {m.status:<9} {m.by_kind()}"
+        )
+    print(
+        "bill = requests not answered 304; q-batch = queries with each bulk statement counted once"
+        " (batches aside);\ntraced MB = tracemalloc peak during the refresh above what was"
+        " allocated before it (--tracemalloc); rss MB = the process's maxrss so far."
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
