@@ -77,7 +77,6 @@ class RefreshRequestSerializer(StrictKeysSerializer):
         except ValueError as exc:
             raise serializers.ValidationError(str(exc)) from None
 
-
     def to_options(self) -> RefreshOptions:
         data = self.validated_data
         return RefreshOptions(

@@ -1068,7 +1068,7 @@ _DEMO_SKILLS = {
     "skills/pdf/SKILL.md": """\
 ---
 name: pdf
-description: "Read, fill and assemble PDF files: pull out text and tables, merge, split, fill forms."
+description: "Read, fill and assemble PDF files: pull out text and tables, merge, split."
 license: Apache-2.0
 ---
 
