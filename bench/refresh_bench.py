@@ -319,16 +319,16 @@ def maxrss_mb() -> float:
 
 
 def _query_kind(sql_text: str) -> str:
-    words = sql_text.split()
-    verb = words[0].upper() if words else "?"
-    table = ""
-    for keyword in ("FROM", "INTO", "UPDATE"):
-        if keyword in (w.upper() for w in words):
-            index = [w.upper() for w in words].index(keyword)
-            if index + 1 < len(words):
-                table = words[index + 1].strip('"')
-                break
-    return f"{verb} {table}".strip()
+    """'SELECT table', 'INSERT table', 'UPDATE table', 'BEGIN', ... for one statement."""
+    words = sql_text.split(None, 40)
+    upper = [w.upper() for w in words]
+    verb = upper[0] if upper else "?"
+    keyword = {"SELECT": "FROM", "DELETE": "FROM", "INSERT": "INTO", "UPDATE": "UPDATE"}.get(verb)
+    if keyword and keyword in upper:
+        index = upper.index(keyword)
+        if index + 1 < len(words):
+            return f"{verb} {words[index + 1].strip('"')}"
+    return verb
 
 
 class PhaseTimer:
@@ -567,8 +567,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--naive",
         choices=("none", "engine", "all"),
-        default="engine",
-        help="baselines: engine = concurrency 1 and no cache; all = also one artifact at a time",
+        default="all",
+        help="baselines: engine = concurrency 1 and no cache (about 2.5 min at the defaults); "
+        "all = also one artifact at a time (about 4 more minutes); none = skip them",
     )
     parser.add_argument(
         "--tracemalloc",
@@ -720,7 +721,10 @@ def _bench(args: argparse.Namespace, fake: FakeProcess, database_url: str) -> in
 
     ratios = []
     if naive:
-        print("Naive / optimised (wall time):")
+        print(
+            "Naive / optimised (wall time; with the same requests, as for c=1 / cold, the ratio is"
+        )
+        print("bounded by the concurrency):")
         pairs = [(naive[0], cold), (naive[1], warm)]
         if len(naive) > 2:
             pairs.append((naive[2], cold))
@@ -756,9 +760,10 @@ def _bench(args: argparse.Namespace, fake: FakeProcess, database_url: str) -> in
          str(sum(m.unauthorized for m in all_rows))),
         ("peak memory < 250 MB", maxrss_mb() < 250, f"maxrss {maxrss_mb():.0f} MB"),
     ]  # fmt: skip
-    if naive:
-        checks.append(("naive/optimised cold > 10x", max(x for _, f, x in ratios if f == "cold")
-                       > 10, f"{max(x for _, f, x in ratios if f == 'cold'):.1f}x"))  # fmt: skip
+    for slow, fast, ratio in ratios:
+        if fast == "cold" and "per artifact" in slow:
+            checks.append(("naive (per artifact) / optimised cold > 10x", ratio > 10,
+                           f"{ratio:.1f}x"))  # fmt: skip
     print("Targets:")
     for name, ok, value in checks:
         print(f"  [{'met ' if ok else 'MISS'}] {name:<48} {value}")
