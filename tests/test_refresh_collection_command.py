@@ -12,29 +12,9 @@ from django.utils import timezone
 from collections_app.models import Artifact, ArtifactType
 from refresher.models import RefreshRun, RunStatus
 from tests.factories import ArtifactFactory, CollectionFactory
-from tests.upstream import fixture_text
+from tests.upstream import PDF_DESCRIPTION, RESPONSE_KEYS, add_skills_repo, fixture_text
 
 pytestmark = pytest.mark.django_db
-
-PDF_DESCRIPTION = (
-    "Work with PDF files: pull out text and tables, fill in forms, merge and split documents. "
-    "Use it whenever a task mentions a PDF, even when the user does not say so outright."
-)
-RESPONSE_KEYS = {
-    "run_id",
-    "collection_id",
-    "status",
-    "mode",
-    "dry_run",
-    "fields",
-    "started_at",
-    "finished_at",
-    "duration_ms",
-    "summary",
-    "entries",
-    "rate_limit",
-    "request_id",
-}
 
 
 class TerminalIO(io.StringIO):
@@ -58,16 +38,12 @@ def run_command(*args: str, stdout: io.StringIO | None = None) -> tuple[object, 
 
 @pytest.fixture
 def upstream(github):
-    github.add_repo(
-        "acme/skills",
-        files={
-            "skills/pdf/SKILL.md": fixture_text("skill-pdf.md"),
+    add_skills_repo(
+        github,
+        extra={
             "skills/pdf/scripts/extract.py": "print('text')\n",
-            "skills/changelog/SKILL.md": fixture_text("skill-spdx.md"),
             "commands/deploy.md": fixture_text("command-deploy.md"),
         },
-        topics=["pdf", "docs"],
-        license_spdx="MIT",
     )
     return github
 

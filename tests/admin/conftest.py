@@ -6,7 +6,7 @@ from django.test import Client
 
 from collections_app.models import Collection
 from tests.factories import ArtifactFactory, CollectionFactory, UserFactory
-from tests.upstream import fixture_text
+from tests.upstream import add_skills_repo
 
 OPERATOR_PERMISSIONS = [
     "collections_app.view_collection",
@@ -43,15 +43,7 @@ def admin_ui(operator) -> Client:
 
 @pytest.fixture
 def upstream(github):
-    github.add_repo(
-        "acme/skills",
-        files={
-            "skills/pdf/SKILL.md": fixture_text("skill-pdf.md"),
-            "skills/changelog/SKILL.md": fixture_text("skill-spdx.md"),
-        },
-        topics=["pdf", "docs"],
-        license_spdx="MIT",
-    )
+    add_skills_repo(github)
     return github
 
 

@@ -7,25 +7,10 @@ import pytest
 from collections_app.models import Artifact
 from refresher.models import RefreshRun, RunStatus
 from tests.factories import ArtifactFactory, CollectionFactory
-from tests.upstream import fixture_text
+from tests.upstream import RESPONSE_KEYS, add_skills_repo
 
 pytestmark = pytest.mark.django_db
 
-RESPONSE_KEYS = {
-    "run_id",
-    "collection_id",
-    "status",
-    "mode",
-    "dry_run",
-    "fields",
-    "started_at",
-    "finished_at",
-    "duration_ms",
-    "summary",
-    "entries",
-    "rate_limit",
-    "request_id",
-}
 ENTRY_KEYS = {
     "artifact_id",
     "artifact",
@@ -43,14 +28,7 @@ ENTRY_KEYS = {
 
 @pytest.fixture
 def collection(user, github):
-    github.add_repo(
-        "acme/skills",
-        files={
-            "skills/pdf/SKILL.md": fixture_text("skill-pdf.md"),
-            "skills/changelog/SKILL.md": fixture_text("skill-spdx.md"),
-        },
-        topics=["docs"],
-    )
+    add_skills_repo(github)
     collection = CollectionFactory(owner=user)
     ArtifactFactory(collection=collection, name="pdf", source="acme/skills/skills/pdf")
     ArtifactFactory(collection=collection, name="changelog", source="acme/skills/skills/changelog")

@@ -14,20 +14,14 @@ from django.utils import timezone
 from refresher.models import RefreshRun, RunStatus
 from tests.conftest import client_for
 from tests.factories import ArtifactFactory, CollectionFactory
-from tests.upstream import fixture_text
+from tests.upstream import add_skills_repo, fixture_text
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def upstream(github):
-    github.add_repo(
-        "acme/skills",
-        files={
-            "skills/pdf/SKILL.md": fixture_text("skill-pdf.md"),
-            "skills/changelog/SKILL.md": fixture_text("skill-spdx.md"),
-        },
-    )
+    add_skills_repo(github)
     return github
 
 

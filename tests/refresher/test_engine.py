@@ -9,15 +9,11 @@ from refresher.models import EntryStatus, HttpCacheEntry, Mode, RefreshEntry, Re
 from refresher.options import ArtifactFilter, RefreshOptions
 from refresher.service import refresh_now
 from tests.factories import ArtifactFactory, CollectionFactory
-from tests.upstream import fixture_text
+from tests.upstream import PDF_DESCRIPTION, fixture_text
 
 pytestmark = pytest.mark.django_db
 
 SKILL = fixture_text("skill-pdf.md")
-PDF_DESCRIPTION = (
-    "Work with PDF files: pull out text and tables, fill in forms, merge and split documents. "
-    "Use it whenever a task mentions a PDF, even when the user does not say so outright."
-)
 
 
 @pytest.fixture
