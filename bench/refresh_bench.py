@@ -641,7 +641,8 @@ def _bench(args: argparse.Namespace, fake: FakeProcess, database_url: str) -> in
 
     print(
         f"Benchmark: {n} skills in {r} repositories, {args.latency * 1000:.0f} ms per upstream "
-        f"request, concurrency {c}, {database_version()}",
+        f"request, concurrency {c}, {database_version()}; process maxrss before the first "
+        f"refresh {maxrss_mb():.0f} MB",
         flush=True,
     )
 

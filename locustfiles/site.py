@@ -22,6 +22,7 @@ import itertools
 import json
 import os
 import threading
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ FINISHED = frozenset({"completed", "partial", "failed"})
 _accounts: list[dict[str, str]] = []
 _next_account = itertools.count()
 _lock = threading.Lock()
+_outcomes: Counter[str] = Counter()  # refresh answers and the final states polls saw
 
 
 @events.init.add_listener
@@ -44,8 +46,20 @@ def _load_accounts(environment: Any, **_kwargs: Any) -> None:
         raise SystemExit(f"{USERS_FILE} lists no users")
 
 
+@events.quitting.add_listener
+def _report_outcomes(environment: Any, **_kwargs: Any) -> None:
+    if _outcomes:
+        print(
+            "Background refresh outcomes: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(_outcomes.items()))
+        )
+
+
 class SiteUser(HttpUser):
-    wait_time = between(0.5, 2.0)
+    # LOAD_WAIT_MIN=0 LOAD_WAIT_MAX=0 turns the scenario into a capacity test.
+    wait_time = between(
+        float(os.environ.get("LOAD_WAIT_MIN", "0.5")), float(os.environ.get("LOAD_WAIT_MAX", "2"))
+    )
 
     def on_start(self) -> None:
         with _lock:
@@ -107,6 +121,7 @@ class SiteUser(HttpUser):
                     response.failure(f"202 without a matching run_id and Location: {location!r}")
                     return
                 self.run_id = run_id
+                _outcomes["202 queued"] += 1
                 response.success()
             elif response.status_code == 409:
                 body = response.json()
@@ -115,6 +130,7 @@ class SiteUser(HttpUser):
                     return
                 # The run already going is the one to follow.
                 self.run_id = (body.get("details") or {}).get("run_id") or self.run_id
+                _outcomes["409 refresh_in_progress"] += 1
                 response.success()
             else:
                 response.failure(f"{response.status_code}: {response.text[:200]}")
@@ -134,6 +150,7 @@ class SiteUser(HttpUser):
                 return
             status = response.json().get("status")
             if status in FINISHED:
+                _outcomes[f"polled until {status}"] += 1
                 self.run_id = None
             elif status not in ("queued", "running"):
                 response.failure(f"unexpected run status {status!r}")
