@@ -102,7 +102,8 @@ def main_file_candidates(kind: str, path: str) -> list[str]:
         return f"{path}/{name}" if path else name
 
     if kind == "skill":
-        return [join("SKILL.md")]
+        # A skill is a directory; a link straight to its SKILL.md names the file itself.
+        return [path] if path.lower().endswith(".md") else [join("SKILL.md")]
     if kind == "mcp":
         if path.lower().endswith((".json", ".yaml", ".yml")):
             return [path]

@@ -252,6 +252,18 @@ def test_field_derivation_on_real_world_shapes(github, collection, fixture, kind
     assert artifact.topics == ["tools"]
 
 
+def test_a_blob_link_to_a_skill_md_reads_that_file(github, collection, repo):
+    artifact = ArtifactFactory(
+        collection=collection,
+        name="pdf",
+        source="https://github.com/acme/skills/blob/main/skills/pdf/SKILL.md",
+    )
+    refresh_now(collection, RefreshOptions(mode=Mode.SYNC))
+    artifact.refresh_from_db()
+    assert artifact.description == PDF_DESCRIPTION
+    assert artifact.content_sha == github.tree_sha(repo, "skills/pdf/SKILL.md")
+
+
 def test_command_directory_reads_COMMAND_md_then_README(github, collection):
     github.add_repo(
         "acme/cmds",
