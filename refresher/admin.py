@@ -49,11 +49,12 @@ def _display(value: Any) -> str | None:
 def _content_display(value: dict[str, Any] | None) -> str | None:
     # The text itself can be megabytes; the SHAs say which version it is.
     value = value or {}
-    blob = (value.get("content_sha") or "")[:SHA_SHOWN]
+    # content_sha is a tree SHA for a directory artifact and a blob SHA for a file artifact.
+    content = (value.get("content_sha") or "")[:SHA_SHOWN]
     commit = (value.get("resolved_sha") or "")[:SHA_SHOWN]
-    if not blob and not commit:
+    if not content and not commit:
         return None
-    return f"blob {blob or '?'} at commit {commit or '?'}"
+    return f"content {content or '?'} at commit {commit or '?'}"
 
 
 def change_rows(

@@ -67,7 +67,7 @@ def test_sync_preview_shows_content_shas_not_the_text(admin_ui, collection, upst
     page = response.content.decode()
     entry = RefreshRun.objects.get().entries.get(artifact_key="skill:pdf")
     new = entry.changes["content"]["new"]
-    assert f"blob {new['content_sha'][:12]} at commit {new['resolved_sha'][:12]}" in page
+    assert f"content {new['content_sha'][:12]} at commit {new['resolved_sha'][:12]}" in page
     assert new["resolved_sha"] == upstream.head("acme/skills")
     assert "pdfplumber" not in page  # a line of the skill's body
 
