@@ -137,6 +137,7 @@ class GitHubError(Exception):
         permanent: bool = False,
         retry_after: float | None = None,
         reset_at: datetime | None = None,
+        deadline: bool = False,
     ) -> None:
         super().__init__(message)
         self.code: ErrorCode = code
@@ -145,6 +146,8 @@ class GitHubError(Exception):
         self.permanent = permanent
         self.retry_after = retry_after
         self.reset_at = reset_at
+        # True when the caller's deadline, not GitHub, ended the request.
+        self.deadline = deadline
 
     def __str__(self) -> str:
         return self.message
@@ -158,28 +161,12 @@ class GitHubError(Exception):
     def __reduce__(self) -> tuple[Any, ...]:
         # Exceptions pickle through their positional args by default, which a keyword-only
         # constructor cannot take back; errors may cross a process boundary in task backends.
-        return (
-            _rebuild_error,
-            (self.code, self.message, self.status, self.permanent, self.retry_after, self.reset_at),
-        )
+        fields = ("code", "message", "status", "permanent", "retry_after", "reset_at", "deadline")
+        return (_rebuild_error, ({name: getattr(self, name) for name in fields},))
 
 
-def _rebuild_error(
-    code: ErrorCode,
-    message: str,
-    status: int | None,
-    permanent: bool,
-    retry_after: float | None,
-    reset_at: datetime | None,
-) -> GitHubError:
-    return GitHubError(
-        code=code,
-        message=message,
-        status=status,
-        permanent=permanent,
-        retry_after=retry_after,
-        reset_at=reset_at,
-    )
+def _rebuild_error(fields: dict[str, Any]) -> GitHubError:
+    return GitHubError(**fields)
 
 
 class _Limiter:
@@ -237,6 +224,7 @@ class GitHubClient:
         if self._base.scheme not in ("http", "https") or not self._base.host:
             raise ValueError("base_url must be an absolute http(s) URL")
         self._token = token
+        self._timeout = timeout
         self._max_retries = max(0, max_retries)
         self._backoff = max(0.0, backoff)
         self._max_inline_wait = max(0.0, max_inline_wait)
@@ -309,11 +297,14 @@ class GitHubClient:
         etag: str = "",
         last_modified: str = "",
         accept: str = DEFAULT_ACCEPT,
+        deadline: float | None = None,
     ) -> GitHubResponse:
         """GET ``path`` (unescaped, relative to ``base_url``) and return the answer.
 
         With ``etag`` or ``last_modified`` the request is conditional, and an unchanged resource
         comes back as a 304 response with ``data=None``. Every failure raises :class:`GitHubError`.
+        ``deadline`` (a ``time.monotonic()`` value) bounds the whole call, retries and waits
+        included: no attempt or wait runs past it.
         """
         url_path = "/" + path.lstrip("/")
         kind = endpoint_kind(url_path)
@@ -327,12 +318,28 @@ class GitHubClient:
         attempt = 0
         while True:
             self._refuse_when_exhausted(url_path)
+            timeout = self._timeout_before(deadline, url_path)
             try:
-                return self._attempt(url, url_path, kind, params, headers, attempt=attempt)
+                return self._attempt(
+                    url, url_path, kind, params, headers, attempt=attempt, timeout=timeout
+                )
             except _Retry as retry:
                 # The limiter slot is already released: other workers proceed while this one waits.
+                if deadline is not None and time.monotonic() + retry.wait >= deadline:
+                    raise _deadline_error(url_path) from None
                 attempt += 1
                 time.sleep(retry.wait)
+
+    def _timeout_before(self, deadline: float | None, url_path: str) -> httpx.Timeout | None:
+        """The timeout of the next attempt: the configured one, cut to what the deadline leaves."""
+        if deadline is None:
+            return None
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _deadline_error(url_path)
+        if left >= self._timeout:
+            return None
+        return httpx.Timeout(left)
 
     def _attempt(
         self,
@@ -343,10 +350,11 @@ class GitHubClient:
         headers: dict[str, str],
         *,
         attempt: int,
+        timeout: httpx.Timeout | None,
     ) -> GitHubResponse:
         can_retry = attempt < self._max_retries
         try:
-            response = self._send(url, url_path, params, headers)
+            response = self._send(url, url_path, params, headers, timeout=timeout)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             self._count(kind, 0)
             transient = not isinstance(exc, httpx.UnsupportedProtocol)
@@ -387,6 +395,8 @@ class GitHubClient:
         url_path: str,
         params: dict[str, str] | None,
         headers: dict[str, str],
+        *,
+        timeout: httpx.Timeout | None = None,
     ) -> httpx.Response:
         """Send the request inside a limiter slot, following same-origin redirects only."""
         with self._limiter:
@@ -394,7 +404,12 @@ class GitHubClient:
                 started = time.perf_counter()
                 outcome: int | str = "no answer"
                 try:
-                    response = self._http.get(url, params=params, headers=headers)
+                    if timeout is None:
+                        response = self._http.get(url, params=params, headers=headers)
+                    else:
+                        response = self._http.get(
+                            url, params=params, headers=headers, timeout=timeout
+                        )
                     outcome = response.status_code
                 except httpx.HTTPError as exc:
                     outcome = type(exc).__name__
@@ -412,8 +427,11 @@ class GitHubClient:
                         status=response.status_code,
                         permanent=True,
                     )
-                # The Location already carries any query string GitHub wants us to keep.
-                url, params = target, None
+                # A Location with its own query string says what to send; one without keeps ours
+                # (a tree read through a renamed repository must stay recursive).
+                if target.query:
+                    params = None
+                url = target
         raise GitHubError(
             code="upstream_unavailable",
             message=f"GitHub redirected {url_path} more than {_MAX_REDIRECTS} times",
@@ -569,6 +587,14 @@ class GitHubClient:
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._token, "[token]") if self._token else text
+
+
+def _deadline_error(url_path: str) -> "GitHubError":
+    return GitHubError(
+        code="upstream_unavailable",
+        message=f"the refresh's deadline was reached before GitHub answered {url_path}",
+        deadline=True,
+    )
 
 
 class _Retry(Exception):

@@ -34,6 +34,7 @@ class GitHubAPI(Protocol):
         params: dict[str, str] | None = None,
         etag: str = "",
         last_modified: str = "",
+        deadline: float | None = None,
     ) -> GitHubResponse: ...
 
     @property
@@ -91,8 +92,49 @@ class UpstreamArtifact:
 @dataclass
 class _Tree:
     sha: str
-    entries: dict[str, tuple[str, str]]  # path -> (type, sha)
+    entries: dict[str, tuple[str, str]]  # path -> (kind, sha); kind: file, dir, link, other
     truncated: bool
+
+
+@dataclass
+class _View:
+    """One repository's files at any commit the run read, from its trees or listings."""
+
+    name: str
+    trees: dict[tuple[str, str], "_Tree | Exception"]
+    listings: dict[tuple[str, str, str], dict[str, tuple[str, str]] | Exception]
+
+    def lookup(self, commit: str, path: str) -> tuple[str, str] | None:
+        """(kind, sha) of `path` at `commit`, None when it does not exist."""
+        tree = self.trees[(self.name, commit)]
+        if isinstance(tree, Exception):
+            raise tree
+        if not path:
+            return ("dir", tree.sha)
+        if not tree.truncated:
+            return tree.entries.get(path)
+        listing = self.listings[(self.name, commit, _parent(path))]
+        if isinstance(listing, ReadFailed) and listing.code == "upstream_not_found":
+            return None
+        if isinstance(listing, Exception):
+            raise listing
+        return listing.get(path)
+
+
+def _parent(path: str) -> str:
+    return path.rpartition("/")[0]
+
+
+def _tree_kind(entry: dict[str, Any]) -> str:
+    if entry.get("type") == "tree":
+        return "dir"
+    if entry.get("type") == "blob":
+        return "link" if entry.get("mode") == "120000" else "file"
+    return "other"  # a submodule's commit
+
+
+def _contents_kind(entry: dict[str, Any]) -> str:
+    return {"file": "file", "dir": "dir", "symlink": "link"}.get(entry.get("type", ""), "other")
 
 
 def main_file_candidates(kind: str, path: str) -> list[str]:
@@ -142,7 +184,8 @@ class UpstreamReader:
             repos = self._wave_repositories(targets, results)
             self._wave_refs(targets, results, repos)
             trees = self._wave_trees(targets, results)
-            self._locate(targets, results, repos, trees)
+            listings = self._wave_listings(targets, results, trees)
+            self._locate(targets, results, trees, listings)
             self._wave_blobs(targets, results)
         return results
 
@@ -253,107 +296,94 @@ class UpstreamReader:
             if isinstance(answer, Exception):
                 trees[key] = answer
                 continue
-            entries = {e["path"]: (e["type"], e["sha"]) for e in answer.get("tree", [])}
+            entries = {e["path"]: (_tree_kind(e), e["sha"]) for e in answer.get("tree", [])}
             trees[key] = _Tree(answer["sha"], entries, bool(answer.get("truncated")))
         return trees
+
+    def _wave_listings(
+        self,
+        targets: list[Target],
+        results: dict[Any, UpstreamArtifact],
+        trees: dict[tuple[str, str], _Tree | Exception],
+    ) -> dict[tuple[str, str, str], dict[str, tuple[str, str]] | Exception]:
+        """Directory listings (Contents API) for repositories whose recursive tree GitHub cut.
+
+        Every lookup of a path reads its parent directory's listing, so the listings needed
+        are known before any is read: they go out as one wave like the other reads.
+        """
+        needed: set[tuple[str, str, str]] = set()
+        for t in self._live(targets, results):
+            item, name, path = results[t.id], t.source.full_name, t.source.path
+            for commit in {item.read_sha, item.tracked_sha}:
+                tree = trees.get((name, commit))
+                if not isinstance(tree, _Tree) or not tree.truncated:
+                    continue
+                for wanted in [path, *main_file_candidates(t.type, path)]:
+                    if wanted:
+                        needed.add((name, commit, _parent(wanted)))
+
+        def url(name: str, directory: str) -> str:
+            return f"/repos/{name}/contents/{directory}".rstrip("/")
+
+        answers = self._fetch_all(
+            {
+                (name, commit, directory): (url(name, directory), {"ref": commit}, True)
+                for name, commit, directory in needed
+            }
+        )
+        listings: dict[tuple[str, str, str], dict[str, tuple[str, str]] | Exception] = {}
+        for key, answer in answers.items():
+            if isinstance(answer, Exception):
+                listings[key] = answer
+            else:
+                items = answer if isinstance(answer, list) else [answer]
+                listings[key] = {e["path"]: (_contents_kind(e), e["sha"]) for e in items}
+        return listings
 
     def _locate(
         self,
         targets: list[Target],
         results: dict[Any, UpstreamArtifact],
-        repos: dict[str, dict[str, Any]],
         trees: dict[tuple[str, str], _Tree | Exception],
+        listings: dict[tuple[str, str, str], dict[str, tuple[str, str]] | Exception],
     ) -> None:
-        """Find each artifact's path SHA and main file blob in the trees (or via Contents)."""
+        """Find each artifact's path SHA and main file blob at the commits it needs."""
         for t in self._live(targets, results):
-            item, name = results[t.id], t.source.full_name
+            item, name, path = results[t.id], t.source.full_name, t.source.path
+            view = _View(name, trees, listings)
             try:
-                item.read_path_sha, item.main_file, item.blob_sha = self._find(
-                    name, t, item.read_sha, trees[(name, item.read_sha)], want_file=True
-                )
+                found = view.lookup(item.read_sha, path)
+                if found is None:
+                    raise ReadFailed(
+                        "upstream_not_found",
+                        f"{path!r} does not exist in {name}@{item.read_sha[:7]}",
+                    )
+                item.read_path_sha = found[1]
+                item.main_file, item.blob_sha = self._main_file(t, view, item.read_sha)
                 if item.tracked_sha == item.read_sha:
                     item.tracked_path_sha = item.read_path_sha
                 else:
-                    item.tracked_path_sha = self._find_path_sha(
-                        name, t, item.tracked_sha, trees[(name, item.tracked_sha)]
-                    )
+                    tracked = view.lookup(item.tracked_sha, path)
+                    # A path gone from the tracked branch is an update of its own kind.
+                    item.tracked_path_sha = tracked[1] if tracked else ""
             except (ReadFailed, ReadSkipped) as exc:
                 self._fail(item, exc)
 
-    def _find(
-        self, name: str, target: Target, commit: str, tree: _Tree | Exception, *, want_file: bool
-    ) -> tuple[str, str, str]:
-        if isinstance(tree, Exception):
-            raise tree
-        path = target.source.path
-        if tree.truncated:
-            return self._find_with_contents(name, target, commit)
-        if path:
-            entry = tree.entries.get(path)
-            if entry is None:
+    @staticmethod
+    def _main_file(target: Target, view: "_View", commit: str) -> tuple[str, str]:
+        name = view.name
+        candidates = main_file_candidates(target.type, target.source.path)
+        for candidate in candidates:
+            found = view.lookup(commit, candidate)
+            if found and found[0] == "file":
+                return candidate, found[1]
+            if found and found[0] == "link":
                 raise ReadFailed(
-                    "upstream_not_found", f"{path!r} does not exist in {name}@{commit[:7]}"
+                    "upstream_not_found",
+                    f"{candidate} in {name}@{commit[:7]} is a symbolic link, which is not followed",
                 )
-            path_sha = entry[1]
-        else:
-            path_sha = tree.sha
-        for candidate in main_file_candidates(target.type, path):
-            entry = tree.entries.get(candidate)
-            if entry and entry[0] == "blob":
-                return path_sha, candidate, entry[1]
         raise ReadFailed(
-            "upstream_not_found",
-            f"no {' or '.join(main_file_candidates(target.type, path))} in {name}@{commit[:7]}",
-        )
-
-    def _find_path_sha(
-        self, name: str, target: Target, commit: str, tree: _Tree | Exception
-    ) -> str:
-        if isinstance(tree, Exception):
-            raise tree
-        path = target.source.path
-        if tree.truncated:
-            return self._find_with_contents(name, target, commit)[0]
-        if not path:
-            return tree.sha
-        entry = tree.entries.get(path)
-        if entry is None:
-            # The artifact's path is gone from the tracked branch: an update of its own kind.
-            return ""
-        return entry[1]
-
-    def _find_with_contents(self, name: str, target: Target, commit: str) -> tuple[str, str, str]:
-        """Fallback for repositories whose recursive tree GitHub truncated: list directories."""
-        path = target.source.path
-        parent = path.rpartition("/")[0]
-
-        def listing(directory: str) -> dict[str, tuple[str, str]]:
-            url = f"/repos/{name}/contents/{directory}" if directory else f"/repos/{name}/contents"
-            key = cache_key(url, {"ref": commit})
-            self.cache.prefetch({key})
-            answer = self._fetch(url, {"ref": commit}, True)
-            if not isinstance(answer, list):
-                answer = [answer]
-            return {e["path"]: (e["type"], e["sha"]) for e in answer}
-
-        if path:
-            found = listing(parent).get(path)
-            if found is None:
-                raise ReadFailed(
-                    "upstream_not_found", f"{path!r} does not exist in {name}@{commit[:7]}"
-                )
-            path_sha = found[1]
-            entries = {path: found} if found[0] == "file" else listing(path)
-        else:
-            # The root tree's SHA comes with the (truncated) tree answer itself.
-            root = self._fetch(f"/repos/{name}/git/trees/{commit}", None, True)
-            path_sha, entries = root["sha"], listing("")
-        for candidate in main_file_candidates(target.type, path):
-            entry = entries.get(candidate)
-            if entry and entry[0] == "file":
-                return path_sha, candidate, entry[1]
-        raise ReadFailed(
-            "upstream_not_found", f"no main file for {path or '/'} in {name}@{commit[:7]}"
+            "upstream_not_found", f"no {' or '.join(candidates)} in {name}@{commit[:7]}"
         )
 
     def _wave_blobs(self, targets: list[Target], results: dict[Any, UpstreamArtifact]) -> None:
@@ -428,6 +458,7 @@ class UpstreamReader:
                 params=params,
                 etag=cached.etag if cached else "",
                 last_modified=cached.last_modified if cached else "",
+                deadline=self.deadline,
             )
         except GitHubError as exc:
             raise self._classify(exc) from None
@@ -440,6 +471,8 @@ class UpstreamReader:
         return response.data
 
     def _classify(self, exc: GitHubError) -> ReadFailed | ReadSkipped:
+        if exc.deadline:
+            return ReadSkipped("deadline_exceeded", "the refresh ran out of time during this read")
         if exc.code == "rate_limited":
             reset = exc.reset_at.isoformat().replace("+00:00", "Z") if exc.reset_at else None
             stop = ReadSkipped(

@@ -759,7 +759,7 @@ class FakeGitHub:
                 key = f"{match[1]}/{match[2]}".lower()
                 rest = match[3] or ""
                 if key in self._moved and key not in self._repos:
-                    self._redirect(self._moved[key], rest)
+                    self._redirect(self._moved[key], rest, request.query_string.decode())
                 repo = self._repos.get(key)
             else:
                 match = re.fullmatch(r"/repositories/(\d+)(/.*)?", path)
@@ -772,8 +772,9 @@ class FakeGitHub:
                 raise _Fail(404)
             return self._repo_route(request, repo, rest)
 
-    def _redirect(self, repo_id: int, rest: str) -> None:
-        location = f"{self.url}/repositories/{repo_id}{rest}"
+    def _redirect(self, repo_id: int, rest: str, query: str = "") -> None:
+        # GitHub's Location for a renamed repository keeps the request's query string.
+        location = f"{self.url}/repositories/{repo_id}{rest}" + (f"?{query}" if query else "")
         raise _Fail(
             301,
             "Moved Permanently",

@@ -564,3 +564,26 @@ def test_fake_sends_githubs_rate_limit_headers_and_bills_only_non_304(
     assert fake.rate_limit_remaining == 4999
     assert client.rate_limit is not None and client.rate_limit.remaining == 4999
     assert client.stats == {("repo", 200): 1, ("repo", 304): 1, ("other", 200): 1}
+
+
+def test_a_redirect_without_a_query_keeps_the_request_parameters(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/repos/a/b/git/trees/abc").respond_with_data(
+        "", status=301, headers={"Location": httpserver.url_for("/repositories/7/git/trees/abc")}
+    )
+    httpserver.expect_request(
+        "/repositories/7/git/trees/abc", query_string="recursive=1"
+    ).respond_with_json({"sha": "abc", "tree": [], "truncated": False})
+    with GitHubClient(base_url=httpserver.url_for("/"), backoff=0.01) as client:
+        answer = client.get("/repos/a/b/git/trees/abc", params={"recursive": "1"})
+    assert answer.data["sha"] == "abc"
+
+
+def test_a_deadline_bounds_retries_and_waits(fake: FakeGitHub, make_client: MakeClient) -> None:
+    fake.delay(r"/git/blobs/", 3.0)
+    client = make_client(timeout=1.0, max_retries=3)
+    started = time.monotonic()
+    with pytest.raises(GitHubError) as caught:
+        client.get(f"/repos/{REPO}/git/blobs/{'0' * 40}", deadline=started + 0.5)
+    assert time.monotonic() - started < 1.5
+    assert caught.value.deadline is True
+    assert caught.value.code == "upstream_unavailable"

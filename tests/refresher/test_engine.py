@@ -549,3 +549,71 @@ def test_http_cache_keeps_immutable_answers(collection, repo):
     assert ("/repos/acme/skills", False) in keys
     assert any(k.startswith("/repos/acme/skills/git/blobs/") and imm for k, imm in keys)
     assert any("/git/trees/" in k and imm for k, imm in keys)
+
+
+def test_a_renamed_repository_is_followed(github, collection, repo):
+    artifact = ArtifactFactory(collection=collection, name="pdf", source="acme/skills/skills/pdf")
+    github.rename(repo, "acme/skill-library")
+    run = refresh_now(collection, RefreshOptions(mode=Mode.SYNC))
+    assert run.status == "completed", list(run.entries.values("error_message"))
+    artifact.refresh_from_db()
+    assert artifact.description == PDF_DESCRIPTION
+    assert artifact.content_sha == github.tree_sha("acme/skill-library", "skills/pdf")
+
+
+def test_the_deadline_also_cuts_reads_in_flight(github, settings, collection, repo):
+    import time
+
+    settings.REFRESH_HTTP_TIMEOUT = 1.0
+    settings.REFRESH_MAX_RETRIES = 3
+    github.delay(r"/git/blobs/", 3.0)
+    ArtifactFactory(collection=collection, name="pdf", source="acme/skills/skills/pdf")
+    started = time.monotonic()
+    run = refresh_now(collection, RefreshOptions(), deadline_seconds=0.5)
+    assert time.monotonic() - started < 2.0
+    entry = entry_of(run)
+    assert (entry.status, entry.reason) == (EntryStatus.SKIPPED, "deadline_exceeded")
+
+
+@pytest.mark.parametrize("n", [2, 12])
+def test_truncated_trees_cost_the_same_queries_at_any_size(
+    github, user, n, django_assert_num_queries
+):
+    files = {f"skills/s{i}/SKILL.md": f"---\ndescription: skill {i}\n---\n" for i in range(n)}
+    github.add_repo("acme/huge", files=files)
+    github.truncate_trees("acme/huge")
+    collection = CollectionFactory(owner=user)
+    for i in range(n):
+        ArtifactFactory(collection=collection, name=f"s{i}", source=f"acme/huge/skills/s{i}")
+    # 19 as for any refresh, plus one cache read for the wave of directory listings.
+    with django_assert_num_queries(20):
+        run = refresh_now(collection, RefreshOptions())
+    assert run.refreshed == n
+
+
+def test_a_symbolic_link_is_not_followed(httpserver, settings, collection):
+    """A main file that is a symlink (mode 120000) is reported, not read as its target path."""
+    settings.GITHUB_API_URL = httpserver.url_for("").rstrip("/")
+    settings.REFRESH_MAX_RETRIES = 0
+    commit, tree = "c" * 40, "d" * 40
+    httpserver.expect_request("/repos/acme/links").respond_with_json(
+        {"full_name": "acme/links", "default_branch": "main", "owner": {"login": "acme"}}
+    )
+    httpserver.expect_request("/repos/acme/links/git/ref/heads/main").respond_with_json(
+        {"ref": "refs/heads/main", "object": {"type": "commit", "sha": commit}}
+    )
+    httpserver.expect_request(f"/repos/acme/links/git/trees/{commit}").respond_with_json(
+        {
+            "sha": tree,
+            "truncated": False,
+            "tree": [
+                {"path": "skills", "mode": "040000", "type": "tree", "sha": "1" * 40},
+                {"path": "skills/x", "mode": "040000", "type": "tree", "sha": "2" * 40},
+                {"path": "skills/x/SKILL.md", "mode": "120000", "type": "blob", "sha": "3" * 40},
+            ],
+        }
+    )
+    ArtifactFactory(collection=collection, name="x", source="acme/links/skills/x")
+    entry = entry_of(refresh_now(collection, RefreshOptions()))
+    assert entry.error_code == "upstream_not_found"
+    assert "symbolic link" in entry.error_message
