@@ -46,7 +46,8 @@ def spdx_identifier(value: Any) -> str:
 
 
 def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
+    # YAML's "\0" escape can put NUL into a string, which text columns cannot hold.
+    return value.replace("\x00", "").strip() if isinstance(value, str) else ""
 
 
 def derive_fields(document: Document, *, repository: dict[str, Any]) -> dict[str, str | list[str]]:
@@ -67,7 +68,7 @@ def derive_fields(document: Document, *, repository: dict[str, Any]) -> dict[str
         spdx_id = _text(repo_license.get("spdx_id"))
         license_ = "" if spdx_id.upper() == "NOASSERTION" else spdx_id
 
-    topics = sorted({t.strip() for t in repository.get("topics") or [] if isinstance(t, str)})
+    topics = sorted({_text(t) for t in repository.get("topics") or []} - {""})
     return {
         "description": description,
         "title": title,

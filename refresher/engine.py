@@ -22,7 +22,7 @@ from refresher.exceptions import InvalidSource, UpstreamUnavailable
 from refresher.httpcache import HttpCache
 from refresher.models import RefreshRun
 from refresher.options import ArtifactFilter, RefreshOptions
-from refresher.runs import heartbeat, start_run
+from refresher.runs import fail_run, heartbeat, start_run
 from refresher.sources import SourceKind, parse_source
 from refresher.upstream import GitHubAPI, Target, UpstreamReader
 
@@ -93,7 +93,16 @@ class Refresher:
             idempotency_key=idempotency_key,
             queued=False,
         )
-        run, unreachable = self._execute(run, deadline_seconds=deadline_seconds, progress=progress)
+        try:
+            run, unreachable = self._execute(
+                run, deadline_seconds=deadline_seconds, progress=progress
+            )
+        except Exception:
+            # Whatever went wrong, the run must not keep the collection busy until its lease
+            # runs out; it applied nothing (apply is its last, all-or-nothing step).
+            logger.exception("refresh run %s stopped on an unexpected error", run.pk)
+            fail_run(run, code="internal_error", message="The run stopped on an unexpected error.")
+            raise
         if unreachable:
             raise UpstreamUnavailable(
                 "GitHub could not be read for any artifact; nothing was changed.",
@@ -149,7 +158,7 @@ class Refresher:
             done += count
             if progress:
                 progress(done, total)
-            if run.background and time.monotonic() - last_beat > HEARTBEAT_EVERY:
+            if time.monotonic() - last_beat > HEARTBEAT_EVERY:
                 heartbeat(run, processed=done)
                 last_beat = time.monotonic()
 

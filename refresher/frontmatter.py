@@ -14,7 +14,8 @@ import yaml
 
 MAX_FILE_BYTES = 1024 * 1024
 DESCRIPTION_FALLBACK_CHARS = 500
-_FENCE = re.compile(r"^---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|$)", re.DOTALL)
+# An empty block (`---` right after `---`) is frontmatter too.
+_FENCE = re.compile(r"^---[ \t]*\r?\n(?:(.*?)\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|$)", re.DOTALL)
 
 
 class MetadataError(Exception):
@@ -38,9 +39,13 @@ def decode(data: bytes) -> str:
             "file_too_large", f"the file is {len(data)} bytes; at most {MAX_FILE_BYTES} are read"
         )
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise MetadataError("invalid_metadata", "the file is not UTF-8 text") from None
+    if "\x00" in text:
+        # Text columns (PostgreSQL's in particular) cannot hold NUL; nor is it a text file.
+        raise MetadataError("invalid_metadata", "the file contains NUL characters")
+    return text
 
 
 def parse_markdown(text: str) -> Document:
@@ -49,7 +54,7 @@ def parse_markdown(text: str) -> Document:
     match = _FENCE.match(text)
     if not match:
         return Document(body=text)
-    meta = _load_yaml(match.group(1))
+    meta = _load_yaml(match.group(1) or "")
     return Document(meta=meta, body=text[match.end() :])
 
 
@@ -58,6 +63,10 @@ def parse_config(text: str, *, filename: str) -> Document:
     if filename.lower().endswith(".json"):
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise MetadataError(
+                "invalid_metadata", "the JSON document is nested too deeply"
+            ) from None
         except json.JSONDecodeError as exc:
             raise MetadataError(
                 "invalid_metadata", f"invalid JSON: {exc.msg} (line {exc.lineno})"
@@ -71,6 +80,10 @@ def parse_config(text: str, *, filename: str) -> Document:
 def _load_yaml(text: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise MetadataError(
+            "invalid_metadata", "the YAML frontmatter is nested too deeply"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""

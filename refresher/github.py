@@ -589,7 +589,7 @@ class GitHubClient:
         return text.replace(self._token, "[token]") if self._token else text
 
 
-def _deadline_error(url_path: str) -> "GitHubError":
+def _deadline_error(url_path: str) -> GitHubError:
     return GitHubError(
         code="upstream_unavailable",
         message=f"the refresh's deadline was reached before GitHub answered {url_path}",

@@ -5,13 +5,17 @@ touch the in-memory copy (no database access from threads), and new answers are 
 one upsert at the end of the network phase.
 """
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from refresher.models import HttpCacheEntry
+
+logger = logging.getLogger("refresher.httpcache")
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class HttpCache:
         if not self._dirty:
             return 0
         now = timezone.now()
+        # Rows go in key order: two runs upserting overlapping keys then lock them in the same
+        # order and cannot deadlock each other.
         rows = [
             HttpCacheEntry(
                 key=key,
@@ -66,15 +72,21 @@ class HttpCache:
                 immutable=answer.immutable,
                 fetched_at=now,
             )
-            for key, answer in self._dirty.items()
+            for key, answer in sorted(self._dirty.items())
         ]
-        HttpCacheEntry.objects.bulk_create(
-            rows,
-            batch_size=500,
-            update_conflicts=True,
-            unique_fields=["key"],
-            update_fields=["body", "etag", "last_modified", "immutable", "fetched_at"],
-        )
+        try:
+            with transaction.atomic():
+                HttpCacheEntry.objects.bulk_create(
+                    rows,
+                    batch_size=500,
+                    update_conflicts=True,
+                    unique_fields=["key"],
+                    update_fields=["body", "etag", "last_modified", "immutable", "fetched_at"],
+                )
+        except DatabaseError:
+            # The cache only saves requests; a run must not fail because it could not be saved.
+            logger.warning("could not save %d cached GitHub answers", len(rows), exc_info=True)
+            return 0
         count = len(rows)
         self._dirty.clear()
         return count

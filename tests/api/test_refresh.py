@@ -363,6 +363,11 @@ def test_an_unexpected_failure_is_a_500_that_leaks_nothing(api, collection, monk
     assert body["code"] == "internal_error"
     assert "secret" not in response.content.decode()
     assert body["request_id"] == response["X-Request-ID"]
+    # The failed run does not keep the collection busy.
+    run = RefreshRun.objects.get()
+    assert (run.status, run.error_code) == ("failed", "internal_error")
+    monkeypatch.undo()
+    assert api.post(url(collection)).status_code == 200
 
 
 def test_the_token_never_appears_in_answers_or_run_records(api, collection, github, settings):

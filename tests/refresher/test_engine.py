@@ -585,8 +585,8 @@ def test_truncated_trees_cost_the_same_queries_at_any_size(
     collection = CollectionFactory(owner=user)
     for i in range(n):
         ArtifactFactory(collection=collection, name=f"s{i}", source=f"acme/huge/skills/s{i}")
-    # 19 as for any refresh, plus one cache read for the wave of directory listings.
-    with django_assert_num_queries(20):
+    # 21 as for any refresh, plus one cache read for the wave of directory listings.
+    with django_assert_num_queries(22):
         run = refresh_now(collection, RefreshOptions())
     assert run.refreshed == n
 
@@ -617,3 +617,34 @@ def test_a_symbolic_link_is_not_followed(httpserver, settings, collection):
     entry = entry_of(refresh_now(collection, RefreshOptions()))
     assert entry.error_code == "upstream_not_found"
     assert "symbolic link" in entry.error_message
+
+
+class TestHostileFiles:
+    def test_deeply_nested_yaml_is_invalid_metadata_and_the_rest_still_applies(
+        self, github, collection, repo
+    ):
+        deep = "---\ndescription: " + "[" * 3000 + "]" * 3000 + "\n---\n"
+        github.commit(repo, files={"skills/deep/SKILL.md": deep})
+        ArtifactFactory(collection=collection, name="deep", source="acme/skills/skills/deep")
+        pdf = ArtifactFactory(collection=collection, name="pdf", source="acme/skills/skills/pdf")
+        run = refresh_now(collection, RefreshOptions())
+        assert run.status == "partial"
+        codes = dict(run.entries.values_list("artifact_key", "error_code"))
+        assert codes == {"skill:deep": "invalid_metadata", "skill:pdf": ""}
+        pdf.refresh_from_db()
+        assert pdf.description == PDF_DESCRIPTION
+
+    def test_a_nul_escape_in_yaml_is_dropped_not_stored(self, github, collection):
+        github.add_repo("acme/nul", files={"SKILL.md": '---\ndescription: "bad\\0value"\n---\n'})
+        artifact = ArtifactFactory(collection=collection, name="n", source="acme/nul")
+        run = refresh_now(collection, RefreshOptions())
+        assert run.status == "completed"
+        artifact.refresh_from_db()
+        assert artifact.description == "badvalue"
+
+    def test_an_empty_frontmatter_block_is_not_part_of_the_description(self, github, collection):
+        github.add_repo("acme/empty", files={"SKILL.md": "---\n---\nReal first paragraph.\n"})
+        artifact = ArtifactFactory(collection=collection, name="e", source="acme/empty")
+        refresh_now(collection, RefreshOptions())
+        artifact.refresh_from_db()
+        assert artifact.description == "Real first paragraph."
