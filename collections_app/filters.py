@@ -9,7 +9,12 @@ class ArtifactFilter(django_filters.FilterSet):
     type = django_filters.ChoiceFilter(choices=ArtifactType.choices)
     name = django_filters.CharFilter(lookup_expr="exact")
     name_contains = django_filters.CharFilter(field_name="name", lookup_expr="icontains")
-    update_available = django_filters.BooleanFilter(field_name="update_available")
+    # A value other than true/false is a 400, not an unfiltered list.
+    update_available = django_filters.TypedChoiceFilter(
+        field_name="update_available",
+        choices=[("true", "true"), ("false", "false")],
+        coerce=lambda value: value == "true",
+    )
 
     class Meta:
         model = Artifact

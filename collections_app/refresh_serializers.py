@@ -31,8 +31,12 @@ class StrictKeysSerializer(serializers.Serializer):
     """Unknown keys are an error: a typo must not silently widen or change a refresh."""
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict) and not html.is_html_input(data):
-            unknown = sorted(set(data) - set(self.fields))
+        if isinstance(data, dict):
+            keys = set(data)
+            if html.is_html_input(data):
+                # Form fields of a nested serializer are posted as `artifact_filter.type`.
+                keys = {key.split(".", 1)[0] for key in keys} - {"csrfmiddlewaretoken"}
+            unknown = sorted(keys - set(self.fields))
             if unknown:
                 valid = ", ".join(self.fields)
                 raise serializers.ValidationError(
@@ -46,7 +50,13 @@ class ArtifactFilterSerializer(StrictKeysSerializer):
     name = serializers.CharField(
         required=False, max_length=200, help_text="fnmatch glob on the artifact name, e.g. `pdf*`."
     )
-    ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=10000)
+    ids = serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        allow_empty=False,
+        max_length=10000,
+        help_text="Artifact ids; leave the key out to select all.",
+    )
 
     class Meta:
         ref_name = "ArtifactFilter"
@@ -58,7 +68,7 @@ class RefreshRequestSerializer(StrictKeysSerializer):
     mode = serializers.ChoiceField(choices=Mode.choices, default=Mode.METADATA_ONLY)
     dry_run = StrictBooleanField(default=False)
     fields = serializers.ListField(
-        child=serializers.CharField(allow_blank=True),
+        child=serializers.CharField(),
         allow_null=True,
         required=False,
         help_text=f"Subset of {', '.join(FIELDS)}; null or [] means all.",

@@ -20,7 +20,7 @@ from refresher.apply import Result, apply_results
 from refresher.evaluate import errored, evaluate, skipped
 from refresher.exceptions import InvalidSource, UpstreamUnavailable
 from refresher.httpcache import HttpCache
-from refresher.models import RefreshRun
+from refresher.models import Mode, RefreshRun
 from refresher.options import ArtifactFilter, RefreshOptions
 from refresher.runs import fail_run, heartbeat, start_run
 from refresher.sources import SourceKind, parse_source
@@ -42,9 +42,13 @@ def _filtered(collection_id: Any, artifact_filter: ArtifactFilter) -> QuerySet[A
     return qs
 
 
-def select_artifacts(collection_id: Any, artifact_filter: ArtifactFilter) -> list[Artifact]:
+def select_artifacts(
+    collection_id: Any, artifact_filter: ArtifactFilter, *, with_content: bool = True
+) -> list[Artifact]:
     """The collection's artifacts that the filter admits, in a stable order (one query)."""
     qs = _filtered(collection_id, artifact_filter).order_by("type", "name")
+    if not with_content:
+        qs = qs.defer("content")  # only sync reads or writes it; it can be large
     return [a for a in qs if artifact_filter.matches_name(a.name)]
 
 
@@ -130,7 +134,9 @@ class Refresher:
     ) -> tuple[RefreshRun, bool]:
         started = time.monotonic()
         options = options_of(run)
-        artifacts = select_artifacts(run.collection_id, options.artifact_filter)
+        artifacts = select_artifacts(
+            run.collection_id, options.artifact_filter, with_content=options.mode == Mode.SYNC
+        )
         results: dict[Any, Result] = {}
         targets: list[Target] = []
         for artifact in artifacts:

@@ -58,7 +58,9 @@ def evaluate(*, artifact: Any, upstream: UpstreamArtifact, options: RefreshOptio
     except MetadataError as exc:
         return errored(exc.code, exc.message, current_sha=current_sha)
 
-    upstream_values = derive_fields(document, repository=upstream.repository or {})
+    upstream_values = _fit_columns(
+        derive_fields(document, repository=upstream.repository or {}), type(artifact)
+    )
     local = {name: getattr(artifact, name) for name in options.fields}
     locked = frozenset(artifact.locked_fields or ())
     found = compare(local=local, upstream=upstream_values, fields=options.fields, locked=locked)
@@ -138,6 +140,20 @@ def _plan_content_sync(
     out.changes[CONTENT] = {"old": old, "new": new, "applied": options.writes}
     if options.writes:
         out.updates.update(content=text, content_sha=path_sha, resolved_sha=commit)
+
+
+def _fit_columns(values: dict[str, Any], model: Any) -> dict[str, Any]:
+    """Cut over-long upstream strings to their column's length, as they will be stored.
+
+    Compared uncut, a 400-character title would differ from its stored 300 characters on every
+    run (and PostgreSQL and SQLite would store it differently).
+    """
+    fitted = dict(values)
+    for name, value in values.items():
+        limit = getattr(model._meta.get_field(name), "max_length", None)
+        if isinstance(value, str) and limit and len(value) > limit:
+            fitted[name] = value[: limit - 1].rstrip() + "…"
+    return fitted
 
 
 def _document(kind: str, main_file: str, data: bytes) -> Any:

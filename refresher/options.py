@@ -67,7 +67,9 @@ def normalize_fields(values: list[str] | None) -> tuple[str, ...]:
     """Trim, lower-case and de-duplicate field names; None or [] means all. Raises ValueError."""
     if not values:
         return FIELDS
-    chosen = {v.strip().lower() for v in values if v and v.strip()}
+    chosen = {v.strip().lower() for v in values}
+    if "" in chosen:
+        raise ValueError("a field name must not be blank")
     unknown = sorted(chosen - set(FIELDS))
     if unknown:
         raise ValueError(

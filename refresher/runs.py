@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from refresher.exceptions import RefreshInProgress
@@ -17,8 +18,11 @@ from refresher.options import RefreshOptions
 logger = logging.getLogger("refresher.runs")
 
 
-def request_fingerprint(options: RefreshOptions) -> str:
-    data = json.dumps(options.fingerprint_data(), sort_keys=True)
+def request_fingerprint(collection_id: Any, options: RefreshOptions) -> str:
+    """What makes two refresh requests the same request (for Idempotency-Key replays)."""
+    data = json.dumps(
+        {"collection": str(collection_id), **options.fingerprint_data()}, sort_keys=True
+    )
     return hashlib.sha256(data.encode()).hexdigest()
 
 
@@ -28,15 +32,33 @@ def fail_stale_runs(*, collection_id: Any = None) -> int:
     Such a run applied nothing (its changes are written in one transaction at its very end), so
     failing it loses no data; it only frees the collection for the next run.
     """
-    cutoff = timezone.now() - timedelta(seconds=settings.REFRESH_RUN_LEASE_SECONDS)
-    stale = RefreshRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff)
+    now = timezone.now()
+    lost = Q(
+        status=RunStatus.RUNNING,
+        heartbeat_at__lt=now - timedelta(seconds=settings.REFRESH_RUN_LEASE_SECONDS),
+    )
+    # A queued run no worker took up (none running, or its task lost) must not hold the
+    # collection forever either.
+    unstarted = Q(
+        status=RunStatus.QUEUED,
+        heartbeat_at__lt=now - timedelta(seconds=settings.REFRESH_QUEUE_TIMEOUT_SECONDS),
+    )
+    stale = RefreshRun.objects.all()
     if collection_id is not None:
         stale = stale.filter(collection_id=collection_id)
-    count = stale.update(
+    count = stale.filter(lost | unstarted).update(
         status=RunStatus.FAILED,
-        finished_at=timezone.now(),
-        error_code="worker_lost",
-        error_message="The run stopped reporting progress and was abandoned; nothing was applied.",
+        finished_at=now,
+        error_code=Case(When(lost, then=Value("worker_lost")), default=Value("not_started")),
+        error_message=Case(
+            When(
+                lost,
+                then=Value(
+                    "The run stopped reporting progress and was abandoned; nothing was applied."
+                ),
+            ),
+            default=Value("No worker started the run in time; nothing was applied."),
+        ),
     )
     if count:
         logger.warning("failed %d abandoned refresh run(s)", count)
@@ -71,7 +93,7 @@ def start_run(
         heartbeat_at=now,
         request_id=request_id,
         idempotency_key=idempotency_key,
-        request_fingerprint=request_fingerprint(options),
+        request_fingerprint=request_fingerprint(collection.pk, options),
     )
     try:
         with transaction.atomic():
@@ -83,7 +105,14 @@ def start_run(
             .first()
         )
         if active is None:
-            raise  # another constraint (the idempotency key): the caller handles it
+            # The other constraint: a concurrent request with the same Idempotency-Key won.
+            keyed = RefreshRun.objects.filter(
+                requested_by=run.requested_by, idempotency_key=idempotency_key
+            ).first()
+            raise RefreshInProgress(
+                "A request with this Idempotency-Key is already being handled.",
+                details={"run_id": str(keyed.pk) if keyed else None},
+            ) from None
         raise RefreshInProgress(
             "This collection is already being refreshed.", details={"run_id": str(active)}
         ) from None

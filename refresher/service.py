@@ -72,7 +72,9 @@ class Started:
     replayed: bool = False
 
 
-def previous_attempt(user: Any, idempotency_key: str, options: RefreshOptions) -> RefreshRun | None:
+def previous_attempt(
+    collection: Any, user: Any, idempotency_key: str, options: RefreshOptions
+) -> RefreshRun | None:
     """The run an earlier request with this Idempotency-Key started, if any.
 
     The same key with a different request is refused: replaying an answer to another question
@@ -81,7 +83,7 @@ def previous_attempt(user: Any, idempotency_key: str, options: RefreshOptions) -
     if not idempotency_key or not getattr(user, "pk", None):
         return None
     run = RefreshRun.objects.filter(requested_by=user, idempotency_key=idempotency_key).first()
-    if run is not None and run.request_fingerprint != request_fingerprint(options):
+    if run is not None and run.request_fingerprint != request_fingerprint(collection.pk, options):
         raise InvalidRequest(
             "This Idempotency-Key was used for a different refresh request.",
             details={"Idempotency-Key": ["Already used with another body."]},
@@ -98,7 +100,7 @@ def start_refresh(
     idempotency_key: str = "",
 ) -> Started:
     """Refresh inline, or in the background when asked to or when the selection is large."""
-    earlier = previous_attempt(user, idempotency_key, options)
+    earlier = previous_attempt(collection, user, idempotency_key, options)
     if earlier is not None:
         if earlier.is_active and not earlier.background:
             raise RefreshInProgress(

@@ -15,6 +15,8 @@ from refresher.exceptions import InvalidSource
 OWNER_RE = re.compile(r"^[A-Za-z0-9-]{1,39}$")
 REPO_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+MAX_REF_LENGTH = 255
+MAX_PATH_LENGTH = 500
 GITHUB_HOSTS = frozenset({"github.com", "www.github.com"})
 LOCAL_PREFIXES = ("/", "./", "../", "~", "file:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -118,6 +120,8 @@ def _validated(owner: str, repo: str, path: str, ref: str) -> Source:
     if not REPO_RE.match(repo) or repo in (".", ".."):
         raise InvalidSource(f"invalid GitHub repository {repo!r}: letters, digits, '.', '_', '-'")
     path = path.rstrip("/")
+    if len(path) > MAX_PATH_LENGTH:
+        raise InvalidSource(f"the path is longer than {MAX_PATH_LENGTH} characters")
     if path:
         if _CONTROL.search(path):
             raise InvalidSource("the path contains control characters")
@@ -126,6 +130,8 @@ def _validated(owner: str, repo: str, path: str, ref: str) -> Source:
             raise InvalidSource(f"invalid path {path!r}: no '..', '.' or empty segments")
     if ref:
         ref = ref.strip("/") if ref.endswith("/") else ref
+        if len(ref) > MAX_REF_LENGTH:
+            raise InvalidSource(f"the ref is longer than {MAX_REF_LENGTH} characters")
         if (
             _BAD_REF.search(ref)
             or ".." in ref

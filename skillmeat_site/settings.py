@@ -191,6 +191,8 @@ REFRESH_SYNC_MAX_ARTIFACTS = env_int("REFRESH_SYNC_MAX_ARTIFACTS", 200, minimum=
 REFRESH_MAX_INLINE_WAIT = env_float("REFRESH_MAX_INLINE_WAIT", 10.0)
 # A running background run that has not beaten its heartbeat for this long is taken as dead.
 REFRESH_RUN_LEASE_SECONDS = env_int("REFRESH_RUN_LEASE_SECONDS", 300, minimum=10)
+# A queued run that no worker has started after this long is failed (is a worker running?).
+REFRESH_QUEUE_TIMEOUT_SECONDS = env_int("REFRESH_QUEUE_TIMEOUT_SECONDS", 3600, minimum=10)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {

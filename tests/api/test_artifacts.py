@@ -147,3 +147,16 @@ def test_list_filters_by_collection_type_and_name(api, user, collection):
     assert len(names("name=pdf")) == 2
     bad = api.get("/api/v1/artifacts/?type=plugin")
     assert bad.status_code == 400 and "type" in bad.json()["details"]
+
+
+@pytest.mark.parametrize(
+    "source", ["a/b/c@" + "r" * 300, "https://github.com/a/b/tree/" + "r" * 300]
+)
+def test_an_over_long_ref_is_a_400_on_every_database(api, collection, source):
+    r = api.post(
+        "/api/v1/artifacts/",
+        {"collection": str(collection.id), "type": "skill", "name": "x", "source": source},
+        format="json",
+    )
+    assert r.status_code == 400
+    assert "ref is longer" in r.json()["details"]["source"][0]

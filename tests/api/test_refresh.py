@@ -383,3 +383,46 @@ def test_the_token_never_appears_in_answers_or_run_records(api, collection, gith
     assert github.token not in response.content.decode()
     assert github.token not in recorded
     assert all(r.authorized for r in github.requests)
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"dryrun": "on"}, "dryrun"),
+        ({"artifact_filter.tpye": "command"}, "artifact_filter"),
+    ],
+)
+def test_a_typo_in_a_form_body_is_400_not_a_wider_refresh(api, collection, payload, field):
+    response = api.post(url(collection), payload)  # multipart, like an HTML form
+    assert response.status_code == 400
+    assert field in response.json()["details"]
+    assert not RefreshRun.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"artifact_filter": {"ids": []}}, "artifact_filter"),
+        ({"fields": [""]}, "fields"),
+        ({"fields": ["  "]}, "fields"),
+    ],
+)
+def test_empty_selections_are_400_not_everything(api, collection, payload, field):
+    response = api.post(url(collection), payload, format="json")
+    assert response.status_code == 400
+    assert field in response.json()["details"]
+
+
+def test_an_invalid_update_available_filter_is_400(api, collection):
+    response = api.get("/api/v1/artifacts/?update_available=maybe")
+    assert response.status_code == 400
+    assert "update_available" in response.json()["details"]
+
+
+def test_an_idempotency_key_reused_on_another_collection_is_400(api, user, collection):
+    other = CollectionFactory(owner=user)
+    first = api.post(url(collection), {}, format="json", HTTP_IDEMPOTENCY_KEY="k-9")
+    second = api.post(url(other), {}, format="json", HTTP_IDEMPOTENCY_KEY="k-9")
+    assert first.status_code == 200
+    assert second.status_code == 400
+    assert not RefreshRun.objects.filter(collection=other).exists()

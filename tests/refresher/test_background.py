@@ -158,3 +158,17 @@ def test_concurrent_refresh_requests_start_exactly_one_run(github, user):
         if body.get("code") == "refresh_in_progress":
             assert body["details"]["run_id"] == winner["run_id"]
     assert RefreshRun.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_queued_run_no_worker_started_expires(upstream, user, settings):
+    collection = make_collection(user)
+    stuck = RefreshRun.objects.create(
+        collection=collection,
+        status=RunStatus.QUEUED,
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.REFRESH_QUEUE_TIMEOUT_SECONDS + 5),
+    )
+    response = client_for(user).post(f"/api/v1/collections/{collection.id}/refresh")
+    assert response.status_code == 200
+    stuck.refresh_from_db()
+    assert (stuck.status, stuck.error_code) == (RunStatus.FAILED, "not_started")

@@ -648,3 +648,17 @@ class TestHostileFiles:
         refresh_now(collection, RefreshOptions())
         artifact.refresh_from_db()
         assert artifact.description == "Real first paragraph."
+
+
+def test_over_long_upstream_values_are_cut_to_their_column_once(github, collection):
+    title, author = "T" * 400, "A" * 250
+    github.add_repo(
+        "acme/long", files={"SKILL.md": f"---\ntitle: {title}\nauthor: {author}\n---\nBody.\n"}
+    )
+    artifact = ArtifactFactory(collection=collection, name="l", source="acme/long")
+    refresh_now(collection, RefreshOptions())
+    artifact.refresh_from_db()
+    assert (len(artifact.title), len(artifact.author)) == (300, 200)
+    assert artifact.title.endswith("…")
+    again = entry_of(refresh_now(collection, RefreshOptions()))
+    assert again.status == EntryStatus.UNCHANGED
