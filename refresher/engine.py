@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from collections_app.models import Artifact
@@ -30,7 +31,9 @@ logger = logging.getLogger("refresher.engine")
 
 Progress = Callable[[int, int], None]  # (artifacts done, total)
 UNREACHABLE = frozenset({"upstream_unavailable", "rate_limited"})
-HEARTBEAT_EVERY = 2.0  # seconds between progress writes of a running run
+# Seconds between heartbeats: a background run's page shows its progress, so it reports often;
+# an inline run only has to prove it is alive, well within the lease.
+PROGRESS_EVERY = 2.0
 
 
 def _filtered(collection_id: Any, artifact_filter: ArtifactFilter) -> QuerySet[Artifact]:
@@ -158,15 +161,21 @@ class Refresher:
         done = total - len(targets)
         heartbeat(run, total=total, processed=done)
         last_beat = time.monotonic()
+        beat_every = (
+            PROGRESS_EVERY if run.background else settings.REFRESH_RUN_LEASE_SECONDS / 4
+        )
 
         def tick(count: int) -> None:
             nonlocal done, last_beat
             done += count
             if progress:
                 progress(done, total)
-            if time.monotonic() - last_beat > HEARTBEAT_EVERY:
+            if time.monotonic() - last_beat > beat_every:
                 heartbeat(run, processed=done)
                 last_beat = time.monotonic()
+        beat_every = (
+            PROGRESS_EVERY if run.background else settings.REFRESH_RUN_LEASE_SECONDS / 4
+        )
 
         cache = HttpCache()
         reader = UpstreamReader(
