@@ -377,21 +377,16 @@ class PhaseTimer:
 def batches_aside(kinds: list[str]) -> int:
     """The query count with each bulk statement counted once however many batches it took.
 
-    Consecutive INSERTs or UPDATEs of the same table are one bulk statement in batches; a
-    BEGIN/COMMIT around nothing but such a statement is the transaction Django opens only
-    because the statement needed more than one batch.
+    Consecutive INSERTs or UPDATEs of the same table are one bulk statement in batches. (Every
+    bulk write of a refresh runs inside a transaction of the engine's own, so Django never
+    opens an extra one just because a statement needed several batches.)
     """
-    merged: list[tuple[str, int]] = []
+    merged: list[str] = []
     for kind in kinds:
-        if merged and kind == merged[-1][0] and kind.startswith(("INSERT", "UPDATE")):
-            merged[-1] = (kind, merged[-1][1] + 1)
-        else:
-            merged.append((kind, 1))
-    count = len(merged)
-    for i in range(1, len(merged) - 1):
-        if merged[i - 1][0] == "BEGIN" and merged[i + 1][0] == "COMMIT" and merged[i][1] > 1:
-            count -= 2
-    return count
+        if merged and kind == merged[-1] and kind.startswith(("INSERT", "UPDATE")):
+            continue
+        merged.append(kind)
+    return len(merged)
 
 
 @contextmanager
