@@ -105,11 +105,14 @@ class CollectionViewSet(viewsets.ModelViewSet):
         )
         run = RefreshRun.objects.prefetch_related("entries").get(pk=started.run.pk)
         body = RefreshResponseSerializer(run).data
+        # Tells a retrying client that this answer is the first request's run, not a new one.
+        headers = {"Idempotent-Replayed": "true"} if started.replayed else {}
         if started.background:
             # The route's slash is optional, so reverse() leaves it out; the canonical URL has it.
             location = reverse("refresh-run-detail", kwargs={"pk": run.pk}).rstrip("/") + "/"
-            return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
-        return Response(body, status=status.HTTP_200_OK)
+            headers["Location"] = location
+            return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)
+        return Response(body, status=status.HTTP_200_OK, headers=headers)
 
 
 @extend_schema_view(

@@ -64,9 +64,6 @@ THROTTLED = error(
     "Request was throttled. Expected available in 12 seconds.",
     {"retry_after": 12},
 )
-INTERNAL = error(
-    "An unexpected error; nothing of it was applied.", "internal_error", "Internal server error."
-)
 
 
 class AutoSchema(DefaultAutoSchema):

@@ -276,6 +276,8 @@ class TestIdempotency:
         second = api.post(url(collection), {}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
         assert first.status_code == second.status_code == 200
         assert first.json()["run_id"] == second.json()["run_id"]
+        assert "Idempotent-Replayed" not in first
+        assert second["Idempotent-Replayed"] == "true"
         assert RefreshRun.objects.count() == 1
 
     def test_the_same_key_with_another_body_is_400(self, api, collection):
