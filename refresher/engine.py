@@ -161,9 +161,7 @@ class Refresher:
         done = total - len(targets)
         heartbeat(run, total=total, processed=done)
         last_beat = time.monotonic()
-        beat_every = (
-            PROGRESS_EVERY if run.background else settings.REFRESH_RUN_LEASE_SECONDS / 4
-        )
+        beat_every = PROGRESS_EVERY if run.background else settings.REFRESH_RUN_LEASE_SECONDS / 4
 
         def tick(count: int) -> None:
             nonlocal done, last_beat
@@ -173,9 +171,6 @@ class Refresher:
             if time.monotonic() - last_beat > beat_every:
                 heartbeat(run, processed=done)
                 last_beat = time.monotonic()
-        beat_every = (
-            PROGRESS_EVERY if run.background else settings.REFRESH_RUN_LEASE_SECONDS / 4
-        )
 
         cache = HttpCache()
         reader = UpstreamReader(
