@@ -450,8 +450,6 @@ class UpstreamReader:
             return cached.body
         if self._stop is not None:
             raise self._stop
-        if self.deadline is not None and time.monotonic() > self.deadline:
-            raise ReadSkipped("deadline_exceeded", "the refresh ran out of time before this read")
         try:
             response = self.client.get(
                 path,
@@ -472,7 +470,8 @@ class UpstreamReader:
 
     def _classify(self, exc: GitHubError) -> ReadFailed | ReadSkipped:
         if exc.deadline:
-            return ReadSkipped("deadline_exceeded", "the refresh ran out of time during this read")
+            # The client refuses to start, retry or wait for a read past the deadline.
+            return ReadSkipped("deadline_exceeded", "the refresh ran out of time for this read")
         if exc.code == "rate_limited":
             reset = exc.reset_at.isoformat().replace("+00:00", "Z") if exc.reset_at else None
             stop = ReadSkipped(
