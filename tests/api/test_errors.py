@@ -66,3 +66,9 @@ def test_healthz_reports_the_database(client):
         response = client.get(path)
         assert response.status_code == 200
         assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_406_for_an_unsatisfiable_accept(api):
+    response = api.get("/api/v1/collections/", HTTP_ACCEPT="application/xml")
+    assert response.status_code == 406
+    assert response.json()["code"] == "not_acceptable"

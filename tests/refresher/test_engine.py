@@ -421,10 +421,15 @@ class TestUpdateDetection:
         )
 
     def test_unknown_without_a_stored_content_sha(self, collection, repo):
-        ArtifactFactory(collection=collection, name="pdf", source="acme/skills/skills/pdf")
-        entry = entry_of(refresh_now(collection, RefreshOptions(mode=Mode.CHECK_ONLY)))
+        ArtifactFactory(
+            collection=collection, name="pdf", source="acme/skills/skills/pdf", license="MIT"
+        )
+        # Only the license is compared and it matches, so the reason is the unknown update.
+        options = RefreshOptions(mode=Mode.CHECK_ONLY, fields=("license",))
+        entry = entry_of(refresh_now(collection, options))
         assert entry.update_available is None
-        assert entry.reason in ("check_only", "no_content_sha")
+        assert entry.changes == {}
+        assert entry.reason == "no_content_sha"
 
     @pytest.mark.parametrize("annotated", [False, True])
     def test_a_tag_pin_is_read_at_the_tag_and_sync_keeps_it(
@@ -662,3 +667,20 @@ def test_over_long_upstream_values_are_cut_to_their_column_once(github, collecti
     assert artifact.title.endswith("…")
     again = entry_of(refresh_now(collection, RefreshOptions()))
     assert again.status == EntryStatus.UNCHANGED
+
+
+def test_a_dead_upstream_stops_the_run_instead_of_retrying_every_artifact(
+    github, settings, collection
+):
+    settings.REFRESH_MAX_RETRIES = 0
+    settings.REFRESH_CONCURRENCY = 1  # one read at a time, so the order is known
+    for i in range(6):
+        github.add_repo(f"acme/r{i}", files={"SKILL.md": "---\ndescription: x\n---\n"})
+        ArtifactFactory(collection=collection, name=f"s{i}", source=f"acme/r{i}")
+    github.fail(r"^/repos/", status=502)
+    with pytest.raises(UpstreamUnavailable):
+        refresh_now(collection, RefreshOptions())
+    # Three transient failures in a row open the breaker; the other repositories are not tried.
+    assert github.count() == 3
+    codes = set(RefreshEntry.objects.values_list("error_code", flat=True))
+    assert codes == {"upstream_unavailable"}
