@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from refresher.github import GitHubError, GitHubResponse, RateLimit
 from refresher.httpcache import CachedAnswer, HttpCache, cache_key
-from refresher.sources import SHA_RE, Source
+from refresher.sources import Source
 
 # Consecutive transient failures after which upstream is taken as down for the rest of the run.
 CIRCUIT_BREAKER_FAILURES = 3
@@ -215,7 +215,7 @@ class UpstreamReader:
         for t in self._live(targets, results):
             repo = repos[t.source.full_name]
             wanted.add((t.source.full_name, repo.get("default_branch") or "main"))
-            if t.source.ref and not SHA_RE.match(t.source.ref):
+            if t.source.ref and not t.source.pinned_to_sha:
                 wanted.add((t.source.full_name, t.source.ref))
 
         def ref_path(name: str, ref: str, kind: str) -> str:
@@ -261,7 +261,7 @@ class UpstreamReader:
                 continue
             item.tracked_sha = default[1]
             item.read_sha = default[1]
-            if SHA_RE.match(source.ref):
+            if source.pinned_to_sha:
                 item.pinned, item.read_sha = True, source.ref
             elif source.ref:
                 own = resolved[(name, source.ref)]
