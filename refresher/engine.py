@@ -114,9 +114,16 @@ class Refresher:
             raise UpstreamUnavailable(
                 "GitHub could not be read for any artifact; nothing was changed.",
                 details={"run_id": str(run.pk)},
-                retry_after=_retry_after(run),
+                retry_after=self._retry_after(),
             )
         return run
+
+    def _retry_after(self) -> int | None:
+        """Seconds until GitHub's rate limit resets, when the run used it up."""
+        rate = self.client.rate_limit
+        if rate is None or rate.remaining > 0:
+            return None
+        return max(1, math.ceil((rate.reset_at - datetime.now(UTC)).total_seconds()))
 
     def execute(
         self,
@@ -220,11 +227,3 @@ class Refresher:
             run.duration_ms,
         )
         return run, unreachable
-
-
-def _retry_after(run: RefreshRun) -> int | None:
-    """Seconds until GitHub's rate limit resets, when the run ran into it."""
-    if not run.rate_limit or run.rate_limit.get("remaining", 1) > 0:
-        return None
-    reset = datetime.fromisoformat(run.rate_limit["reset_at"].replace("Z", "+00:00"))
-    return max(1, math.ceil((reset - datetime.now(UTC)).total_seconds()))
