@@ -6,7 +6,7 @@ Run from the repository root against the site's database (DATABASE_URL, as the s
     .venv/bin/python bench/load_setup.py --users 50 --artifacts 12 --output var/load/users.json
 
 Every user gets a token and one collection of artifacts whose sources are the demo repositories
-the GitHub fake serves with ``--demo`` (``python -m tests.fakegithub --demo``). The JSON file
+the GitHub fake serves with ``--demo`` (``python -m fakegithub --demo``). The JSON file
 lists ``{username, token, collection_id}`` per user. Running it again reuses what exists.
 
 With ``--warm`` (the default) one collection is refreshed once in check_only mode, which fills the
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-# What `tests.fakegithub --demo` serves: (type, name, source).
+# What `fakegithub --demo` serves: (type, name, source).
 DEMO_SOURCES = [
     ("skill", "pdf", "anthropics/skills/skills/pdf"),
     ("skill", "docx", "https://github.com/anthropics/skills/tree/main/skills/docx"),

@@ -6,7 +6,7 @@ Run from the repository root::
     .venv/bin/python bench/refresh_bench.py [--artifacts 1000] [--repos 100] [--latency 0.05]
         [--concurrency 8] [--database-url postgres://postgres@127.0.0.1:5432/skillmeat_bench]
 
-It serves N skills in R repositories from the loopback GitHub fake (tests/fakegithub.py) with a
+It serves N skills in R repositories from the loopback GitHub fake (fakegithub/) with a
 fixed latency per request, sets up a fresh database (SQLite under var/bench/ by default, or a
 scratch PostgreSQL database it creates and drops), and measures through the real engine
 (`Refresher(GitHubClient(...)).refresh(...)`):
@@ -136,7 +136,7 @@ class Layout:
 
 def _serve_fake(conn: Any, latency: float) -> None:
     """Child process: own a FakeGitHub and answer commands from the benchmark over a pipe."""
-    from tests.fakegithub import FakeGitHub
+    from fakegithub import FakeGitHub
 
     fake = FakeGitHub(latency=latency, token=TOKEN, rate_limit=10_000_000).start()
     conn.send(fake.url)

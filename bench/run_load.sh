@@ -87,7 +87,7 @@ export LOAD_USERS="$OUT/users.json"
 
 echo "== machine: $(nproc) cores; $(free -h | awk '/^Mem:/ {print $2 " memory"}'); $($PY --version)"
 echo "== GitHub fake on 127.0.0.1:$FAKE_PORT (50 ms latency)"
-"$PY" -m tests.fakegithub --port "$FAKE_PORT" --latency 0.05 --demo >"$OUT/fake.log" 2>&1 &
+"$PY" -m fakegithub --port "$FAKE_PORT" --latency 0.05 --demo >"$OUT/fake.log" 2>&1 &
 PIDS+=($!)
 wait_for "http://127.0.0.1:$FAKE_PORT/rate_limit" 20 "$!"
 

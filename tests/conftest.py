@@ -52,7 +52,7 @@ def anon_api() -> APIClient:
 @pytest.fixture
 def github(settings):
     """A GitHub-compatible server on 127.0.0.1 that the refresher is pointed at."""
-    from tests.fakegithub import FakeGitHub
+    from fakegithub import FakeGitHub
 
     fake = FakeGitHub().start()
     settings.GITHUB_API_URL = fake.url

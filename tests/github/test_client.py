@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
+from fakegithub import FakeGitHub
 from refresher.github import GitHubClient, GitHubError, RateLimit, endpoint_kind
-from tests.fakegithub import FakeGitHub
 
 REPO = "octo/hello"
 SECONDARY_MESSAGE = (

@@ -7,14 +7,11 @@ computes them, so a directory's tree SHA changes only when something under it ch
 
 Run it by hand for the site or locust::
 
-    python -m tests.fakegithub --port 9999 --latency 0.05 --demo
+    python -m fakegithub --port 9999 --latency 0.05 --demo
 """
 
 from __future__ import annotations
 
-import argparse
-import base64
-import contextlib
 import hashlib
 import itertools
 import json
@@ -24,7 +21,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from http import HTTPStatus
@@ -36,56 +33,24 @@ from werkzeug.wrappers import Request, Response
 
 from refresher.github import API_VERSION, endpoint_kind
 
-logger = logging.getLogger("tests.fakegithub")
-
-DOCS_URL = "https://docs.github.com/rest"
-RATE_LIMIT_DOCS_URL = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
-WEB_URL = "https://github.com"
-JSON_TYPE = "application/json; charset=utf-8"
-FILE_MODE = "100644"
-TREE_MODE = "40000"  # git writes it without the leading zero; the REST API shows "040000"
-
-_LICENSES = {
-    "MIT": ("mit", "MIT License"),
-    "Apache-2.0": ("apache-2.0", "Apache License 2.0"),
-    "BSD-3-Clause": ("bsd-3-clause", 'BSD 3-Clause "New" or "Revised" License'),
-    "GPL-3.0": ("gpl-3.0", "GNU General Public License v3.0"),
-    "MPL-2.0": ("mpl-2.0", "Mozilla Public License 2.0"),
-    "ISC": ("isc", "ISC License"),
-    "Unlicense": ("unlicense", "The Unlicense"),
-    "NOASSERTION": ("other", "Other"),
-}
-_REPO_FIELDS = frozenset(
-    {
-        "description",
-        "topics",
-        "license_spdx",
-        "private",
-        "default_branch",
-        "homepage",
-        "archived",
-        "owner_type",
-    }
+from .store import (
+    _LICENSES,
+    _REPO_FIELDS,
+    DOCS_URL,
+    JSON_TYPE,
+    RATE_LIMIT_DOCS_URL,
+    WEB_URL,
+    _b64_lines,
+    _Commit,
+    _Entry,
+    _iso,
+    _node_id,
+    _Repo,
+    _TagObject,
+    git_hash,
 )
 
-
-def git_hash(kind: str, body: bytes) -> str:
-    """The SHA-1 git gives an object of ``kind`` (blob, tree, commit, tag) with this body."""
-    return hashlib.sha1(b"%s %d\x00" % (kind.encode(), len(body)) + body).hexdigest()
-
-
-def _iso(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _b64_lines(data: bytes) -> str:
-    # GitHub wraps base64 content at 60 characters per line, with a trailing newline.
-    encoded = base64.b64encode(data).decode()
-    return "".join(encoded[i : i + 60] + "\n" for i in range(0, len(encoded), 60))
-
-
-def _node_id(kind: str, key: object) -> str:
-    return base64.b64encode(f"{kind}:{key}".encode()).decode().rstrip("=")
+logger = logging.getLogger("fakegithub")
 
 
 @dataclass(frozen=True)
@@ -98,144 +63,6 @@ class RequestRecord:
     status: int
     headers: dict[str, str]  # lower-cased names
     authorized: bool  # carried the fake's token
-
-
-@dataclass(frozen=True)
-class _Entry:
-    name: str
-    mode: str
-    sha: str
-
-    @property
-    def is_tree(self) -> bool:
-        return self.mode == TREE_MODE
-
-
-@dataclass(frozen=True)
-class _Commit:
-    sha: str
-    tree: str
-    parents: tuple[str, ...]
-    message: str
-    timestamp: int
-    files: Mapping[str, bytes]
-
-
-@dataclass(frozen=True)
-class _TagObject:
-    sha: str
-    name: str
-    target: str
-    message: str
-    timestamp: int
-
-
-@dataclass
-class _Repo:
-    id: int
-    owner: str
-    name: str
-    default_branch: str
-    topics: list[str]
-    license_spdx: str | None
-    private: bool
-    created_at: int
-    updated_at: int
-    pushed_at: int
-    description: str | None = None
-    homepage: str | None = None
-    archived: bool = False
-    owner_type: str = "User"
-    truncated: bool = False
-    blobs: dict[str, bytes] = field(default_factory=dict)
-    trees: dict[str, tuple[_Entry, ...]] = field(default_factory=dict)
-    commits: dict[str, _Commit] = field(default_factory=dict)
-    tag_objects: dict[str, _TagObject] = field(default_factory=dict)
-    branches: dict[str, str] = field(default_factory=dict)
-    tags: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.owner}/{self.name}"
-
-    @property
-    def empty(self) -> bool:
-        return not self.commits
-
-    def write_tree(self, files: Mapping[str, bytes]) -> str:
-        """Store blobs and trees for a flat {path: bytes} mapping; return the root tree SHA."""
-        root: dict[str, Any] = {}
-        for path, data in files.items():
-            parts = path.split("/")
-            if any(part in ("", ".", "..") for part in parts):
-                raise ValueError(f"invalid path {path!r}")
-            node = root
-            for part in parts[:-1]:
-                node = node.setdefault(part, {})
-                if not isinstance(node, dict):
-                    raise ValueError(f"{path!r} is under a file")
-            if isinstance(node.get(parts[-1]), dict):
-                raise ValueError(f"{path!r} is a directory")
-            node[parts[-1]] = data
-        return self._store_tree(root)
-
-    def _store_tree(self, node: Mapping[str, Any]) -> str:
-        entries = []
-        for name, value in node.items():
-            if isinstance(value, dict):
-                entries.append(_Entry(name, TREE_MODE, self._store_tree(value)))
-            else:
-                sha = git_hash("blob", value)
-                self.blobs[sha] = value
-                entries.append(_Entry(name, FILE_MODE, sha))
-        # Git orders entries by name bytes, comparing a directory as if its name ended in "/".
-        entries.sort(key=lambda e: e.name.encode() + (b"/" if e.is_tree else b""))
-        body = b"".join(
-            f"{e.mode} {e.name}".encode() + b"\x00" + bytes.fromhex(e.sha) for e in entries
-        )
-        sha = git_hash("tree", body)
-        self.trees[sha] = tuple(entries)
-        return sha
-
-    def peel(self, sha: str) -> str:
-        """The commit an annotated tag points at (or the SHA itself)."""
-        while sha in self.tag_objects:
-            sha = self.tag_objects[sha].target
-        return sha
-
-    def resolve(self, ref: str) -> str | None:
-        """A commit SHA for a branch, tag, full or abbreviated commit SHA; None when unknown."""
-        for prefix in ("refs/", "heads/", "tags/"):
-            ref = ref.removeprefix(prefix)
-        if ref in self.branches:
-            return self.branches[ref]
-        if ref in self.tags:
-            return self.peel(self.tags[ref])
-        if re.fullmatch(r"[0-9a-f]{7,40}", ref):
-            matches = [sha for sha in self.commits if sha.startswith(ref)]
-            if len(matches) == 1:
-                return matches[0]
-        return None
-
-    def lookup(self, tree: str, path: str) -> _Entry | None:
-        """The entry at ``path`` under ``tree`` ('' is the tree itself)."""
-        entry = _Entry("", TREE_MODE, tree)
-        for part in filter(None, path.split("/")):
-            if not entry.is_tree:
-                return None
-            child = next((e for e in self.trees[entry.sha] if e.name == part), None)
-            if child is None:
-                return None
-            entry = child
-        return entry
-
-    def walk(self, tree: str, prefix: str = "") -> Iterable[tuple[str, _Entry]]:
-        """Every (path, entry) under ``tree``, a directory listed just before its contents."""
-        for entry in self.trees[tree]:
-            path = prefix + entry.name
-            yield path, entry
-            if entry.is_tree:
-                yield from self.walk(entry.sha, path + "/")
 
 
 @dataclass
@@ -1061,146 +888,3 @@ def _unsigned() -> dict[str, Any]:
         "payload": None,
         "verified_at": None,
     }
-
-
-# -- demo data ---------------------------------------------------------------------------------
-
-_DEMO_SKILLS = {
-    "skills/pdf/SKILL.md": """\
----
-name: pdf
-description: "Read, fill and assemble PDF files: pull out text and tables, merge, split."
-license: Apache-2.0
----
-
-# PDF toolkit
-
-Start with `scripts/extract_text.py` to see what a document holds, then pick the recipe below
-that matches the task. Keep the original file untouched and write results next to it.
-
-## Recipes
-
-- Extract text page by page and keep page numbers in the output.
-- Merge files in the order the user gave, not alphabetically.
-- Fill form fields by their internal names; list them first when unsure.
-""",
-    "skills/pdf/scripts/extract_text.py": """\
-import sys
-
-
-def main(path: str) -> None:
-    print(f"would extract text from {path}")
-
-
-if __name__ == "__main__":
-    main(sys.argv[1])
-""",
-    "skills/docx/SKILL.md": """\
----
-name: docx
-description: Create and edit Word documents, keeping styles, comments and tracked changes intact.
-license: Apache-2.0
----
-
-# Word documents
-
-A .docx file is a zip of XML parts. Edit the parts through the helpers in this folder rather than
-by hand, so numbering, styles and tracked changes survive the round trip.
-
-Before handing a document back, open it once more and check that headings still use the
-document's own styles.
-""",
-    "skills/skill-creator/SKILL.md": """\
----
-name: skill-creator
-description: How to write a new skill, from the first SKILL.md to bundled scripts and references.
-license: MIT
----
-
-# Writing a skill
-
-A skill is a folder with a SKILL.md whose frontmatter says what it is called and when it helps.
-Keep the description concrete: name the tasks and file types that should bring the skill in.
-
-1. Write the frontmatter: `name` and `description`, plus `license` when the folder ships code.
-2. Put instructions in the body, short enough to read in one go.
-3. Move long references and helper scripts into files next to it.
-""",
-    "README.md": "# Skills\n\nA small set of example skills for the SkillMeat demo.\n",
-}
-
-_DEMO_TOOLBOX = {
-    "commands/review.md": """\
----
-description: Review the staged diff for bugs, missing tests and unclear names.
-author: Demo Maintainers
----
-
-Read the staged changes and report problems ordered by how much they matter.
-""",
-    "agents/researcher.md": """\
----
-name: researcher
-description: Gathers facts from the repository before any change is planned.
----
-
-You collect evidence: files, call sites and tests that matter for the question asked.
-""",
-    "hooks/format-on-save/HOOK.md": "# Format on save\n\nRuns the formatter after each edit.\n",
-    "mcp/filesystem.json": json.dumps(
-        {"mcpServers": {"filesystem": {"command": "mcp-filesystem", "args": ["."]}}}, indent=2
-    )
-    + "\n",
-}
-
-
-def add_demo_repos(fake: FakeGitHub) -> None:
-    """Load the demo repositories used by ``--demo``, the README walkthrough and locust."""
-    fake.add_repo(
-        "anthropics/skills",
-        files=_DEMO_SKILLS,
-        topics=["skills", "claude", "agent-skills"],
-        license_spdx="Apache-2.0",
-    )
-    fake.set_repo(
-        "anthropics/skills",
-        owner_type="Organization",
-        description="Example skills for Claude",
-        homepage="https://example.com/skills",
-    )
-    fake.add_repo(
-        "example-org/claude-toolbox",
-        files=_DEMO_TOOLBOX,
-        topics=["claude-code", "commands"],
-        license_spdx="MIT",
-    )
-    fake.tag("example-org/claude-toolbox", "v1.0.0", annotated=True)
-    fake.set_repo("example-org/claude-toolbox", owner_type="Organization")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Serve the fake until interrupted."""
-    parser = argparse.ArgumentParser(description="Serve a fake GitHub REST API on 127.0.0.1.")
-    parser.add_argument("--port", type=int, default=9999, help="0 picks a free port")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to answers")
-    parser.add_argument("--rate-limit", type=int, default=5000)
-    parser.add_argument("--token", default="test-token", help="token private repos require")
-    parser.add_argument("--demo", action="store_true", help="load the demo repositories")
-    args = parser.parse_args(argv)
-
-    fake = FakeGitHub(
-        latency=args.latency, rate_limit=args.rate_limit, port=args.port, token=args.token
-    )
-    if args.demo:
-        add_demo_repos(fake)
-    with fake:
-        print(f"Fake GitHub API on {fake.url} (token {fake.token!r}); Ctrl-C stops it.")
-        for full_name in fake.full_names():
-            print(f"  {full_name} at {fake.head(full_name)}")
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
