@@ -9,7 +9,7 @@ no transaction open (`refresher.upstream`), then writes every result in one shor
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,9 +23,10 @@ from refresher.exceptions import InvalidSource, UpstreamUnavailable
 from refresher.httpcache import HttpCache
 from refresher.models import Mode, RefreshRun
 from refresher.options import ArtifactFilter, RefreshOptions
+from refresher.providers import GitHubProvider, Provider, ReadContext
 from refresher.runs import fail_run, heartbeat, start_run
 from refresher.sources import SourceKind, parse_source
-from refresher.upstream import GitHubAPI, Target, UpstreamReader
+from refresher.upstream import GitHubAPI, Target, UpstreamArtifact
 
 logger = logging.getLogger("refresher.engine")
 
@@ -72,9 +73,15 @@ def options_of(run: RefreshRun) -> RefreshOptions:
 
 
 class Refresher:
-    def __init__(self, client: GitHubAPI, *, concurrency: int = 8) -> None:
+    """Refreshes collections: GitHub through `client`, other kinds of source through `providers`."""
+
+    def __init__(
+        self, client: GitHubAPI, *, concurrency: int = 8, providers: Sequence[Provider] = ()
+    ) -> None:
         self.client = client
         self.concurrency = concurrency
+        self.providers: list[Provider] = [GitHubProvider(client), *providers]
+        self._by_kind = {kind: p for p in self.providers for kind in p.kinds}
 
     def refresh(
         self,
@@ -118,6 +125,15 @@ class Refresher:
             )
         return run
 
+    def _read(self, targets: list[Target], context: ReadContext) -> dict[Any, UpstreamArtifact]:
+        """Hand each provider the targets of its kinds; one answer per target."""
+        reads: dict[Any, UpstreamArtifact] = {}
+        for provider in self.providers:
+            mine = [t for t in targets if self._by_kind[t.source.kind] is provider]
+            if mine:
+                reads.update(provider.reader(context).read(mine))
+        return reads
+
     def _retry_after(self) -> int | None:
         """Seconds until GitHub's rate limit resets, when the run used it up."""
         rate = self.client.rate_limit
@@ -157,7 +173,7 @@ class Refresher:
             except InvalidSource as exc:
                 result.outcome = errored("invalid_source", f"invalid source: {exc}")
                 continue
-            if source.kind is SourceKind.GITHUB:
+            if source.kind in self._by_kind:
                 targets.append(Target(artifact.pk, artifact.type, source))
             else:
                 unsupported = source.kind is SourceKind.UNSUPPORTED
@@ -180,14 +196,13 @@ class Refresher:
                 last_beat = time.monotonic()
 
         cache = HttpCache()
-        reader = UpstreamReader(
-            self.client,
-            cache,
+        context = ReadContext(
+            cache=cache,
             concurrency=self.concurrency,
             deadline=started + deadline_seconds if deadline_seconds else None,
             on_progress=tick,
         )
-        reads = reader.read(targets)
+        reads = self._read(targets, context)
         cache.flush()
 
         for target in targets:
