@@ -39,9 +39,10 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "django_tasks_db",
     "collections_app",
+    # Before django_tasks_db: refresher's db_worker command adds the periodic jobs to its worker.
     "refresher",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
