@@ -53,3 +53,10 @@ class UpstreamUnavailable(ServiceError):
 
 class InvalidSource(ValueError):
     """A source spec that is not a valid GitHub spec (SPEC section 3)."""
+
+
+class PayloadTooLarge(ServiceError):
+    """A request body (e.g. an uploaded manifest) over the size the site accepts."""
+
+    code = "payload_too_large"
+    status = 413
