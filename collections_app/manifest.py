@@ -48,6 +48,7 @@ METADATA_KEYS = frozenset(
     {"title", "description", "author", "license", "version", "dependencies", "topics"}
 )
 LATEST = "latest"
+MAX_DEPTH = 32
 
 _SHA = re.compile(r"^[0-9a-fA-F]{40}$")
 _HEX = re.compile(r"^[0-9a-fA-F]{7,40}$")
@@ -175,9 +176,9 @@ def parse_manifest(data: bytes | str, *, max_bytes: int) -> Manifest:
         raise InvalidManifest({"manifest": ["The manifest is nested too deeply."]}) from None
 
     problems: dict[str, list[str]] = {}
-    nul = _first_nul(document)
-    if nul is not None:
-        raise InvalidManifest({nul: ["Text must not contain NUL characters."]})
+    flaw = _first_flaw(document)
+    if flaw is not None:
+        raise InvalidManifest({flaw[0]: [flaw[1]]})
 
     table = document.get("collection", {})
     if not isinstance(table, dict):
@@ -426,18 +427,21 @@ def format_moment(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
-def _first_nul(value: Any, place: str = "manifest") -> str | None:
-    """Where a NUL character hides (no database text column can hold one), or None."""
+def _first_flaw(value: Any, place: str = "manifest", depth: int = 0) -> tuple[str, str] | None:
+    """Where a value no column can store hides: a NUL character (no database text column holds
+    one) or nesting deeper than MAX_DEPTH; None when there is none."""
+    if depth > MAX_DEPTH:
+        return place, f"Values must not be nested more than {MAX_DEPTH} levels deep."
     if isinstance(value, str):
-        return place if "\x00" in value else None
+        return (place, "Text must not contain NUL characters.") if "\x00" in value else None
     if isinstance(value, dict):
         for key, item in value.items():
-            found = _first_nul(key, place) or _first_nul(item, f"{place}.{key}")
+            found = _first_flaw(key, place, depth) or _first_flaw(item, f"{place}.{key}", depth + 1)
             if found:
                 return found
     if isinstance(value, list):
         for index, item in enumerate(value):
-            found = _first_nul(item, f"{place}[{index}]")
+            found = _first_flaw(item, f"{place}[{index}]", depth + 1)
             if found:
                 return found
     return None

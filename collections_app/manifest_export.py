@@ -101,6 +101,29 @@ def artifact_entry(artifact: Artifact) -> dict[str, Any]:
     return entry
 
 
+def exported_values(artifact: Artifact) -> dict[str, str]:
+    """The manifest-only fields as an export writes them for this artifact, also where nothing
+    is stored (an artifact made on the site): an import that brings these back changes nothing.
+    """
+    origin, upstream, version_spec = upstream_for_export(
+        source=artifact.source,
+        origin=artifact.origin,
+        manifest_upstream=artifact.manifest_upstream,
+        version_spec=artifact.version_spec,
+        resolved_sha=artifact.resolved_sha,
+    )
+    return {
+        "origin": origin,
+        "manifest_upstream": upstream or "",
+        "version_spec": version_spec or "",
+        "path": artifact_path(artifact),
+    }
+
+
+def artifact_path(artifact: Artifact) -> str:
+    return artifact.path or DEFAULT_PATHS[ArtifactType(artifact.type)].format(name=artifact.name)
+
+
 def manifest_filename(collection: Collection) -> str:
     """A file name for the download that is safe in a header and on any file system."""
     ascii_name = unicodedata.normalize("NFKD", collection.name).encode("ascii", "ignore").decode()

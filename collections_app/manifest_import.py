@@ -23,6 +23,7 @@ from collections_app.manifest import (
     ManifestArtifact,
     parse_manifest,
 )
+from collections_app.manifest_export import DEFAULT_VERSION, exported_values
 from collections_app.models import SOURCE_COLUMNS, Artifact, Collection, Origin
 
 CREATED = "created"
@@ -146,7 +147,9 @@ def _apply_collection(collection: Collection, manifest: Manifest, *, created: bo
     }
     if manifest.description is not None:
         values["description"] = manifest.description
-    if manifest.version is not None:
+    # An export writes DEFAULT_VERSION for a collection made on the site; bringing it back
+    # changes nothing.
+    if manifest.version is not None and (collection.version or manifest.version != DEFAULT_VERSION):
         values["version"] = manifest.version
     changed = [key for key, value in values.items() if getattr(collection, key) != value]
     for key in changed:
@@ -215,7 +218,12 @@ def _plan(manifest: Manifest, existing: list[Artifact]) -> list[_Step]:
             if not match.manifest_uuid and entry.uuid and _uuid_of(entry.uuid) == match.id:
                 # The uuid an export wrote for an artifact made on the site is its own id.
                 del values["manifest_uuid"]
-            changed = [k for k, v in values.items() if getattr(match, k) != v]
+            shown = exported_values(match)
+            changed = [
+                k
+                for k, v in values.items()
+                if getattr(match, k) != v and (k not in shown or shown[k] != v)
+            ]
             if changed:
                 keys = ",".join(sorted({MANIFEST_KEYS.get(k, k) for k in changed}))
                 report = ImportedArtifact(entry.type, entry.name, UPDATED, keys)
