@@ -132,7 +132,7 @@ def _import(
             )
         created = collection is None
         if collection is None:
-            collection = Collection.objects.create(owner=owner, name=name)
+            collection = Collection.objects.create(owner_id=owner.pk, name=name)
         _apply_collection(collection, manifest, created=created)
         _apply_artifacts(collection, plan)
     return ImportResult(
