@@ -13,7 +13,7 @@ import re
 import tomllib
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError
 
 from collections_app.models import ArtifactType, Origin, validate_artifact_name
 from refresher.exceptions import InvalidRequest, InvalidSource, PayloadTooLarge
-from refresher.sources import Source, SourceKind, parse_source
+from refresher.sources import parse_source
 
 DOCUMENT_KEYS = frozenset({"collection", "artifacts"})
 COLLECTION_KEYS = frozenset({"name", "version", "created", "updated", "description"})
@@ -477,7 +477,8 @@ def derive_source(
 
     Local artifacts have an empty source; an entry with no `upstream` says nothing (None). A
     pin replaces a ref written in the upstream URL; other hosts and local paths are kept as
-    written (they are never refreshed, so a pin has nothing to act on).
+    written (they are never refreshed, so a pin has nothing to act on). Every refreshable kind
+    of source carries the pin in its canonical spec.
     """
     if origin == Origin.LOCAL:
         return ""
@@ -486,11 +487,9 @@ def derive_source(
     text = upstream.strip()
     parsed = parse_source(text)
     ref = pinned_ref(version_spec, resolved_sha)
-    if not ref or parsed.ref == ref or parsed.kind is not SourceKind.GITHUB:
+    if not ref or parsed.ref == ref or not parsed.refreshable:
         return text
-    spec = Source(
-        SourceKind.GITHUB, owner=parsed.owner, repo=parsed.repo, path=parsed.path, ref=ref
-    ).spec()
+    spec = replace(parsed, ref=ref).spec()
     if parse_source(spec).ref != ref:
         raise InvalidSource(f"version_spec {ref!r} cannot be used as a git ref")
     return spec
@@ -529,9 +528,8 @@ def upstream_for_export(
         parsed = parse_source(source)
     except InvalidSource:
         return kept_origin, source, version_spec or None
-    if parsed.kind is SourceKind.GITHUB:
-        bare = Source(SourceKind.GITHUB, owner=parsed.owner, repo=parsed.repo, path=parsed.path)
-        return kept_origin, bare.spec(), parsed.ref or LATEST
+    if parsed.refreshable:
+        return kept_origin, replace(parsed, ref="").spec(), parsed.ref or LATEST
     return kept_origin, source, version_spec or None
 
 
