@@ -8,7 +8,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework.request import Request
 
 from collections_app.manifest_serializers import ImportResultSerializer, ManifestUploadSerializer
-from collections_app.toml_http import TOML_MEDIA_TYPE, too_large
+from collections_app.toml_http import TOML_BODY, TOML_MEDIA_TYPE, too_large
 from refresher.exceptions import InvalidRequest
 from skillmeat_site.schema import UNAUTHENTICATED, error
 
@@ -19,8 +19,8 @@ _FALSE = ("false", "0")
 def manifest_body(request: Request) -> bytes:
     """The uploaded manifest: the TOML body itself, or the multipart field `file`."""
     data = request.data
-    if isinstance(data, bytes):
-        body = data
+    if isinstance(data, dict) and isinstance(data.get(TOML_BODY), bytes):
+        body = data[TOML_BODY]
     else:
         upload = request.FILES.get("file")
         if upload is None:

@@ -1,5 +1,6 @@
 """TOML over HTTP: the parser for manifest uploads and the renderer for manifest downloads."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -9,6 +10,8 @@ from rest_framework.renderers import BaseRenderer
 from refresher.exceptions import PayloadTooLarge
 
 TOML_MEDIA_TYPE = "application/toml"
+# The key under which TomlParser hands the view the body's bytes.
+TOML_BODY = "toml"
 
 
 def too_large(limit: int) -> PayloadTooLarge:
@@ -18,7 +21,8 @@ def too_large(limit: int) -> PayloadTooLarge:
 
 
 class TomlParser(BaseParser):
-    """Hands the view the raw bytes of an `application/toml` body, refusing oversized ones.
+    """Hands the view the raw bytes of an `application/toml` body (`{TOML_BODY: bytes}`),
+    refusing oversized ones.
 
     The body is read with a cap (one byte over the limit tells it is too large), so a huge
     upload is never held in memory whole; a `Content-Length` over the limit is refused before
@@ -31,8 +35,8 @@ class TomlParser(BaseParser):
         self,
         stream: Any,
         media_type: str | None = None,
-        parser_context: dict[str, Any] | None = None,
-    ) -> bytes:
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> dict[str, bytes]:
         limit = settings.COLLECTION_IMPORT_MAX_BYTES
         request = (parser_context or {}).get("request")
         try:
@@ -44,7 +48,7 @@ class TomlParser(BaseParser):
         data = stream.read(limit + 1) if stream is not None else b""
         if len(data) > limit:
             raise too_large(limit)
-        return bytes(data)
+        return {TOML_BODY: bytes(data)}
 
 
 class TomlRenderer(BaseRenderer):
@@ -58,7 +62,7 @@ class TomlRenderer(BaseRenderer):
         self,
         data: Any,
         accepted_media_type: str | None = None,
-        renderer_context: dict[str, Any] | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
     ) -> bytes:
         if isinstance(data, bytes):
             return data

@@ -2,16 +2,18 @@
 
 from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
-from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from collections_app.filters import ArtifactFilter
 from collections_app.manifest_export import export_manifest, manifest_filename
@@ -67,12 +69,12 @@ class CollectionViewSet(viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[Collection]:
         return with_artifact_count(visible_collections(self.request.user))
 
-    def perform_create(self, serializer: CollectionSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Collection]) -> None:
         serializer.save(owner=self.request.user)
 
     def finalize_response(
-        self, request: Request, response: HttpResponse, *args: Any, **kwargs: Any
-    ) -> HttpResponse:
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
         # The export renders TOML, but its errors keep the API's JSON error shape.
         renderer = getattr(request, "accepted_renderer", None)
         is_error = isinstance(response, Response) and response.status_code >= 400
@@ -110,10 +112,11 @@ class CollectionViewSet(viewsets.ModelViewSet):
         duplicate, an invalid source, a path with `..`) answers 400 naming every such entry,
         and nothing is written. `?dry_run=true` reports what would happen and writes nothing.
         """
+        owner = request.user
+        if not isinstance(owner, AbstractBaseUser):  # IsAuthenticated let no one else in
+            raise NotAuthenticated()
         name, dry_run = import_options(request)
-        result = import_manifest(
-            manifest_body(request), owner=request.user, name=name, dry_run=dry_run
-        )
+        result = import_manifest(manifest_body(request), owner=owner, name=name, dry_run=dry_run)
         created = result.created and not result.dry_run
         return Response(
             ImportResultSerializer(result).data,
