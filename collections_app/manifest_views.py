@@ -80,27 +80,6 @@ IMPORT_REQUEST: dict[str, Any] = {
     TOML_MEDIA_TYPE: OpenApiTypes.STR,
     "multipart/form-data": ManifestUploadSerializer,
 }
-EXAMPLE_MANIFEST = """\
-[collection]
-name = "work"
-version = "1.0.0"
-created = "2025-11-01T10:00:00+00:00"
-
-[[artifacts]]
-name = "pdf"
-type = "skill"
-path = "skills/pdf"
-origin = "github"
-upstream = "https://github.com/anthropics/skills/tree/main/skills/pdf"
-version_spec = "latest"
-added = "2025-11-02T14:00:00+00:00"
-tags = ["documents"]
-"""
-IMPORT_EXAMPLES = [
-    OpenApiExample(
-        "A manifest", value=EXAMPLE_MANIFEST, request_only=True, media_type=TOML_MEDIA_TYPE
-    ),
-]
 _RESULT_EXAMPLE = {
     "collection_id": "3f2b8c1e-7d4a-4b6e-9f1a-2c3d4e5f6a7b",
     "created": True,

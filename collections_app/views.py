@@ -22,7 +22,6 @@ from collections_app.manifest_serializers import ImportResultSerializer
 from collections_app.manifest_views import (
     DRY_RUN_PARAMETER,
     EXPORT_RESPONSES,
-    IMPORT_EXAMPLES,
     IMPORT_REQUEST,
     IMPORT_RESPONSES,
     NAME_PARAMETER,
@@ -87,7 +86,6 @@ class CollectionViewSet(viewsets.ModelViewSet):
         operation_id="collections_import",
         summary="Import a collection.toml",
         request=IMPORT_REQUEST,
-        examples=IMPORT_EXAMPLES,
         parameters=[NAME_PARAMETER, DRY_RUN_PARAMETER],
         responses=IMPORT_RESPONSES,
     )
