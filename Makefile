@@ -26,7 +26,6 @@ install: $(VENV)/.installed
 
 migrate: install
 	$(BIN)/python manage.py migrate --no-input
-	$(BIN)/python manage.py createcachetable
 
 seed: migrate
 	$(BIN)/python manage.py seed_demo
