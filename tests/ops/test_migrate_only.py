@@ -89,3 +89,18 @@ def test_the_makefile_asks_for_no_set_up_step_but_migrate():
     from tests.ops.procs import ROOT
 
     assert "createcachetable" not in (ROOT / "Makefile").read_text()
+
+
+def test_migrate_also_creates_the_table_of_a_cache_location_changed_later(tmp_path):
+    url = f"sqlite:///{tmp_path / 'moved.sqlite3'}"
+    first = manage("migrate", "--no-input", env=site_env(tmp_path, DATABASE_URL=url))
+    assert first.returncode == 0, first.stderr[-3000:]
+
+    moved = site_env(tmp_path, DATABASE_URL=url, CACHE_LOCATION="skillmeat_cache_v2")
+    again = manage("migrate", "--no-input", env=moved)
+    assert again.returncode == 0, again.stderr[-3000:]
+
+    tables = run_python(
+        "from django.db import connection\nprint(connection.introspection.table_names())", moved
+    )
+    assert "skillmeat_cache_v2" in tables.stdout
