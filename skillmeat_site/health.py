@@ -36,7 +36,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
             oldest=Min("created_at")
         )["oldest"]
     except DatabaseError:
-        body = {
+        body: dict[str, Any] = {
             "status": "unavailable",
             "database": "unavailable",
             "worker": None,
