@@ -130,6 +130,17 @@ def test_over_five_mib_is_a_413(api):
     assert not Collection.objects.exists()
 
 
+def test_a_manifest_larger_than_other_bodies_may_be_is_accepted(api, settings):
+    # Other API bodies stop at DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MiB); a manifest may be 5 MiB.
+    padding = b"\n" + b"# an old note kept in the file\n" * (3 * 1024 * 1024 // 31)
+    text = manifest(SKILL).encode() + padding
+    assert len(text) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    assert post_toml(api, text).status_code == 201
+    upload = SimpleUploadedFile("c.toml", text, TOML)
+    response = api.post(f"{IMPORT}?name=again", {"file": upload}, format="multipart")
+    assert response.status_code == 201, response.content
+
+
 def test_a_multipart_upload_over_the_limit_is_a_413(api, settings):
     settings.COLLECTION_IMPORT_MAX_BYTES = 1000
     upload = SimpleUploadedFile("c.toml", manifest(SKILL).encode() + b"#" * 1000, TOML)
