@@ -3,7 +3,7 @@
 A refresh has three phases. It reads the collection's artifacts (one query), reads upstream with
 no transaction open (`refresher.upstream`), then writes every result in one short transaction
 (`refresher.apply`). The GitHub client is injected: production builds it from settings
-(`refresher.client`), tests point it at a loopback server.
+(`refresher.factory`), tests point it at a loopback server.
 """
 
 import logging

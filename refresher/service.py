@@ -6,16 +6,12 @@ from typing import Any
 from django.conf import settings
 
 from refresher import tasks
-from refresher.client import github_client_from_settings
-from refresher.engine import Refresher, count_artifacts
+from refresher.engine import count_artifacts
 from refresher.exceptions import InvalidRequest, RefreshInProgress
+from refresher.factory import refresher_from_settings
 from refresher.models import RefreshRun
 from refresher.options import RefreshOptions
 from refresher.runs import request_fingerprint, start_run
-
-
-def refresher_from_settings() -> Refresher:
-    return Refresher(github_client_from_settings(), concurrency=settings.REFRESH_CONCURRENCY)
 
 
 def refresh_now(

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import transaction
 from django.tasks import task
 
+from refresher.factory import refresher_from_settings
 from refresher.models import RefreshRun
 from refresher.runs import claim, fail_run, fail_stale_runs
 
@@ -15,8 +16,6 @@ logger = logging.getLogger("refresher.tasks")
 @task()
 def refresh_run(run_id: str) -> str:
     """Execute a queued run; returns its final status (or why it did not run)."""
-    from refresher.service import refresher_from_settings
-
     fail_stale_runs()
     run = RefreshRun.objects.filter(pk=run_id).first()
     if run is None:
