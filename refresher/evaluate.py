@@ -5,7 +5,8 @@ from typing import Any
 
 from refresher.changes import compare
 from refresher.derive import derive_fields
-from refresher.frontmatter import MetadataError, decode, parse_config, parse_markdown
+from refresher.exceptions import MetadataError
+from refresher.frontmatter import decode, parse_config, parse_markdown
 from refresher.models import EntryStatus, Mode
 from refresher.options import RefreshOptions
 from refresher.upstream import UpstreamArtifact

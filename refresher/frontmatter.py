@@ -12,19 +12,12 @@ from typing import Any
 
 import yaml
 
+from refresher.exceptions import MetadataError
+
 MAX_FILE_BYTES = 1024 * 1024
 DESCRIPTION_FALLBACK_CHARS = 500
 # An empty block (`---` right after `---`) is frontmatter too.
 _FENCE = re.compile(r"^---[ \t]*\r?\n(?:(.*?)\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|$)", re.DOTALL)
-
-
-class MetadataError(Exception):
-    """The file cannot be read as metadata; `code` is the entry error code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from refresher.exceptions import ReadFailed, ReadSkipped
 from refresher.github import GitHubError, GitHubResponse, RateLimit
 from refresher.httpcache import CachedAnswer, HttpCache, cache_key
 from refresher.sources import Source
@@ -41,24 +42,6 @@ class GitHubAPI(Protocol):
     def rate_limit(self) -> RateLimit | None: ...
 
     def close(self) -> None: ...
-
-
-class ReadFailed(Exception):
-    """This artifact could not be read; `code` is its entry error code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-class ReadSkipped(Exception):
-    """This artifact was not read at all (rate limit or deadline); `reason` says why."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 @dataclass(frozen=True)
