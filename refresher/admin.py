@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from refresher.changes import FIELDS
+from refresher.changes import FIELDS, FieldChange
 from refresher.evaluate import CONTENT
 from refresher.exceptions import InvalidRequest
 from refresher.models import HttpCacheEntry, Mode, RefreshRun
@@ -58,7 +58,7 @@ def _content_display(value: dict[str, Any] | None) -> str | None:
 
 
 def change_rows(
-    changes: dict[str, Any], *, locked: frozenset[str] = frozenset()
+    changes: dict[str, FieldChange], *, locked: frozenset[str] = frozenset()
 ) -> list[ChangeRow]:
     """An entry's `changes` as rows; the sync content change shows SHAs, never the text."""
     rows = []

@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 
-from collections_app.models import Artifact
+from collections_app.models import Artifact, Collection
 from refresher.apply import Result, apply_results
 from refresher.evaluate import errored, evaluate, skipped
 from refresher.exceptions import InvalidSource, UpstreamUnavailable
@@ -24,7 +24,7 @@ from refresher.httpcache import HttpCache
 from refresher.models import Mode, RefreshRun
 from refresher.options import ArtifactFilter, RefreshOptions
 from refresher.providers import GitHubProvider, Provider, ReadContext
-from refresher.runs import fail_run, heartbeat, start_run
+from refresher.runs import Requester, fail_run, heartbeat, start_run
 from refresher.sources import SourceKind, parse_source
 from refresher.upstream import GitHubAPI, Target, UpstreamArtifact
 
@@ -85,10 +85,10 @@ class Refresher:
 
     def refresh(
         self,
-        collection: Any,
+        collection: Collection,
         options: RefreshOptions,
         *,
-        user: Any = None,
+        user: Requester = None,
         request_id: str = "",
         idempotency_key: str = "",
         deadline_seconds: float | None = None,
