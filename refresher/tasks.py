@@ -9,6 +9,7 @@ from django.tasks import task
 from refresher.factory import refresher_from_settings
 from refresher.models import RefreshRun
 from refresher.runs import claim, fail_run, fail_stale_runs
+from skillmeat_site.logs import log_context
 
 logger = logging.getLogger("refresher.tasks")
 
@@ -20,6 +21,13 @@ def refresh_run(run_id: str) -> str:
     run = RefreshRun.objects.filter(pk=run_id).first()
     if run is None:
         return "missing"
+    # The worker's lines about this run carry the id of the request that queued it.
+    with log_context(request_id=run.request_id, run_id=str(run.pk)):
+        return _execute(run)
+
+
+def _execute(run: RefreshRun) -> str:
+    run_id = str(run.pk)
     if not claim(run):
         return f"not queued ({run.status})"
     refresher = refresher_from_settings()
