@@ -94,3 +94,42 @@ def test_a_yaml_mcp_config_is_read_as_plain_data():
     meta = parse_config(config, filename="mcp.yml").meta
     assert meta["name"] == "tracker" and meta["ports"] == [1, 2]
     assert str(meta["since"]) == "2024-01-02"
+
+
+def test_the_pure_python_fallback_also_ends_deep_nesting_as_invalid_metadata(monkeypatch):
+    monkeypatch.setattr(frontmatter, "YAML_LOADER", yaml.SafeLoader)
+    with pytest.raises(MetadataError) as caught:
+        parse_markdown("---\ndescription: " + "[" * 3000 + "]" * 3000 + "\n---\n")
+    assert caught.value.message == "the YAML frontmatter is nested too deeply"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"---\ntitle: caf\xe9\n---\n", "the file is not UTF-8 text"),
+        (b"---\ntitle: a\x00b\n---\n", "the file contains NUL characters"),
+    ],
+)
+def test_files_that_are_not_text_are_invalid_metadata(data, message):
+    with pytest.raises(MetadataError) as caught:
+        decode(data)
+    assert (caught.value.code, caught.value.message) == ("invalid_metadata", message)
+
+
+@pytest.mark.parametrize(
+    ("text", "filename", "message"),
+    [
+        ('{"name": ', "mcp.json", "invalid JSON: Expecting value (line 1)"),
+        ('["a list"]', "mcp.json", "the JSON document is not an object"),
+        ("[" * 100_000 + "]" * 100_000, "mcp.json", "the JSON document is nested too deeply"),
+        ("- a list\n- of things\n", "mcp.yaml", "the YAML frontmatter is not a mapping"),
+    ],
+)
+def test_configs_that_are_not_mappings_are_invalid_metadata(text, filename, message):
+    with pytest.raises(MetadataError) as caught:
+        parse_config(text, filename=filename)
+    assert (caught.value.code, caught.value.message) == ("invalid_metadata", message)
+
+
+def test_an_empty_frontmatter_block_is_an_empty_mapping():
+    assert parse_markdown("---\n---\nBody\n").meta == {}
