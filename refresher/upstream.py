@@ -7,6 +7,15 @@ next wave needs, so worker threads never touch the database.
 
 Trees, blobs and tag objects are addressed by SHA and never change: a cached one is used without a
 request. Repository and ref answers are revalidated with their ETag (a free 304 when unchanged).
+
+Owner and repository names are case-insensitive on GitHub, so the plan addresses every repository
+by its lower-cased name: `Foo/Bar` and `foo/bar` are one repository in a run and in the cache. A
+renamed repository is read once through GitHub's redirect; the rest of the run uses its new name,
+and each of its artifacts reports it (`UpstreamArtifact.renamed_to`).
+
+Before every wave the engine's thread syncs the client's quota governor with the state shared by
+all processes (one query): a secondary-limit pause another process met stops this run's requests
+too. Worker threads only consult the governor's memory.
 """
 
 import base64
@@ -16,7 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from refresher.frontmatter import MAX_FILE_BYTES
 from refresher.github import GitHubError, GitHubResponse, RateLimit
+from refresher.governor import QuotaGovernor
 from refresher.httpcache import CachedAnswer, HttpCache, cache_key
 from refresher.sources import Source
 
@@ -39,6 +50,9 @@ class GitHubAPI(Protocol):
 
     @property
     def rate_limit(self) -> RateLimit | None: ...
+
+    @property
+    def quota(self) -> QuotaGovernor: ...
 
     def close(self) -> None: ...
 
@@ -85,15 +99,24 @@ class UpstreamArtifact:
     error: ReadFailed | None = None
     skipped: ReadSkipped | None = None
     duration_ms: int = 0  # from the start of the reads until this artifact was done
+    renamed_to: str = ""  # the repository's new `owner/name` when GitHub redirected its old one
     # Internal: the blob SHA of the main file, fetched in the last wave.
     blob_sha: str = field(default="", repr=False)
+
+
+# What the plan knows of one path: (kind, sha, size); kind is file, dir, link or other, and size
+# is the blob's byte size (0 for what is not a file).
+Found = tuple[str, str, int]
 
 
 @dataclass
 class _Tree:
     sha: str
-    entries: dict[str, tuple[str, str]]  # path -> (kind, sha); kind: file, dir, link, other
+    entries: dict[str, Found]
     truncated: bool
+    # Set when the recursive tree could not be read at all (a timeout, a 502): the artifacts of
+    # that commit are then found through directory listings, like those of a truncated tree.
+    failed: "ReadFailed | None" = None
 
 
 @dataclass
@@ -102,15 +125,17 @@ class _View:
 
     name: str
     trees: dict[tuple[str, str], "_Tree | Exception"]
-    listings: dict[tuple[str, str, str], dict[str, tuple[str, str]] | Exception]
+    listings: dict[tuple[str, str, str], dict[str, Found] | Exception]
 
-    def lookup(self, commit: str, path: str) -> tuple[str, str] | None:
-        """(kind, sha) of `path` at `commit`, None when it does not exist."""
+    def lookup(self, commit: str, path: str) -> Found | None:
+        """(kind, sha, size) of `path` at `commit`, None when it does not exist."""
         tree = self.trees[(self.name, commit)]
         if isinstance(tree, Exception):
             raise tree
         if not path:
-            return ("dir", tree.sha)
+            if tree.failed is not None:
+                raise tree.failed  # the root's own SHA is only in the tree that failed
+            return ("dir", tree.sha, 0)
         if not tree.truncated:
             return tree.entries.get(path)
         listing = self.listings[(self.name, commit, _parent(path))]
@@ -123,6 +148,11 @@ class _View:
 
 def _parent(path: str) -> str:
     return path.rpartition("/")[0]
+
+
+def _found(kind: str, entry: dict[str, Any]) -> Found:
+    size = entry.get("size") if kind == "file" else 0
+    return (kind, entry["sha"], size if isinstance(size, int) else 0)
 
 
 def _tree_kind(entry: dict[str, Any]) -> str:
@@ -172,6 +202,9 @@ class UpstreamReader:
         self.on_progress = on_progress
         self._stop: ReadSkipped | ReadFailed | None = None
         self._transient_failures = 0
+        # Lower-cased `owner/repo` as written -> the name requests use (the new one after a
+        # rename), filled by the repository wave.
+        self._names: dict[str, str] = {}
 
     # -- the waves -----------------------------------------------------------------------------
 
@@ -187,21 +220,36 @@ class UpstreamReader:
             listings = self._wave_listings(targets, results, trees)
             self._locate(targets, results, trees, listings)
             self._wave_blobs(targets, results)
+        # Share what this run learnt of the quota (its remaining counts) with the other processes.
+        self.client.quota.sync(final=True)
         return results
+
+    def _name(self, target: Target) -> str:
+        """The name this run addresses the target's repository by (lower-cased, renames applied)."""
+        key = target.source.full_name.lower()
+        return self._names.get(key, key)
 
     def _wave_repositories(
         self, targets: list[Target], results: dict[Any, UpstreamArtifact]
     ) -> dict[str, dict[str, Any]]:
-        names = sorted({t.source.full_name for t in targets})
+        names = sorted({self._name(t) for t in targets})
         answers = self._fetch_all({n: (f"/repos/{n}", None, False) for n in names})
+        for name, answer in answers.items():
+            current = answer.get("full_name") if isinstance(answer, dict) else None
+            if isinstance(current, str) and current.lower() != name:
+                # GitHub redirected the old name: the rest of the run asks for the new one.
+                self._names[name] = current.lower()
         repos: dict[str, dict[str, Any]] = {}
         for t in targets:
-            answer = answers[t.source.full_name]
+            key = t.source.full_name.lower()
+            answer = answers[key]
             if isinstance(answer, Exception):
                 self._fail(results[t.id], answer)
-            else:
-                repos[t.source.full_name] = answer
-                results[t.id].repository = answer
+                continue
+            repos[self._name(t)] = answer
+            results[t.id].repository = answer
+            if key in self._names:
+                results[t.id].renamed_to = answer["full_name"]
         return repos
 
     def _wave_refs(
@@ -213,10 +261,10 @@ class UpstreamReader:
         """Resolve each artifact's refs to the commit to read at and the commit to track."""
         wanted: set[tuple[str, str]] = set()
         for t in self._live(targets, results):
-            repo = repos[t.source.full_name]
-            wanted.add((t.source.full_name, repo.get("default_branch") or "main"))
+            repo = repos[self._name(t)]
+            wanted.add((self._name(t), repo.get("default_branch") or "main"))
             if t.source.ref and not t.source.pinned_to_sha:
-                wanted.add((t.source.full_name, t.source.ref))
+                wanted.add((self._name(t), t.source.ref))
 
         def ref_path(name: str, ref: str, kind: str) -> str:
             return f"/repos/{name}/git/ref/{kind}/{ref}"
@@ -254,7 +302,7 @@ class UpstreamReader:
             )
 
         for t in self._live(targets, results):
-            name, source, item = t.source.full_name, t.source, results[t.id]
+            name, source, item = self._name(t), t.source, results[t.id]
             default = resolved[(name, repos[name].get("default_branch") or "main")]
             if isinstance(default, Exception):
                 self._fail(item, default)
@@ -283,8 +331,8 @@ class UpstreamReader:
         commits: set[tuple[str, str]] = set()
         for t in self._live(targets, results):
             item = results[t.id]
-            commits.add((t.source.full_name, item.read_sha))
-            commits.add((t.source.full_name, item.tracked_sha))
+            commits.add((self._name(t), item.read_sha))
+            commits.add((self._name(t), item.tracked_sha))
         answers = self._fetch_all(
             {
                 (name, sha): (f"/repos/{name}/git/trees/{sha}", {"recursive": "1"}, True)
@@ -293,10 +341,15 @@ class UpstreamReader:
         )
         trees: dict[tuple[str, str], _Tree | Exception] = {}
         for key, answer in answers.items():
+            if isinstance(answer, ReadFailed) and answer.code == "upstream_unavailable":
+                # A big repository's recursive tree can time out or answer 502 where the
+                # artifact's own directories still read fine.
+                trees[key] = _Tree("", {}, truncated=True, failed=answer)
+                continue
             if isinstance(answer, Exception):
                 trees[key] = answer
                 continue
-            entries = {e["path"]: (_tree_kind(e), e["sha"]) for e in answer.get("tree", [])}
+            entries = {e["path"]: _found(_tree_kind(e), e) for e in answer.get("tree", [])}
             trees[key] = _Tree(answer["sha"], entries, bool(answer.get("truncated")))
         return trees
 
@@ -305,15 +358,15 @@ class UpstreamReader:
         targets: list[Target],
         results: dict[Any, UpstreamArtifact],
         trees: dict[tuple[str, str], _Tree | Exception],
-    ) -> dict[tuple[str, str, str], dict[str, tuple[str, str]] | Exception]:
-        """Directory listings (Contents API) for repositories whose recursive tree GitHub cut.
+    ) -> dict[tuple[str, str, str], dict[str, Found] | Exception]:
+        """Directory listings (Contents API) where a recursive tree was cut or could not be read.
 
         Every lookup of a path reads its parent directory's listing, so the listings needed
         are known before any is read: they go out as one wave like the other reads.
         """
         needed: set[tuple[str, str, str]] = set()
         for t in self._live(targets, results):
-            item, name, path = results[t.id], t.source.full_name, t.source.path
+            item, name, path = results[t.id], self._name(t), t.source.path
             for commit in {item.read_sha, item.tracked_sha}:
                 tree = trees.get((name, commit))
                 if not isinstance(tree, _Tree) or not tree.truncated:
@@ -331,13 +384,13 @@ class UpstreamReader:
                 for name, commit, directory in needed
             }
         )
-        listings: dict[tuple[str, str, str], dict[str, tuple[str, str]] | Exception] = {}
+        listings: dict[tuple[str, str, str], dict[str, Found] | Exception] = {}
         for key, answer in answers.items():
             if isinstance(answer, Exception):
                 listings[key] = answer
             else:
                 items = answer if isinstance(answer, list) else [answer]
-                listings[key] = {e["path"]: (_contents_kind(e), e["sha"]) for e in items}
+                listings[key] = {e["path"]: _found(_contents_kind(e), e) for e in items}
         return listings
 
     def _locate(
@@ -345,11 +398,15 @@ class UpstreamReader:
         targets: list[Target],
         results: dict[Any, UpstreamArtifact],
         trees: dict[tuple[str, str], _Tree | Exception],
-        listings: dict[tuple[str, str, str], dict[str, tuple[str, str]] | Exception],
+        listings: dict[tuple[str, str, str], dict[str, Found] | Exception],
     ) -> None:
-        """Find each artifact's path SHA and main file blob at the commits it needs."""
+        """Find each artifact's path SHA and main file blob at the commits it needs.
+
+        The tree entries carry each blob's size, so a main file over the size cap is
+        `file_too_large` before anything is downloaded.
+        """
         for t in self._live(targets, results):
-            item, name, path = results[t.id], t.source.full_name, t.source.path
+            item, name, path = results[t.id], self._name(t), t.source.path
             view = _View(name, trees, listings)
             try:
                 found = view.lookup(item.read_sha, path)
@@ -359,7 +416,12 @@ class UpstreamReader:
                         f"{path!r} does not exist in {name}@{item.read_sha[:7]}",
                     )
                 item.read_path_sha = found[1]
-                item.main_file, item.blob_sha = self._main_file(t, view, item.read_sha)
+                item.main_file, item.blob_sha, size = self._main_file(t, view, item.read_sha)
+                if size > MAX_FILE_BYTES:
+                    raise ReadFailed(
+                        "file_too_large",
+                        f"{item.main_file} is {size} bytes; at most {MAX_FILE_BYTES} are read",
+                    )
                 if item.tracked_sha == item.read_sha:
                     item.tracked_path_sha = item.read_path_sha
                 else:
@@ -370,13 +432,13 @@ class UpstreamReader:
                 self._fail(item, exc)
 
     @staticmethod
-    def _main_file(target: Target, view: "_View", commit: str) -> tuple[str, str]:
+    def _main_file(target: Target, view: "_View", commit: str) -> tuple[str, str, int]:
         name = view.name
         candidates = main_file_candidates(target.type, target.source.path)
         for candidate in candidates:
             found = view.lookup(commit, candidate)
             if found and found[0] == "file":
-                return candidate, found[1]
+                return candidate, found[1], found[2]
             if found and found[0] == "link":
                 raise ReadFailed(
                     "upstream_not_found",
@@ -387,13 +449,13 @@ class UpstreamReader:
         )
 
     def _wave_blobs(self, targets: list[Target], results: dict[Any, UpstreamArtifact]) -> None:
-        blobs = {(t.source.full_name, results[t.id].blob_sha) for t in self._live(targets, results)}
+        blobs = {(self._name(t), results[t.id].blob_sha) for t in self._live(targets, results)}
         answers = self._fetch_all(
             {key: (f"/repos/{key[0]}/git/blobs/{key[1]}", None, True) for key in blobs}
         )
         for t in self._live(targets, results):
             item = results[t.id]
-            answer = answers[(t.source.full_name, item.blob_sha)]
+            answer = answers[(self._name(t), item.blob_sha)]
             if isinstance(answer, Exception):
                 self._fail(item, answer)
                 continue
@@ -432,6 +494,8 @@ class UpstreamReader:
         """Fetch many paths in parallel; each value is the answer's body or the exception."""
         if not requests:
             return {}
+        # A pause or an exhausted quota another process met since the last wave stops this one.
+        self.client.quota.sync()
         self.cache.prefetch({cache_key(path, params) for path, params, _ in requests.values()})
 
         def one(item: tuple[Any, tuple[str, dict[str, str] | None, bool]]) -> tuple[Any, Any]:
@@ -472,6 +536,13 @@ class UpstreamReader:
         if exc.deadline:
             # The client refuses to start, retry or wait for a read past the deadline.
             return ReadSkipped("deadline_exceeded", "the refresh ran out of time for this read")
+        if exc.code == "upstream_unauthorized":
+            # The token is refused: every later request would be refused the same way.
+            self._stop = ReadFailed(
+                "upstream_unauthorized",
+                "GitHub refused the token (401 Bad credentials); nothing more was read",
+            )
+            return ReadFailed(exc.code, exc.message)
         if exc.code == "rate_limited":
             reset = exc.reset_at.isoformat().replace("+00:00", "Z") if exc.reset_at else None
             stop = ReadSkipped(
