@@ -168,6 +168,11 @@ class RateLimitSerializer(serializers.Serializer):
     limit = serializers.IntegerField()
     remaining = serializers.IntegerField()
     reset_at = serializers.DateTimeField()
+    resource = serializers.ChoiceField(
+        choices=[("core", "core"), ("graphql", "graphql")],
+        default="core",
+        help_text="The GitHub quota the run used most: `core` (REST) or `graphql`.",
+    )
 
     class Meta:
         ref_name = "RateLimit"

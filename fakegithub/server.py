@@ -58,8 +58,7 @@ SECONDARY_LIMIT_MESSAGE = (
     "If you reach out to GitHub Support for help, please include the request ID."
 )
 SECONDARY_LIMIT_DOCS_URL = (
-    "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
-    "#about-secondary-rate-limits"
+    "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
 )
 # Requests without a token get a quota of their own, per address: 60 an hour.
 ANONYMOUS_RATE_LIMIT = 60
@@ -149,6 +148,7 @@ class FakeGitHub:
         self._delays: list[tuple[re.Pattern[str], float]] = []
         self._records: list[RequestRecord] = []
         self._in_flight = 0
+        self._in_flight_paths: list[str] = []
         self.peak_in_flight = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -415,6 +415,11 @@ class FakeGitHub:
         with self._lock:
             return list(self._records)
 
+    def in_flight_paths(self) -> list[str]:
+        """The paths of the requests being answered right now (arrived, not yet answered)."""
+        with self._lock:
+            return list(self._in_flight_paths)
+
     def reset_log(self) -> None:
         """Forget the recorded requests and the in-flight peak."""
         with self._lock:
@@ -481,12 +486,14 @@ class FakeGitHub:
         request = Request(environ)
         with self._lock:
             self._in_flight += 1
+            self._in_flight_paths.append(request.path)
             self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
         try:
             response = self._handle(request)
         finally:
             with self._lock:
                 self._in_flight -= 1
+                self._in_flight_paths.remove(request.path)
         return response(environ, start_response)
 
     def _handle(self, request: Request) -> Response:

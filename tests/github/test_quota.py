@@ -211,9 +211,7 @@ def test_remaining_counts_are_shared_at_the_end_not_after_every_answer(
     assert store.state.resources["core"].remaining == fake.rate_limit_remaining
 
 
-def test_an_exhausted_resource_is_shared_at_once(
-    fake: FakeGitHub, make_client: MakeClient
-) -> None:
+def test_an_exhausted_resource_is_shared_at_once(fake: FakeGitHub, make_client: MakeClient) -> None:
     store = MemoryStore()
     client = make_client(quota=QuotaGovernor(store))
     fake.rate_limit_remaining = 0
