@@ -30,6 +30,20 @@ class EntryStatus(models.TextChoices):
     ERROR = "error", "Error"
 
 
+class EntryErrorCode(models.TextChoices):
+    """Why one artifact could not be refreshed (an entry's `error.code`)."""
+
+    INVALID_SOURCE = "invalid_source", "The stored source is not a valid spec"
+    UPSTREAM_NOT_FOUND = "upstream_not_found", "Repository, ref or path not found upstream"
+    UPSTREAM_FORBIDDEN = "upstream_forbidden", "Upstream refused access"
+    UPSTREAM_UNAUTHORIZED = "upstream_unauthorized", "GitHub refused the token (401)"
+    RATE_LIMITED = "rate_limited", "GitHub's rate limit stopped the read"
+    UPSTREAM_UNAVAILABLE = "upstream_unavailable", "Upstream could not be reached"
+    INVALID_METADATA = "invalid_metadata", "The main file could not be parsed"
+    FILE_TOO_LARGE = "file_too_large", "The main file is over 1 MiB"
+    MODIFIED_DURING_REFRESH = "modified_during_refresh", "Edited while the run read upstream"
+
+
 class RefreshRun(models.Model):
     """One refresh of a collection, dry runs and checks included, with its counts and outcome.
 
