@@ -29,7 +29,7 @@ from refresher.frontmatter import MAX_FILE_BYTES
 from refresher.github import GitHubError, GitHubResponse, RateLimit
 from refresher.governor import QuotaGovernor
 from refresher.httpcache import CachedAnswer, HttpCache, cache_key
-from refresher.sources import Source
+from refresher.sources import OWNER_RE, REPO_RE, Source
 
 # Consecutive transient failures after which upstream is taken as down for the rest of the run.
 CIRCUIT_BREAKER_FAILURES = 3
@@ -146,6 +146,12 @@ class _View:
         return listing.get(path)
 
 
+def _valid_name(full_name: str) -> bool:
+    """Whether a name upstream reports is one we may put in a request path (`owner/repo`)."""
+    owner, _, repo = full_name.partition("/")
+    return bool(OWNER_RE.match(owner) and REPO_RE.match(repo) and repo not in (".", ".."))
+
+
 def _parent(path: str) -> str:
     return path.rpartition("/")[0]
 
@@ -236,7 +242,7 @@ class UpstreamReader:
         answers = self._fetch_all({n: (f"/repos/{n}", None, False) for n in names})
         for name, answer in answers.items():
             current = answer.get("full_name") if isinstance(answer, dict) else None
-            if isinstance(current, str) and current.lower() != name:
+            if isinstance(current, str) and current.lower() != name and _valid_name(current):
                 # GitHub redirected the old name: the rest of the run asks for the new one.
                 self._names[name] = current.lower()
         repos: dict[str, dict[str, Any]] = {}

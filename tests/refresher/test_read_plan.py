@@ -250,3 +250,29 @@ def test_a_whole_repository_artifact_whose_tree_fails_is_upstream_unavailable(
     assert getattr(info.value, "code", "") == "upstream_unavailable"
     (entry,) = collection.refresh_runs.get().entries.all()
     assert entry.error_code == "upstream_unavailable"
+
+
+def test_a_repository_name_upstream_reports_is_not_trusted_into_request_paths(
+    httpserver, settings, collection
+):
+    """A server answering with a hostile `full_name` must not steer later requests elsewhere."""
+    settings.GITHUB_API_URL = httpserver.url_for("").rstrip("/")
+    settings.GITHUB_TOKEN = "t"
+    settings.REFRESH_MAX_RETRIES = 0
+    httpserver.expect_request("/repos/acme/skills").respond_with_json(
+        {"full_name": "../../admin", "default_branch": "main", "owner": {"login": "acme"}}
+    )
+    httpserver.expect_request("/repos/acme/skills/git/ref/heads/main").respond_with_json(
+        {"object": {"sha": "a" * 40, "type": "commit"}}
+    )
+    httpserver.expect_request(f"/repos/acme/skills/git/trees/{'a' * 40}").respond_with_json(
+        {"sha": "b" * 40, "tree": [], "truncated": False}
+    )
+    ArtifactFactory(collection=collection, name="pdf", source="acme/skills/skills/pdf")
+
+    run = refresh_now(collection, RefreshOptions())
+
+    entry = entries(run)["skill:pdf"]
+    assert entry.error_code == "upstream_not_found"
+    assert entry.details is None
+    assert all(req.path.startswith("/repos/acme/skills") for req, _ in httpserver.log)
