@@ -347,3 +347,39 @@ def test_with_parallel_reads_a_refused_token_costs_at_most_one_401_per_worker(
 
     assert response.status_code == 503
     assert 1 <= github.count() <= 2
+
+
+# -- what operators see ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_healthz_shows_the_token_the_known_quota_and_a_pause(client, github, settings):
+    reset = timezone.now().replace(microsecond=0) + timedelta(minutes=30)
+    DatabaseQuotaStore(api_url=github.url, token=github.token).save(
+        QuotaState(
+            resources={
+                "core": ResourceQuota(5000, 4321, reset),
+                "graphql": ResourceQuota(5000, 4990, reset),
+            }
+        )
+    )
+    until = pause_everyone(github, 120)
+
+    body = client.get("/healthz").json()
+
+    assert body["status"] == "ok"
+    zulu = "%Y-%m-%dT%H:%M:%SZ"
+    assert body["github"] == {
+        "token": "set",
+        "api_url": github.url,
+        "resources": {
+            "core": {"limit": 5000, "remaining": 4321, "reset_at": reset.strftime(zulu)},
+            "graphql": {"limit": 5000, "remaining": 4990, "reset_at": reset.strftime(zulu)},
+        },
+        "paused_until": until.strftime(zulu),
+    }
+    assert github.token not in str(body)
+
+    settings.GITHUB_TOKEN = ""
+    quiet = client.get("/healthz").json()["github"]
+    assert (quiet["token"], quiet["resources"], quiet["paused_until"]) == ("missing", {}, None)
