@@ -383,3 +383,27 @@ def test_healthz_shows_the_token_the_known_quota_and_a_pause(client, github, set
     settings.GITHUB_TOKEN = ""
     quiet = client.get("/healthz").json()["github"]
     assert (quiet["token"], quiet["resources"], quiet["paused_until"]) == ("missing", {}, None)
+
+
+@pytest.mark.django_db
+def test_staff_can_see_the_shared_quota_and_lift_a_pause(client, github, staff_user, user):
+    collection = CollectionFactory(owner=user)
+    ArtifactFactory(collection=collection, name="pdf", source="acme/skills/skills/pdf")
+    add_skills_repo(github)
+    pause_everyone(github, 600)
+    row = shared_row(github)
+    client.force_login(staff_user)
+    staff_user.is_superuser = True
+    staff_user.save()
+
+    page = client.get("/admin/refresher/githubquota/")
+    assert page.status_code == 200 and github.url in page.content.decode()
+    response = client.post(
+        "/admin/refresher/githubquota/",
+        {"action": "lift_pause", "_selected_action": [row.pk]},
+    )
+
+    assert response.status_code == 302
+    row.refresh_from_db()
+    assert (row.paused_until, row.strikes) == (None, 0)
+    assert client_for(user).post(refresh_url(collection)).status_code == 200

@@ -276,3 +276,19 @@ def test_a_repository_name_upstream_reports_is_not_trusted_into_request_paths(
     assert entry.error_code == "upstream_not_found"
     assert entry.details is None
     assert all(req.path.startswith("/repos/acme/skills") for req, _ in httpserver.log)
+
+
+def test_without_a_token_a_warm_refresh_still_pays_for_its_304s(github, repo, collection, settings):
+    settings.GITHUB_TOKEN = ""
+    ArtifactFactory(collection=collection, name="pdf", source="acme/skills/skills/pdf")
+    refresh_now(collection, RefreshOptions())
+    left = github.anonymous_remaining
+    github.reset_log()
+
+    run = refresh_now(collection, RefreshOptions())
+
+    assert run.unchanged == 1
+    assert [r.status for r in github.requests] == [304, 304]
+    # GitHub counts a 304 only when the request had no token: here both count.
+    assert github.anonymous_remaining == left - 2
+    assert run.rate_limit["limit"] == 60 and run.rate_limit["remaining"] == left - 2
