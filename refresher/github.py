@@ -386,6 +386,7 @@ class GitHubClient:
         while True:
             self._wait_for_quota(url_path, resource, deadline)
             timeout = self._timeout_before(deadline, url_path)
+            self._quota.sending()
             try:
                 return self._attempt(request, attempt=attempt, timeout=timeout)
             except _Retry as retry:

@@ -132,6 +132,7 @@ class QuotaGovernor:
         self._urgent = False  # a pause or an exhausted resource: others must hear of it at once
         self._succeeded = False  # a request succeeded since the last pause was recorded
         self._version = 0  # bumped by every change the workers make
+        self._sent = False  # a request went out since the last sync
 
     @property
     def state(self) -> QuotaState:
@@ -157,6 +158,10 @@ class QuotaGovernor:
             if quota is not None and quota.exhausted(now):
                 return Block("exhausted", name, quota.reset_at)
         return None
+
+    def sending(self) -> None:
+        """A request is about to go out (so the next wave's sync is worth a query)."""
+        self._sent = True
 
     # -- told after every answer ---------------------------------------------------------------
 
@@ -208,19 +213,25 @@ class QuotaGovernor:
 
     # -- shared with other processes -----------------------------------------------------------
 
-    def sync(self, *, final: bool = False) -> QuotaState:
+    def sync(self, *, final: bool = False, if_sent: bool = False) -> QuotaState:
         """Exchange state with the store: write what must be shared, read what others met.
 
         Pauses and exhausted resources are written at once; the remaining counts of a healthy
         quota only when ``final`` (the end of a run's reads), so a run writes at most a couple of
-        times. Store failures are logged and ignored: the quota is a courtesy to GitHub, and a
-        run must not fail because it could not record it.
+        times. With ``if_sent`` (before a wave) nothing is read when no request went out since
+        the last sync: the state read then is as fresh as the wave needs, and a run's query count
+        stays fixed. A ``final`` sync with nothing to write reads nothing either. Store failures
+        are logged and ignored: the quota is a courtesy to GitHub, and a run must not fail
+        because it could not record it.
         """
         if self._store is None:
             return self.state
         with self._lock:
             local, version = self._state, self._version
             write = self._dirty and (self._urgent or final)
+            if not write and (final or (if_sent and not self._sent)):
+                return local
+            self._sent = False
             clear = self._succeeded
         try:
             shared = self._store.save(local, clear_strikes=clear) if write else self._store.load()

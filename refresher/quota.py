@@ -7,6 +7,7 @@ must be shared and at the end of the reads (see `QuotaGovernor.sync`).
 """
 
 import hashlib
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,39 +25,63 @@ def account_key(api_url: str, token: str) -> str:
 
 
 class DatabaseQuotaStore:
-    """A `QuotaStore` over the `GitHubQuota` table."""
+    """A `QuotaStore` over the `GitHubQuota` table.
+
+    A write merges into the row as last read, guarded by the row's `updated_at`: one UPDATE when
+    no other process wrote in between (the usual case), else a short locked read-merge-write.
+    """
 
     def __init__(self, *, api_url: str, token: str) -> None:
         self.api_url = api_url.rstrip("/")
         self.account = account_key(api_url, token)
+        # The row as this store last read or wrote it: what a guarded UPDATE may merge into.
+        self._seen: tuple[datetime, QuotaState] | None = None
 
     def load(self) -> QuotaState:
         row = GitHubQuota.objects.filter(account=self.account).first()
-        return _state_of(row)
+        state = _state_of(row)
+        self._seen = (row.updated_at, state) if row is not None else None
+        return state
 
     def save(self, state: QuotaState, *, clear_strikes: bool = False) -> QuotaState:
+        if self._seen is not None:
+            seen_at, seen = self._seen
+            merged = _with_strikes(seen.merged(state), clear_strikes)
+            now = timezone.now()
+            if GitHubQuota.objects.filter(account=self.account, updated_at=seen_at).update(
+                updated_at=now, **_values_of(merged)
+            ):
+                self._seen = (now, merged)
+                return merged
+        return self._save_locked(state, clear_strikes=clear_strikes)
+
+    def _save_locked(self, state: QuotaState, *, clear_strikes: bool) -> QuotaState:
         for attempt in (1, 2):
             try:
                 with transaction.atomic():
                     row = GitHubQuota.objects.select_for_update().filter(account=self.account)
                     current = row.first()
-                    merged = _state_of(current).merged(state)
-                    strikes = 0 if clear_strikes else merged.strikes
-                    values = _values_of(merged, strikes)
+                    merged = _with_strikes(_state_of(current).merged(state), clear_strikes)
+                    now = timezone.now()
                     if current is None:
-                        GitHubQuota.objects.create(
-                            account=self.account, api_url=self.api_url, **values
+                        created = GitHubQuota.objects.create(
+                            account=self.account, api_url=self.api_url, **_values_of(merged)
                         )
+                        now = created.updated_at
                     else:
-                        row.update(updated_at=timezone.now(), **values)
-                return QuotaState(
-                    merged.resources, merged.paused_until, merged.pause_seconds, strikes
-                )
+                        row.update(updated_at=now, **_values_of(merged))
+                self._seen = (now, merged)
+                return merged
             except IntegrityError:
                 # Another process created the row first; merge into theirs.
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _with_strikes(state: QuotaState, clear: bool) -> QuotaState:
+    """A success since the last pause restarts the doubling of pauses from a minute."""
+    return replace(state, strikes=0) if clear else state
 
 
 def governor_from_settings() -> QuotaGovernor:
@@ -104,7 +129,7 @@ def _state_of(row: GitHubQuota | None) -> QuotaState:
     return QuotaState(resources, row.paused_until, row.pause_seconds, row.strikes)
 
 
-def _values_of(state: QuotaState, strikes: int) -> dict[str, Any]:
+def _values_of(state: QuotaState) -> dict[str, Any]:
     return {
         "resources": {
             name: {
@@ -116,7 +141,7 @@ def _values_of(state: QuotaState, strikes: int) -> dict[str, Any]:
         },
         "paused_until": state.paused_until,
         "pause_seconds": state.pause_seconds,
-        "strikes": strikes,
+        "strikes": state.strikes,
     }
 
 

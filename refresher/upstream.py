@@ -501,7 +501,7 @@ class UpstreamReader:
         if not requests:
             return {}
         # A pause or an exhausted quota another process met since the last wave stops this one.
-        self.client.quota.sync()
+        self.client.quota.sync(if_sent=True)
         self.cache.prefetch({cache_key(path, params) for path, params, _ in requests.values()})
 
         def one(item: tuple[Any, tuple[str, dict[str, str] | None, bool]]) -> tuple[Any, Any]:

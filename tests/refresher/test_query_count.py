@@ -14,8 +14,9 @@ pytestmark = pytest.mark.django_db
 #   1  select the collection's artifacts
 #   1  read the quota every process shares (may GitHub be asked at all?)
 #   1  record the run's total (progress for anyone polling it)
-#   8  per wave (repositories, refs, trees, blobs): read the shared quota (a pause met by
-#      another process stops the wave) and load the wave's cached answers
+#   4  per wave (repositories, refs, trees, blobs): load the wave's cached answers
+#   3  before the waves that follow a wave that sent requests (refs, trees, blobs): read the
+#      shared quota again (a pause met by another process stops the wave)
 #   4  share the quota the run spent (SAVEPOINT, SELECT ... FOR UPDATE, INSERT or UPDATE,
 #      RELEASE)
 #   3  upsert the new cached answers (in a savepoint: a failed cache write is not fatal)
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.django_db
 #   1  final counts and status of the run
 #   1  RELEASE SAVEPOINT
 #   1  re-read the finished run
-EXPECTED_QUERIES = 30
+EXPECTED_QUERIES = 29
 
 
 def setup_upstream(github, n: int) -> None:

@@ -407,3 +407,27 @@ def test_staff_can_see_the_shared_quota_and_lift_a_pause(client, github, staff_u
     row.refresh_from_db()
     assert (row.paused_until, row.strikes) == (None, 0)
     assert client_for(user).post(refresh_url(collection)).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_write_is_one_guarded_update_unless_another_process_wrote_in_between(
+    django_assert_num_queries,
+):
+    reset = timezone.now().replace(microsecond=0) + timedelta(minutes=20)
+    ours = DatabaseQuotaStore(api_url="https://api.github.com", token="t")
+    theirs = DatabaseQuotaStore(api_url="https://api.github.com", token="t")
+    ours.save(QuotaState(resources={"core": ResourceQuota(5000, 4000, reset)}))
+    ours.load()
+    theirs.load()
+
+    with django_assert_num_queries(1):
+        ours.save(QuotaState(resources={"core": ResourceQuota(5000, 3900, reset)}))
+
+    # The other store read the row before that write: its guarded UPDATE misses, and it
+    # merges under a lock instead of overwriting what it did not see.
+    until = timezone.now() + timedelta(seconds=60)
+    state = theirs.save(QuotaState(paused_until=until, pause_seconds=60, strikes=1))
+
+    assert state.resources["core"].remaining == 3900
+    assert state.paused_until == until
+    assert ours.load() == state
