@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('refresher', '0002_run_progress'),
+        ('refresher', '0004_create_cache_table'),
     ]
 
     operations = [
