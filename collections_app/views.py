@@ -74,10 +74,11 @@ class CollectionViewSet(viewsets.ModelViewSet):
     def finalize_response(
         self, request: Request, response: Response, *args: Any, **kwargs: Any
     ) -> Response:
-        # The export renders TOML, but its errors keep the API's JSON error shape.
+        # The export renders TOML text; anything else it answers (errors in the API's error
+        # shape, OPTIONS metadata) is JSON.
         renderer = getattr(request, "accepted_renderer", None)
-        is_error = isinstance(response, Response) and response.status_code >= 400
-        if is_error and (renderer is None or isinstance(renderer, TomlRenderer)):
+        is_data = isinstance(response, Response) and not isinstance(response.data, str)
+        if is_data and (renderer is None or isinstance(renderer, TomlRenderer)):
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = JSONRenderer.media_type
         return super().finalize_response(request, response, *args, **kwargs)

@@ -247,3 +247,14 @@ def test_schema_documents_both_operations_exactly(api):
     assert set(exp["responses"]["200"]["content"]) == {TOML}
     for code in ("401", "404", "406"):
         assert set(exp["responses"][code]["content"]) == {"application/json"}
+
+
+@pytest.mark.parametrize("method", ["options", "delete", "post"])
+def test_other_methods_on_export_answer_json(api, user, method):
+    collection = CollectionFactory(owner=user)
+    response = getattr(api, method)(export_url(collection))
+    assert response["Content-Type"].startswith("application/json")
+    if method == "options":
+        assert response.status_code == 200 and response.json()["name"]
+    else:
+        assert_error(response, 405, "method_not_allowed")
