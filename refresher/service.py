@@ -9,13 +9,19 @@ from refresher import tasks
 from refresher.client import github_client_from_settings
 from refresher.engine import Refresher, count_artifacts
 from refresher.exceptions import InvalidRequest, RefreshInProgress
+from refresher.gitprovider import git_provider_from_settings
 from refresher.models import RefreshRun
 from refresher.options import RefreshOptions
 from refresher.runs import request_fingerprint, start_run
 
 
 def refresher_from_settings() -> Refresher:
-    return Refresher(github_client_from_settings(), concurrency=settings.REFRESH_CONCURRENCY)
+    """The production engine: GitHub through its client, git sources through the git CLI."""
+    return Refresher(
+        github_client_from_settings(),
+        concurrency=settings.REFRESH_CONCURRENCY,
+        providers=[git_provider_from_settings()],
+    )
 
 
 def refresh_now(
