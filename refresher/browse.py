@@ -19,6 +19,7 @@ class Snapshot:
 
     source: Source
     commit: str
+    ref: str  # the ref read: the source's own, or the default branch's name
     entries: dict[str, tuple[str, str]]
     repository: dict[str, Any] = field(default_factory=dict)
     truncated: bool = False

@@ -458,6 +458,7 @@ class GitBrowser:
         return Snapshot(
             source=source,
             commit=commit,
+            ref=source.ref or refs.default_branch,
             entries=dict(tree.entries),
             repository=repository_info(source),
             handle=source.url,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from refresher.github import RateLimit
+from refresher.githubbrowse import GitHubBrowser
 from refresher.httpcache import HttpCache
 from refresher.sources import SourceKind
 from refresher.upstream import GitHubAPI, Target, UpstreamArtifact, UpstreamReader
@@ -56,6 +57,15 @@ class GitHubProvider:
             concurrency=context.concurrency,
             deadline=context.deadline,
             on_progress=context.on_progress,
+        )
+
+    def browser(self, context: ReadContext) -> GitHubBrowser:
+        """Discovery's view of a repository (`refresher.browse.Browser`)."""
+        return GitHubBrowser(
+            self.client,
+            context.cache,
+            concurrency=context.concurrency,
+            deadline=context.deadline,
         )
 
     @property

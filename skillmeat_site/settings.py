@@ -167,6 +167,7 @@ SPECTACULAR_SETTINGS = {
         "RefreshModeEnum": "refresher.models.Mode.choices",
         "RunStatusEnum": "refresher.models.RunStatus.choices",
         "EntryStatusEnum": "refresher.models.EntryStatus.choices",
+        "DiscoveryStatusEnum": "collections_app.discovery_serializers.DISCOVERY_STATUSES",
     },
 }
 
