@@ -28,6 +28,10 @@ migrate: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py createcachetable
 
+# The offline demo reads a local git repository (git+file sources), which a site refuses unless
+# GIT_ALLOW_LOCAL is on; the demo site turns it on unless the environment says otherwise.
+seed run: export GIT_ALLOW_LOCAL ?= true
+
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 

@@ -30,6 +30,13 @@ class LocalRepo:
             self.git("config", "uploadpack.allowFilter", "true")
             self.git("config", "uploadpack.allowAnySHA1InWant", "true")
 
+    @classmethod
+    def existing(cls, path: Path) -> "LocalRepo":
+        """A repository someone else created (e.g. the offline demo's)."""
+        repo = cls.__new__(cls)
+        repo.path = path
+        return repo
+
     def git(self, *args: str) -> str:
         return subprocess.run(
             ["git", *args], cwd=self.path, env=_ENV, check=True, capture_output=True, text=True
