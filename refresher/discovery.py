@@ -26,7 +26,12 @@ from django.db import transaction
 
 from collections_app.models import Artifact, ArtifactType, Collection, validate_artifact_name
 from refresher.browse import Browser, Snapshot
-from refresher.exceptions import InvalidRequest, InvalidSource, UpstreamUnavailable
+from refresher.exceptions import (
+    InvalidRequest,
+    InvalidSource,
+    RefreshInProgress,
+    UpstreamUnavailable,
+)
 from refresher.frontmatter import MetadataError, decode, parse_markdown
 from refresher.httpcache import HttpCache
 from refresher.models import Mode, RefreshRun
@@ -410,8 +415,6 @@ def _name_check(found: list[Found]) -> None:
 
 def _refuse_if_busy(collection: Collection) -> None:
     """With `refresh`, a busy collection is refused before anything is added."""
-    from refresher.exceptions import RefreshInProgress
-
     active = RefreshRun.objects.filter(collection=collection, status__in=["queued", "running"])
     run = active.first()
     if run is not None:

@@ -204,3 +204,31 @@ def test_a_missing_git_repository_is_an_entry(api, collection, settings, tmp_pat
     assert [(a["status"], a["reason"]) for a in r.json()["artifacts"]] == [
         ("invalid", "upstream_not_found")
     ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"source": "ü/ß"},
+        {"source": "a/b@"},
+        {"source": "git+https://"},
+        {"source": "git+file://"},
+        {"source": "x" * 1001},
+        {"source": "acme/kit", "types": [None]},
+        {"source": "acme/kit", "types": "skill"},
+        {"source": ["acme/kit"]},
+        {"source": "git+https://h/%00/x.git"},
+        {"source": "git+file:///\u00e9t\u00e9/repo"},
+    ],
+)
+def test_odd_input_is_a_400_never_a_500(api, collection, github, body):
+    r = api.post(f"/api/v1/collections/{collection.pk}/discover", body, format="json")
+    assert r.status_code == 400, r.content
+    assert r.json()["code"] == "invalid_request"
+
+
+def test_a_body_that_is_not_an_object_is_a_400(api, collection):
+    r = api.post(f"/api/v1/collections/{collection.pk}/discover", [1, 2], format="json")
+    assert r.status_code == 400
+    r = api.post(f"/api/v1/collections/{collection.pk}/discover")
+    assert r.status_code == 400 and "source" in r.json()["details"]
