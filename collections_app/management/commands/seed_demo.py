@@ -55,7 +55,6 @@ class Command(BaseCommand):
                     Artifact(collection=collection, type=kind, name=name, source=source).save()
 
         self.stdout.write(f"Demo collection: {collection.name} ({collection.id})")
-        self._offline_demo(user)
         if password:
             self.stdout.write(self.style.SUCCESS("Created the demo user (admin too)."))
             self.stdout.write(f"  username: {DEMO_USERNAME}")
@@ -71,6 +70,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f'  try: curl -H "Authorization: Token {token.key}" http://127.0.0.1:8000/api/v1/collections/'
         )
+        self._offline_demo(user)
 
     def _offline_demo(self, user: Any) -> None:
         """A collection filled, through discovery, from a local git repository of examples."""
