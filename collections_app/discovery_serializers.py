@@ -26,7 +26,8 @@ DISCOVERY_STATUSES = [
 class DiscoverRequestSerializer(StrictKeysSerializer):
     """Which repository to search, for which kinds of artifact, and what to do with them."""
 
-    source = serializers.CharField(
+    # The contract names the key `source`, which shadows Field.source in the type stubs only.
+    source = serializers.CharField(  # type: ignore[assignment]
         max_length=1000,
         help_text="A GitHub source (`owner/repo[/path][@ref]` or a github.com URL) or a git "
         "source (`git+https://HOST/PATH/REPO.git//path@ref`, `git+file:///repo//path@ref`); "
@@ -68,7 +69,9 @@ class DiscoveredArtifactSerializer(serializers.Serializer):
     )
     name = serializers.CharField(allow_blank=True)
     path = serializers.CharField(allow_blank=True, help_text="Path in the repository.")
-    source = serializers.CharField(help_text="The source the artifact is (or would be) added with.")
+    source = serializers.CharField(  # type: ignore[assignment]
+        help_text="The source the artifact is (or would be) added with."
+    )
     status = serializers.ChoiceField(choices=DISCOVERY_STATUSES)
     reason = serializers.CharField(
         allow_blank=True,
@@ -82,7 +85,9 @@ class DiscoveredArtifactSerializer(serializers.Serializer):
 
 
 class DiscoverResponseSerializer(serializers.Serializer):
-    source = serializers.CharField(help_text="The source searched, in its canonical form.")
+    source = serializers.CharField(  # type: ignore[assignment]
+        help_text="The source searched, in its canonical form."
+    )
     ref = serializers.CharField(
         allow_blank=True, help_text="The ref read: the source's own, or the default branch."
     )
