@@ -11,6 +11,8 @@ the provider answers with the same `UpstreamArtifact`s.
 
 import fcntl
 import hashlib
+import os
+import shutil
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -129,9 +131,17 @@ class GitRepository:
 
     def prepare(self) -> None:
         """Create the bare cache repository once; its only remote is the upstream URL."""
-        if not (self.path / "HEAD").exists():
-            self.git.run(["init", "--quiet", "--bare", "--", str(self.path)])
-        self._run(["config", "remote.origin.url", self.url])
+        if (self.path / "HEAD").exists():
+            return
+        # Built aside and moved into place, so a half-made cache repository (one without its
+        # remote) is never left where the next run would use it. The directory's name is a
+        # hash of the URL, so the remote is set once, here.
+        staging = self.path.with_name(f"{self.path.name}.new-{os.getpid()}")
+        shutil.rmtree(staging, ignore_errors=True)
+        self.git.run(["init", "--quiet", "--bare", "--", str(staging)])
+        self.git.run(["config", "remote.origin.url", self.url], git_dir=staging)
+        shutil.rmtree(self.path, ignore_errors=True)
+        os.replace(staging, self.path)
 
     def refs(self) -> RemoteRefs:
         if self._refs is None:
