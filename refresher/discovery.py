@@ -14,10 +14,12 @@ sources are discovered alike.
 """
 
 import json
+import math
 import posixpath
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -257,7 +259,7 @@ def discover(
         try:
             snapshot = browser.snapshot(source)
         except (ReadFailed, ReadSkipped) as exc:
-            return _not_there(source, request, exc)
+            return _not_there(source, request, exc, retry_after=_retry_after(refresher))
         found = _find(snapshot, browser, source)
     finally:
         cache.flush()
@@ -279,13 +281,27 @@ def discover(
     return discovery
 
 
+def _retry_after(refresher: Any) -> int | None:
+    """Seconds until GitHub's rate limit resets, when it is used up (None for git sources)."""
+    rate = refresher.client.rate_limit
+    if rate is None or rate.remaining > 0:
+        return None
+    return max(1, math.ceil((rate.reset_at - datetime.now(UTC)).total_seconds()))
+
+
 def _not_there(
-    source: Source, request: DiscoverRequest, exc: ReadFailed | ReadSkipped
+    source: Source,
+    request: DiscoverRequest,
+    exc: ReadFailed | ReadSkipped,
+    *,
+    retry_after: int | None = None,
 ) -> Discovery:
     code = exc.code if isinstance(exc, ReadFailed) else exc.reason
     if code not in NOT_THERE:
         raise UpstreamUnavailable(
-            f"The repository could not be read: {exc.message}", details={"reason": code}
+            f"The repository could not be read: {exc.message}",
+            details={"reason": code},
+            retry_after=retry_after if code == "rate_limited" else None,
         )
     entry = Found(
         type=None,

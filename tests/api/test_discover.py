@@ -232,3 +232,12 @@ def test_a_body_that_is_not_an_object_is_a_400(api, collection):
     assert r.status_code == 400
     r = api.post(f"/api/v1/collections/{collection.pk}/discover")
     assert r.status_code == 400 and "source" in r.json()["details"]
+
+
+def test_an_exhausted_rate_limit_is_a_503_with_retry_after(api, collection, kit, github):
+    github.rate_limit_remaining = 0
+    r = discover(api, collection, source=kit)
+    assert r.status_code == 503
+    assert r.json()["details"] == {"reason": "rate_limited"}
+    assert int(r["Retry-After"]) > 0
+    assert not Artifact.objects.exists()
