@@ -28,7 +28,6 @@ class LocalRepo:
         if allow_filter:
             # As on GitHub or GitLab: the server side honours --filter=blob:none.
             self.git("config", "uploadpack.allowFilter", "true")
-            self.git("config", "uploadpack.allowAnySHA1InWant", "true")
 
     @classmethod
     def existing(cls, path: Path) -> "LocalRepo":

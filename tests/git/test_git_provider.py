@@ -5,9 +5,14 @@ engine is the production one (`refresher.service.refresh_now`), so the git provi
 the way every door reaches it.
 """
 
+from collections import Counter
+
 import pytest
 
 from collections_app.models import Artifact
+from refresher.engine import Refresher
+from refresher.gitcli import Git
+from refresher.gitprovider import GitProvider
 from refresher.models import EntryStatus, Mode, RefreshRun
 from refresher.options import RefreshOptions
 from refresher.rollback import rollback_run
@@ -288,3 +293,56 @@ def test_hooks_and_mcp_configs_are_read_as_json(collection, seeded):
     mcp.refresh_from_db()
     assert hook.description == "Format files after every edit."
     assert mcp.description == "Issue tracker tools."
+
+
+class CountingGit(Git):
+    """The real runner, counting the git commands by subcommand."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.calls: Counter[str] = Counter()
+
+    def run(self, args, **kwargs) -> bytes:
+        self.calls[args[0]] += 1
+        return super().run(args, **kwargs)
+
+
+def test_one_ls_remote_and_one_fetch_per_repository_however_many_artifacts(
+    collection, seeded, settings
+):
+    seeded.commit(
+        {f"skills/s{i}/SKILL.md": f"---\nname: s{i}\n---\nSkill {i}.\n" for i in range(5)}
+    )
+    for i in range(5):
+        ArtifactFactory(collection=collection, name=f"s{i}", source=seeded.source(f"skills/s{i}"))
+    ArtifactFactory(
+        collection=collection,
+        type="agent",
+        name="reviewer",
+        source=seeded.source("agents/reviewer.md"),
+    )
+    git = CountingGit(allow_local=True, home=settings.GIT_CACHE_DIR / "home")
+    engine = Refresher(
+        NoGitHub(), providers=[GitProvider(git, settings.GIT_CACHE_DIR)], concurrency=4
+    )
+    run = engine.refresh(collection, RefreshOptions(mode=Mode.SYNC))
+    assert run.status == "completed" and run.total == 6
+    assert git.calls["ls-remote"] == 1
+    assert git.calls["fetch"] == 2  # the commit (trees, no blobs), then the six main files
+    assert git.calls["ls-tree"] == 1
+
+    git.calls.clear()
+    engine.refresh(collection, RefreshOptions(mode=Mode.SYNC))
+    assert git.calls["ls-remote"] == 1 and git.calls["fetch"] == 0
+
+
+class NoGitHub:
+    """A GitHub client that must not be used: these artifacts are all git sources."""
+
+    rate_limit = None
+
+    def get(self, *args, **kwargs):
+        raise AssertionError("GitHub was asked about a git source")
+
+    def close(self) -> None:
+        pass
