@@ -36,7 +36,6 @@ install: $(UV)
 
 migrate: install-site
 	$(BIN)/python manage.py migrate --no-input
-	$(BIN)/python manage.py createcachetable
 
 # The offline demo reads a local git repository (git+file sources), which a site refuses unless
 # GIT_ALLOW_LOCAL is on; the demo site turns it on unless the environment says otherwise.
