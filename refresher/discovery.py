@@ -46,7 +46,7 @@ MARKETPLACE = ".claude-plugin/marketplace.json"
 PLUGIN_MANIFEST = ".claude-plugin/plugin.json"
 # Entry codes that say the repository, ref or path is not there (or not ours to read): they are
 # reported in the answer. Anything else (GitHub down, out of quota) is a 503.
-NOT_THERE = frozenset({"upstream_not_found", "upstream_forbidden"})
+NOT_THERE = frozenset({"upstream_not_found", "upstream_forbidden", "upstream_unauthorized"})
 MAX_ARTIFACTS = 1000
 _ORDER = {kind: i for i, kind in enumerate(ArtifactType.values)}
 # The directories (relative to a root) whose files are agents, commands and hooks.

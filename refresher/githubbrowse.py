@@ -14,6 +14,7 @@ from refresher.browse import Snapshot
 from refresher.httpcache import HttpCache
 from refresher.sources import Source
 from refresher.upstream import (
+    Fetch,
     GitHubAPI,
     ReadFailed,
     ReadSkipped,
@@ -22,6 +23,7 @@ from refresher.upstream import (
     UpstreamReader,
     _tree_kind,
 )
+from skillmeat_site.logs import carry_context
 
 
 class GitHubBrowser(UpstreamReader):
@@ -35,19 +37,17 @@ class GitHubBrowser(UpstreamReader):
     def snapshot(self, source: Source) -> Snapshot:
         target = Target("discover", "skill", source.at(""))
         results = {target.id: UpstreamArtifact()}
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+        with ThreadPoolExecutor(max_workers=self.concurrency, initializer=carry_context()) as pool:
             self._pool, self._started = pool, time.monotonic()
             repos = self._wave_repositories([target], results)
             self._wave_refs([target], results, repos)
             item = results[target.id]
             self._raise(item)
-            name = source.full_name
+            name = self._name(target)  # the new name, when GitHub says the repository moved
             answers = self._fetch_all(
                 {
-                    "tree": (
-                        f"/repos/{name}/git/trees/{item.read_sha}",
-                        {"recursive": "1"},
-                        True,
+                    "tree": Fetch(
+                        f"/repos/{name}/git/trees/{item.read_sha}", {"recursive": "1"}, True
                     )
                 }
             )
@@ -56,6 +56,7 @@ class GitHubBrowser(UpstreamReader):
             raise tree
         repository = item.repository or {}
         return Snapshot(
+            handle=name,
             source=source,
             commit=item.read_sha,
             ref=source.ref or repository.get("default_branch") or "main",
@@ -65,13 +66,15 @@ class GitHubBrowser(UpstreamReader):
         )
 
     def read_blobs(self, snapshot: Snapshot, shas: Iterable[str]) -> dict[str, bytes | ReadFailed]:
-        name = snapshot.source.full_name
+        name = snapshot.handle or snapshot.source.full_name
         wanted = sorted(set(shas))
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+        with ThreadPoolExecutor(max_workers=self.concurrency, initializer=carry_context()) as pool:
             self._pool = pool
             answers = self._fetch_all(
-                {sha: (f"/repos/{name}/git/blobs/{sha}", None, True) for sha in wanted}
+                {sha: Fetch(f"/repos/{name}/git/blobs/{sha}", None, True) for sha in wanted}
             )
+        # Share what was learnt of the quota with the other processes, as a refresh does.
+        self.client.quota.sync(final=True)
         out: dict[str, bytes | ReadFailed] = {}
         for sha, answer in answers.items():
             if isinstance(answer, ReadSkipped):

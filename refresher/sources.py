@@ -4,6 +4,10 @@
 `InvalidSource` with a message naming the problem; empty and local sources, and URLs of other hosts,
 are accepted but marked as not refreshable.
 
+A URL is a GitHub source only when its host is the configured GitHub web host (`GITHUB_WEB_URL`:
+github.com, or a GitHub Enterprise host), because it will be read from `GITHUB_API_URL` alone: a
+URL of any other host is `unsupported_source` and is never sent to another host's API.
+
 Git sources (SPEC section 12), `git+https://HOST/PATH/REPO.git//sub/path@ref` and
 `git+file:///abs/repo//sub/path@ref`, are validated as strictly, since their parts end up as
 arguments of the `git` command line. Whether a host (or a local repository) may be read is a site
@@ -16,6 +20,9 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
 from refresher.exceptions import InvalidSource
 
 OWNER_RE = re.compile(r"^[A-Za-z0-9-]{1,39}$")
@@ -24,6 +31,7 @@ SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 MAX_REF_LENGTH = 255
 MAX_PATH_LENGTH = 500
 GITHUB_HOSTS = frozenset({"github.com", "www.github.com"})
+DEFAULT_WEB_URL = "https://github.com"
 LOCAL_PREFIXES = ("/", "./", "../", "~", "file:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Characters git forbids in ref names (git-check-ref-format), plus whitespace.
@@ -83,6 +91,16 @@ class Source:
         )
 
 
+def github_web_hosts() -> frozenset[str]:
+    """The hosts whose source URLs are GitHub sources read from the configured API."""
+    try:
+        web_url = getattr(settings, "GITHUB_WEB_URL", "") or DEFAULT_WEB_URL
+    except ImproperlyConfigured:  # used outside a configured site (scripts, the fake)
+        web_url = DEFAULT_WEB_URL
+    host = (urlsplit(web_url).hostname or "").lower()
+    return GITHUB_HOSTS if host in GITHUB_HOSTS else frozenset({host})
+
+
 def parse_source(text: str | None, *, strict: bool = False) -> Source:
     """Parse a source spec; raise InvalidSource for a malformed GitHub or git spec.
 
@@ -109,7 +127,7 @@ def _parse_url(raw: str) -> Source:
             "written git+https://HOST/PATH/REPO.git//path@ref"
         )
     host = (parts.hostname or "").lower()
-    if host not in GITHUB_HOSTS:
+    if host not in github_web_hosts():
         return Source(SourceKind.UNSUPPORTED)
     if parts.query or parts.fragment:
         raise InvalidSource("a GitHub URL source must not carry a query or a fragment")
@@ -272,12 +290,14 @@ class GitPolicy:
 
     @classmethod
     def from_settings(cls) -> "GitPolicy":
-        from django.conf import settings
-
-        hosts: Any = getattr(settings, "GIT_ALLOWED_HOSTS", ())
+        try:
+            hosts: Any = getattr(settings, "GIT_ALLOWED_HOSTS", ())
+            allow_local = bool(getattr(settings, "GIT_ALLOW_LOCAL", False))
+        except ImproperlyConfigured:  # outside a configured site: nothing is allowed
+            hosts, allow_local = (), False
         return cls(
             allowed_hosts=frozenset(h.strip().lower() for h in hosts if h.strip()),
-            allow_local=bool(getattr(settings, "GIT_ALLOW_LOCAL", False)),
+            allow_local=allow_local,
         )
 
     def refusal(self, source: Source) -> str:
