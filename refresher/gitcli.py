@@ -13,6 +13,10 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from refresher.exceptions import GitFailed
+
+__all__ = ["Git", "GitFailed", "classify"]
+
 # Stderr phrases by which git (and the hosts behind it) say a repository does not exist or
 # needs credentials we do not have; anything else that fails is taken as transient.
 _NOT_FOUND = (
@@ -33,15 +37,6 @@ _FORBIDDEN = (
     "permission denied",
 )
 MAX_STDERR = 2000
-
-
-class GitFailed(Exception):
-    """A git command failed; `code` is the entry error code it maps to."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def classify(stderr: str) -> str:
