@@ -287,6 +287,7 @@ def _read_artifact(
                 upstream=upstream,
                 version_spec=version_spec,
                 resolved_sha=resolved_sha,
+                strict=True,
             )
         except InvalidSource as exc:
             own["upstream"] = [f"is not a valid source: {exc}."]
@@ -472,8 +473,12 @@ def derive_source(
     upstream: str | None,
     version_spec: str | None,
     resolved_sha: str | None,
+    strict: bool = False,
 ) -> str | None:
     """The `source` an entry gives an artifact; raise InvalidSource for a bad upstream or pin.
+
+    `strict` (what an import uses: it writes the source) also refuses a git source the site
+    does not allow (GIT_ALLOWED_HOSTS, GIT_ALLOW_LOCAL), as every other write of a source does.
 
     Local artifacts have an empty source; an entry with no `upstream` says nothing (None). A
     pin replaces a ref written in the upstream URL; other hosts and local paths are kept as
@@ -485,12 +490,12 @@ def derive_source(
     if upstream is None:
         return None
     text = upstream.strip()
-    parsed = parse_source(text)
+    parsed = parse_source(text, strict=strict)
     ref = pinned_ref(version_spec, resolved_sha)
     if not ref or parsed.ref == ref or not parsed.refreshable:
         return text
     spec = replace(parsed, ref=ref).spec()
-    if parse_source(spec).ref != ref:
+    if parse_source(spec, strict=strict).ref != ref:
         raise InvalidSource(f"version_spec {ref!r} cannot be used as a git ref")
     return spec
 

@@ -282,3 +282,90 @@ def test_export_filename_is_safe():
     )
     assert manifest_filename(Collection(name="Café ☕")) == "Cafe.toml"
     assert manifest_filename(Collection(name="../..")) == "collection.toml"
+
+
+# --- git sources (SPEC 12) ---------------------------------------------------------------
+
+
+GIT_HTTPS = """
+name = "sql-review"
+type = "skill"
+path = "skills/sql-review"
+origin = "github"
+upstream = "git+https://git.example.org/team/skills.git//skills/sql-review"
+version_spec = "v1.0.0"
+added = "2025-11-02T14:00:00Z"
+"""
+GIT_FILE = """
+name = "standup"
+type = "command"
+path = "commands/standup.md"
+origin = "github"
+upstream = "git+file:///srv/git/commands.git//commands/standup.md@main"
+version_spec = "latest"
+resolved_sha = "0123456789abcdef0123456789abcdef01234567"
+added = "2025-11-02T14:00:00Z"
+"""
+
+
+@pytest.fixture
+def git_allowed(settings):
+    settings.GIT_ALLOWED_HOSTS = ["git.example.org"]
+    settings.GIT_ALLOW_LOCAL = True
+
+
+def test_git_sources_keep_their_pins_and_round_trip(user, git_allowed):
+    result = import_manifest(manifest(GIT_HTTPS, GIT_FILE), owner=user)
+    collection = Collection.objects.get(pk=result.collection_id)
+    review = collection.artifacts.get(name="sql-review")
+    assert review.source == "git+https://git.example.org/team/skills.git//skills/sql-review@v1.0.0"
+    assert (review.source_kind, review.upstream_path, review.upstream_ref) == (
+        "git",
+        "skills/sql-review",
+        "v1.0.0",
+    )
+    standup = collection.artifacts.get(name="standup")
+    assert standup.source == "git+file:///srv/git/commands.git//commands/standup.md@main"
+    assert (standup.source_kind, standup.upstream_ref) == ("git", "main")
+    assert standup.resolved_sha == "0123456789abcdef0123456789abcdef01234567"
+
+    before = snapshot(collection)
+    exported = export_manifest(collection)
+    entries = {e["name"]: e for e in tomllib.loads(exported)["artifacts"]}
+    assert entries["sql-review"]["upstream"] == (
+        "git+https://git.example.org/team/skills.git//skills/sql-review"
+    )
+    assert entries["sql-review"]["version_spec"] == "v1.0.0"
+    again = import_manifest(exported, owner=user)
+    assert {a.status for a in again.artifacts} == {"unchanged"}
+    assert snapshot(collection) == before
+
+
+def test_a_git_source_changed_on_the_site_exports_with_its_ref_as_version_spec(user, git_allowed):
+    collection = CollectionFactory(owner=user)
+    ArtifactFactory(
+        collection=collection,
+        name="x",
+        source="git+https://git.example.org/team/skills.git//skills/x@release-2",
+    )
+    [entry] = tomllib.loads(export_manifest(collection))["artifacts"]
+    assert entry["upstream"] == "git+https://git.example.org/team/skills.git//skills/x"
+    assert entry["version_spec"] == "release-2"
+    assert {
+        a.status
+        for a in import_manifest(
+            export_manifest(collection), owner=user, name=collection.name
+        ).artifacts
+    } == {"unchanged"}
+
+
+def test_a_git_source_of_a_host_not_allowed_is_an_invalid_entry(user, settings):
+    settings.GIT_ALLOWED_HOSTS = []
+    settings.GIT_ALLOW_LOCAL = False
+    with pytest.raises(InvalidManifest) as caught:
+        import_manifest(manifest(GIT_HTTPS, GIT_FILE), owner=user)
+    details = caught.value.details
+    assert set(details) == {"artifacts[0] (skill:sql-review)", "artifacts[1] (command:standup)"}
+    assert "GIT_ALLOWED_HOSTS" in details["artifacts[0] (skill:sql-review)"][0]
+    assert "GIT_ALLOW_LOCAL" in details["artifacts[1] (command:standup)"][0]
+    assert not Collection.objects.exists()
