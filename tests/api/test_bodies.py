@@ -118,3 +118,17 @@ def test_a_multipart_body_with_a_file_spooled_to_disk_is_a_400(api, collection, 
 
     assert_error(response, 400, "invalid_request")
     assert not RefreshRun.objects.exists()
+
+
+def test_a_multipart_body_over_the_limit_is_a_413_even_when_it_is_a_file(api, collection, settings):
+    # Only the collection.toml import takes uploads (under its own limit); anywhere else a file
+    # part would otherwise be spooled to disk whatever its size.
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 4096
+    upload = SimpleUploadedFile("big.bin", b"x" * 5000)
+
+    response = api.post(refresh_url(collection), {"mode": upload}, format="multipart")
+
+    assert_error(response, 413, "payload_too_large")
+    assert not RefreshRun.objects.exists()
