@@ -5,7 +5,13 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install check-python migrate seed lint typecheck bench clean
+.PHONY: run test install check-python migrate seed lint typecheck bench clean graphql-schema
+
+# GitHub's published GraphQL schema (SPEC 10), pinned; the test suite and the GitHub fake validate
+# every query against it. npm installs it into an ignored folder.
+GRAPHQL_SCHEMA_VERSION := 15.26.1
+GRAPHQL_SCHEMA_DIR := var/graphql-schema
+GRAPHQL_SCHEMA_STAMP := $(GRAPHQL_SCHEMA_DIR)/.installed-$(GRAPHQL_SCHEMA_VERSION)
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null || { \
@@ -24,6 +30,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+$(GRAPHQL_SCHEMA_STAMP):
+	@command -v npm >/dev/null || { echo "npm is needed to fetch GitHub's GraphQL schema"; exit 1; }
+	rm -rf $(GRAPHQL_SCHEMA_DIR) && mkdir -p $(GRAPHQL_SCHEMA_DIR)
+	npm install --prefix $(GRAPHQL_SCHEMA_DIR) --no-save --no-audit --no-fund --ignore-scripts \
+	  @octokit/graphql-schema@$(GRAPHQL_SCHEMA_VERSION)
+	touch $@
+
+graphql-schema: $(GRAPHQL_SCHEMA_STAMP)
+
 migrate: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py createcachetable
@@ -38,7 +53,7 @@ run: seed
 	  $(BIN)/python manage.py db_worker & \
 	  $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: install
+test: install graphql-schema
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
@@ -48,7 +63,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-bench: install
+bench: install graphql-schema
 	$(BIN)/python bench/refresh_bench.py
 
 clean:

@@ -33,6 +33,8 @@ from werkzeug.wrappers import Request, Response
 
 from refresher.github import API_VERSION, endpoint_kind
 
+from .graphql import NODE_LIMIT, GraphQLEndpoint, serve_graphql
+from .graphql import _Context as _GraphQLContext
 from .store import (
     _LICENSES,
     _REPO_FIELDS,
@@ -52,6 +54,9 @@ from .store import (
 
 logger = logging.getLogger("fakegithub")
 
+# GitHub's GraphQL endpoint, and GitHub Enterprise's (`/api/graphql` beside `/api/v3`).
+GRAPHQL_PATHS = frozenset({"/graphql", "/api/graphql"})
+
 
 @dataclass(frozen=True)
 class RequestRecord:
@@ -63,6 +68,7 @@ class RequestRecord:
     status: int
     headers: dict[str, str]  # lower-cased names
     authorized: bool  # carried the fake's token
+    body: bytes = b""  # what a POST sent (GraphQL queries)
 
 
 @dataclass
@@ -136,6 +142,14 @@ class FakeGitHub:
         self._records: list[RequestRecord] = []
         self._in_flight = 0
         self.peak_in_flight = 0
+        # GraphQL (fakegithub.graphql): its own quota of points, GitHub's server time per
+        # resolved item, its 10 s budget per query and its node limit.
+        self.graphql_rate_limit = rate_limit
+        self._graphql_remaining = rate_limit
+        self.graphql_cost_per_item = 0.002
+        self.graphql_timeout = 10.0
+        self.graphql_node_limit = NODE_LIMIT
+        self._graphql_endpoint = GraphQLEndpoint(self)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -456,6 +470,12 @@ class FakeGitHub:
             f"Bearer {self.token}",
             f"token {self.token}",
         )
+        if path in GRAPHQL_PATHS:
+            response = serve_graphql(
+                self, request, authorization=authorization, authorized=authorized
+            )
+            self._log(request, response, authorized)
+            return response
         overrides: dict[str, str] = {}
         try:
             if request.method not in ("GET", "HEAD"):
@@ -503,6 +523,70 @@ class FakeGitHub:
         with self._lock:
             self._records.append(record)
         return response
+
+    @property
+    def graphql_remaining(self) -> int:
+        """GraphQL points left in the current window; 0 makes GitHub refuse (RATE_LIMITED)."""
+        with self._lock:
+            return self._graphql_remaining
+
+    @graphql_remaining.setter
+    def graphql_remaining(self, value: int) -> None:
+        with self._lock:
+            self._graphql_remaining = max(0, value)
+
+    def graphql_queries(self) -> list[str]:
+        """The query texts of the GraphQL requests answered so far, oldest first."""
+        out = []
+        for record in self.requests:
+            if record.path in GRAPHQL_PATHS and record.body:
+                try:
+                    out.append(str(json.loads(record.body).get("query", "")))
+                except (ValueError, AttributeError):
+                    out.append("")
+        return out
+
+    def _graphql_quota(self) -> _GraphQLContext:
+        with self._lock:
+            if time.time() >= self.rate_limit_reset:
+                self._remaining = self.rate_limit
+                self._graphql_remaining = self.graphql_rate_limit
+                self.rate_limit_reset = int(time.time()) + 3600
+            return _GraphQLContext(
+                limit=self.graphql_rate_limit,
+                remaining=self._graphql_remaining,
+                used=self.graphql_rate_limit - self._graphql_remaining,
+                reset_at=self.rate_limit_reset,
+            )
+
+    def _charge_graphql(self, cost: int) -> None:
+        with self._lock:
+            self._graphql_remaining = max(0, self._graphql_remaining - cost)
+
+    def _graphql_headers(self) -> dict[str, str]:
+        with self._lock:
+            remaining, reset = self._graphql_remaining, self.rate_limit_reset
+        return {
+            "X-GitHub-Request-Id": secrets.token_hex(8).upper(),
+            "X-RateLimit-Limit": str(self.graphql_rate_limit),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Used": str(self.graphql_rate_limit - remaining),
+            "X-RateLimit-Reset": str(reset),
+            "X-RateLimit-Resource": "graphql",
+        }
+
+    def _log(self, request: Request, response: Response, authorized: bool) -> None:
+        record = RequestRecord(
+            method=request.method,
+            path=request.path,
+            query=dict(request.args.items()),
+            status=response.status_code,
+            headers={key.lower(): value for key, value in request.headers.items()},
+            authorized=authorized,
+            body=request.get_data() if request.method == "POST" else b"",
+        )
+        with self._lock:
+            self._records.append(record)
 
     def _check_quota(self, authorized: bool) -> None:
         with self._lock:

@@ -8,6 +8,7 @@ from refresher.github import GitHubClient
 def github_client_from_settings() -> GitHubClient:
     return GitHubClient(
         base_url=settings.GITHUB_API_URL,
+        graphql_url=settings.GITHUB_GRAPHQL_URL,
         token=settings.GITHUB_TOKEN,
         timeout=settings.REFRESH_HTTP_TIMEOUT,
         max_retries=settings.REFRESH_MAX_RETRIES,

@@ -12,6 +12,7 @@ benchmarks and tests alike.
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import random
 import re
@@ -34,6 +35,7 @@ __all__ = [
     "GitHubError",
     "GitHubResponse",
     "RateLimit",
+    "default_graphql_url",
     "endpoint_kind",
 ]
 
@@ -219,10 +221,14 @@ class GitHubClient:
         max_inline_wait: float = 10.0,
         user_agent: str = "skillmeat-site",
         transport: httpx.BaseTransport | None = None,
+        graphql_url: str = "",
     ) -> None:
         self._base = httpx.URL(base_url.rstrip("/") + "/")
         if self._base.scheme not in ("http", "https") or not self._base.host:
             raise ValueError("base_url must be an absolute http(s) URL")
+        self._graphql_url = httpx.URL(graphql_url or default_graphql_url(base_url))
+        if self._graphql_url.scheme not in ("http", "https") or not self._graphql_url.host:
+            raise ValueError("graphql_url must be an absolute http(s) URL")
         self._token = token
         self._timeout = timeout
         self._max_retries = max(0, max_retries)
@@ -273,6 +279,11 @@ class GitHubClient:
         """The latest primary rate-limit snapshot GitHub reported, or None before any answer."""
         with self._lock:
             return self._rate_limit
+
+    @property
+    def authenticated(self) -> bool:
+        """True when requests carry a token (GitHub's GraphQL API answers nothing without one)."""
+        return bool(self._token)
 
     @property
     def concurrency(self) -> int:
@@ -330,6 +341,71 @@ class GitHubClient:
                 attempt += 1
                 time.sleep(retry.wait)
 
+    def graphql(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        deadline: float | None = None,
+    ) -> GitHubResponse:
+        """POST one GraphQL query and return its parsed body (``data`` and ``errors``).
+
+        Timeouts, retries, the deadline, the rate-limit snapshot and the error classes are those
+        of :meth:`get`. A 200 answer is returned as it is, per-field errors included (the caller
+        knows what each alias meant), except GitHub's ``RATE_LIMITED`` answer, which raises a
+        ``rate_limited`` :class:`GitHubError` like an exhausted REST quota.
+        """
+        url_path = self._graphql_url.path or "/graphql"
+        body = json.dumps({"query": query, "variables": variables or {}}).encode()
+        headers = {"Accept": "application/json", "Content-Type": "application/json"}
+        attempt = 0
+        while True:
+            self._refuse_when_exhausted(url_path)
+            timeout = self._timeout_before(deadline, url_path)
+            try:
+                response = self._attempt(
+                    self._graphql_url,
+                    url_path,
+                    "graphql",
+                    None,
+                    headers,
+                    attempt=attempt,
+                    timeout=timeout,
+                    body=body,
+                )
+            except _Retry as retry:
+                if deadline is not None and time.monotonic() + retry.wait >= deadline:
+                    raise _deadline_error(url_path) from None
+                attempt += 1
+                time.sleep(retry.wait)
+                continue
+            if not isinstance(response.data, dict):
+                raise GitHubError(
+                    code="upstream_unavailable",
+                    message=f"GitHub answered {url_path} without a JSON object",
+                    status=response.status,
+                )
+            self._raise_for_graphql_rate_limit(response.data, url_path)
+            return response
+
+    def _raise_for_graphql_rate_limit(self, body: dict[str, Any], url_path: str) -> None:
+        errors = body.get("errors")
+        if not isinstance(errors, list):
+            return
+        if not any(isinstance(e, dict) and e.get("type") == "RATE_LIMITED" for e in errors):
+            return
+        snapshot = self.rate_limit
+        reset_at = snapshot.reset_at if snapshot is not None else None
+        wait = max(0.0, (reset_at - datetime.now(UTC)).total_seconds()) if reset_at else None
+        raise GitHubError(
+            code="rate_limited",
+            message=f"GitHub's GraphQL rate limit is exhausted for {url_path}"
+            + (f"; it resets at {_iso(reset_at)}" if reset_at else ""),
+            status=200,
+            retry_after=wait,
+            reset_at=reset_at,
+        )
+
     def _timeout_before(self, deadline: float | None, url_path: str) -> httpx.Timeout | None:
         """The timeout of the next attempt: the configured one, cut to what the deadline leaves."""
         if deadline is None:
@@ -351,10 +427,11 @@ class GitHubClient:
         *,
         attempt: int,
         timeout: httpx.Timeout | None,
+        body: bytes | None = None,
     ) -> GitHubResponse:
         can_retry = attempt < self._max_retries
         try:
-            response = self._send(url, url_path, params, headers, timeout=timeout)
+            response = self._send(url, url_path, params, headers, timeout=timeout, body=body)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             self._count(kind, 0)
             transient = not isinstance(exc, httpx.UnsupportedProtocol)
@@ -397,8 +474,14 @@ class GitHubClient:
         headers: dict[str, str],
         *,
         timeout: httpx.Timeout | None = None,
+        body: bytes | None = None,
     ) -> httpx.Response:
-        """Send the request inside a limiter slot, following same-origin redirects only."""
+        """Send the request inside a limiter slot, following same-origin redirects only.
+
+        With a ``body`` the request is a POST (GraphQL), which is never redirected.
+        """
+        if body is not None:
+            return self._post(url, body, headers, timeout=timeout)
         with self._limiter:
             for _hop in range(_MAX_REDIRECTS + 1):
                 started = time.perf_counter()
@@ -438,6 +521,31 @@ class GitHubClient:
             status=response.status_code,
             permanent=True,
         )
+
+    def _post(
+        self,
+        url: httpx.URL,
+        body: bytes,
+        headers: dict[str, str],
+        *,
+        timeout: httpx.Timeout | None,
+    ) -> httpx.Response:
+        with self._limiter:
+            started = time.perf_counter()
+            outcome: int | str = "no answer"
+            try:
+                if timeout is None:
+                    response = self._http.post(url, content=body, headers=headers)
+                else:
+                    response = self._http.post(url, content=body, headers=headers, timeout=timeout)
+                outcome = response.status_code
+            except httpx.HTTPError as exc:
+                outcome = type(exc).__name__
+                raise
+            finally:
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                logger.debug("POST %s -> %s in %.1f ms", url.path, outcome, elapsed_ms)
+            return response
 
     def _same_origin(self, url: httpx.URL) -> bool:
         # Comparing the effective ports keeps "https://h" and "https://h:443" the same origin.
@@ -587,6 +695,18 @@ class GitHubClient:
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._token, "[token]") if self._token else text
+
+
+def default_graphql_url(api_url: str) -> str:
+    """GitHub's GraphQL endpoint beside a REST base URL (SPEC 10).
+
+    ``https://api.github.com`` -> ``https://api.github.com/graphql``; a GitHub Enterprise base
+    ending in ``/api/v3`` -> ``/api/graphql`` on the same host.
+    """
+    base = api_url.rstrip("/")
+    if base.endswith("/api/v3"):
+        return base.removesuffix("/v3") + "/graphql"
+    return base + "/graphql"
 
 
 def _deadline_error(url_path: str) -> GitHubError:

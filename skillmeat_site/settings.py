@@ -8,7 +8,14 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from skillmeat_site.env import env_bool, env_float, env_int, env_list, env_str
+from skillmeat_site.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local state (the SQLite database, the test database) lives in var/, out of the source tree.
@@ -183,6 +190,11 @@ REFRESH_TASK_BACKEND = env_str("REFRESH_TASK_BACKEND", "default")
 # Upstream and refresh behaviour (SPEC section 8).
 GITHUB_API_URL = env_str("GITHUB_API_URL", "https://api.github.com").rstrip("/")
 GITHUB_TOKEN = env_str("GITHUB_TOKEN")
+# GitHub's GraphQL endpoint (SPEC 10). Empty: derived from GITHUB_API_URL when the client is
+# built (`/graphql` beside it; `/api/v3` becomes `/api/graphql`), so the two always agree.
+GITHUB_GRAPHQL_URL = env_str("GITHUB_GRAPHQL_URL").rstrip("/")
+# Which read plan reads GitHub: graphql (needs a token), rest, or auto (graphql with a token).
+REFRESH_UPSTREAM = env_choice("REFRESH_UPSTREAM", "auto", ("auto", "graphql", "rest"))
 REFRESH_CONCURRENCY = env_int("REFRESH_CONCURRENCY", 8, minimum=1)
 REFRESH_HTTP_TIMEOUT = env_float("REFRESH_HTTP_TIMEOUT", 10.0, minimum=0.1)
 REFRESH_MAX_RETRIES = env_int("REFRESH_MAX_RETRIES", 3, minimum=0)
