@@ -64,8 +64,17 @@ def schema_path() -> Path:
     return ROOT / SCHEMA_PACKAGE / "schema.graphql"
 
 
-@lru_cache(maxsize=1)
+_schema_lock = threading.Lock()
+
+
 def github_schema() -> GraphQLSchema:
+    """GitHub's published GraphQL schema, built once per process (thread-safe)."""
+    with _schema_lock:
+        return _build_schema()
+
+
+@lru_cache(maxsize=1)
+def _build_schema() -> GraphQLSchema:
     """GitHub's published GraphQL schema, built once per process.
 
     GitHub's SDL breaks a few of graphql-js's schema rules (duplicate field definitions,
