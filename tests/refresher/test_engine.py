@@ -20,6 +20,7 @@ def read_plan(request) -> str:
     """Every engine test runs through the REST plan and through the GraphQL plan."""
     return request.param
 
+
 SKILL = fixture_text("skill-pdf.md")
 
 
