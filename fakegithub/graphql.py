@@ -588,6 +588,10 @@ def serve_graphql(fake: FakeGitHub, request: Any, *, authorization: str, authori
         body = {"message": failure.message, "documentation_url": GRAPHQL_DOCS_URL}
         return reply(failure.status, body, {**fake._graphql_headers(), **failure.headers})
 
+    if not schema_path().exists():
+        # Without GitHub's schema nothing can be validated; a client falls back to REST.
+        message = "GraphQL is not available: GitHub's schema is not installed (make graphql-schema)"
+        return reply(503, {"message": message, "documentation_url": GRAPHQL_DOCS_URL})
     quota = fake._graphql_quota()
     if quota.remaining <= 0:
         body = {

@@ -33,7 +33,7 @@ from werkzeug.wrappers import Request, Response
 
 from refresher.github import API_VERSION, endpoint_kind
 
-from .graphql import NODE_LIMIT, GraphQLEndpoint, github_schema, serve_graphql
+from .graphql import NODE_LIMIT, GraphQLEndpoint, github_schema, schema_path, serve_graphql
 from .graphql import _Context as _GraphQLContext
 from .store import (
     _LICENSES,
@@ -159,7 +159,8 @@ class FakeGitHub:
             return self
         self._stopping.clear()
         # Building GitHub's schema takes a second: once per process, before the first query.
-        github_schema()
+        if schema_path().exists():
+            github_schema()
         # The socket is listening when make_server returns, so callers need not wait for it.
         self._server = make_server(
             "127.0.0.1", self._port, self._wsgi, threaded=True, request_handler=_QuietHandler
