@@ -38,6 +38,7 @@ from refresher.upstream import (
     UpstreamArtifact,
     main_file_candidates,
 )
+from skillmeat_site.logs import carry_context
 
 logger = logging.getLogger("refresher.graphql")
 
@@ -342,7 +343,7 @@ class GraphQLReader:
         self._started = time.monotonic()
         results = {t.id: UpstreamArtifact() for t in targets}
         fallback: list[Target] = []
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+        with ThreadPoolExecutor(max_workers=self.concurrency, initializer=carry_context()) as pool:
             self._pool = pool
             repos = self._round_repositories(targets, results, fallback)
             self._resolve_refs(targets, results, repos)
