@@ -457,13 +457,12 @@ class GraphQLReader:
         results: dict[Any, UpstreamArtifact],
         fallback: list[Target],
     ) -> dict[tuple[str, str, str], dict[str, Any] | None]:
-        needed: dict[tuple[str, str, str], tuple[Target, ...]] = {}
+        needed: dict[tuple[str, str, str], list[Target]] = {}
         for t in self._live(targets, results):
             item = results[t.id]
             directory = _parent(t.source.path)[0] if _file_artifact(t) else t.source.path
             for commit in {item.read_sha, item.tracked_sha}:
-                key = (t.source.full_name.lower(), commit, directory)
-                needed[key] = (*needed.get(key, ()), t)
+                needed.setdefault((t.source.full_name.lower(), commit, directory), []).append(t)
         stored = self._load_listings({(repo, commit) for repo, commit, _ in needed})
         listings: dict[tuple[str, str, str], dict[str, Any] | None] = {}
         asks: list[ListingAsk] = []
