@@ -45,7 +45,7 @@ logger = logging.getLogger("refresher.graphql")
 # Batch sizes: at least MIN per query so small runs take few requests, at most MAX so a query's
 # server time (about 2 ms per repository, ref, object or text) stays well inside GitHub's 10 s,
 # and between the two a run's work is spread over as many queries as it has parallel requests.
-REPOS_PER_QUERY = (25, 100)
+REPOS_PER_QUERY = (20, 100)
 OBJECTS_PER_QUERY = (50, 500)
 TEXTS_PER_QUERY = (50, 300)
 TEXT_BYTES_PER_QUERY = 4 * 1024 * 1024
