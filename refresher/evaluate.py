@@ -4,9 +4,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from refresher.changes import compare
+from collections_app.models import Artifact
+from refresher.changes import ContentVersion, FieldChange, compare
 from refresher.derive import derive_fields
-from refresher.frontmatter import MetadataError, decode, parse_config, parse_markdown
+from refresher.exceptions import MetadataError
+from refresher.frontmatter import Document, decode, parse_config, parse_markdown
 from refresher.models import EntryStatus, Mode
 from refresher.options import RefreshOptions
 from refresher.upstream import UpstreamArtifact
@@ -19,7 +21,7 @@ class Outcome:
     """The entry a run records for one artifact, and the values it would write."""
 
     status: str
-    changes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    changes: dict[str, FieldChange] = field(default_factory=dict)
     updates: dict[str, Any] = field(default_factory=dict)
     reason: str = ""
     error_code: str = ""
@@ -29,6 +31,7 @@ class Outcome:
     upstream_content_sha: str = ""
     update_available: bool | None = None
     read: bool = False  # upstream was read successfully (last_refreshed_at moves)
+    details: dict[str, Any] | None = None  # more for the owner, e.g. a repository's new name
 
     @property
     def applied(self) -> bool:
@@ -45,8 +48,23 @@ def errored(code: str, message: str, *, current_sha: str = "") -> Outcome:
     )
 
 
-def evaluate(*, artifact: Any, upstream: UpstreamArtifact, options: RefreshOptions) -> Outcome:
-    """Compare a stored artifact with what upstream says; decide what the run would write."""
+def evaluate(*, artifact: Artifact, upstream: UpstreamArtifact, options: RefreshOptions) -> Outcome:
+    """Compare a stored artifact with what upstream says; decide what the run would write.
+
+    A repository GitHub reports under a new name is read through the redirect; the entry says
+    so (reason `repository_renamed`, `details.renamed_to`) so the owner can fix the source.
+    """
+    out = _evaluate(artifact=artifact, upstream=upstream, options=options)
+    if upstream.renamed_to:
+        out.details = {"renamed_to": upstream.renamed_to}
+        if out.read:
+            out.reason = "repository_renamed"
+    return out
+
+
+def _evaluate(
+    *, artifact: Artifact, upstream: UpstreamArtifact, options: RefreshOptions
+) -> Outcome:
     current_sha = artifact.resolved_sha
     if upstream.error is not None:
         return errored(upstream.error.code, upstream.error.message, current_sha=current_sha)
@@ -78,7 +96,7 @@ def evaluate(*, artifact: Any, upstream: UpstreamArtifact, options: RefreshOptio
     reasons: list[str] = []
     for change in found:
         apply = options.writes and not change.locked
-        out.changes[change.field] = {"old": change.old, "new": change.new, "applied": apply}
+        out.changes[change.field] = FieldChange(old=change.old, new=change.new, applied=apply)
         if apply:
             out.updates[change.field] = change.new
         if change.locked:
@@ -107,7 +125,7 @@ def evaluate(*, artifact: Any, upstream: UpstreamArtifact, options: RefreshOptio
 
 
 def _plan_content_sync(
-    artifact: Any,
+    artifact: Artifact,
     upstream: UpstreamArtifact,
     *,
     document_text: bytes | None,
@@ -132,18 +150,18 @@ def _plan_content_sync(
         # an update, so nothing is rewritten and the stored commit stays where it is.
         return
     text = (document_text or b"").decode("utf-8-sig", errors="replace")
-    old = {
-        "text": artifact.content,
-        "content_sha": artifact.content_sha,
-        "resolved_sha": artifact.resolved_sha,
-    }
-    new = {"text": text, "content_sha": path_sha, "resolved_sha": commit}
-    out.changes[CONTENT] = {"old": old, "new": new, "applied": options.writes}
+    old = ContentVersion(
+        text=artifact.content,
+        content_sha=artifact.content_sha,
+        resolved_sha=artifact.resolved_sha,
+    )
+    new = ContentVersion(text=text, content_sha=path_sha, resolved_sha=commit)
+    out.changes[CONTENT] = FieldChange(old=old, new=new, applied=options.writes)
     if options.writes:
         out.updates.update(content=text, content_sha=path_sha, resolved_sha=commit)
 
 
-def _fit_columns(values: dict[str, Any], model: Any) -> dict[str, Any]:
+def _fit_columns(values: dict[str, Any], model: type[Artifact]) -> dict[str, Any]:
     """Cut over-long upstream strings to their column's length, as they will be stored.
 
     Compared uncut, a 400-character title would differ from its stored 300 characters on every
@@ -157,13 +175,13 @@ def _fit_columns(values: dict[str, Any], model: Any) -> dict[str, Any]:
     return fitted
 
 
-def _document(kind: str, main_file: str, data: bytes) -> Any:
+def _document(kind: str, main_file: str, data: bytes) -> Document:
     config = kind == "mcp" and main_file.lower().endswith((".json", ".yaml", ".yml"))
     return _parsed(data, main_file.lower().rsplit(".", 1)[-1] if config else "")
 
 
 @lru_cache(maxsize=4096)
-def _parsed(data: bytes, config_extension: str) -> Any:
+def _parsed(data: bytes, config_extension: str) -> Document:
     """The parsed main file; the same bytes parse the same, so a process keeps recent parses.
 
     Parsing YAML is most of a warm refresh's CPU time, and an unchanged collection hands the

@@ -28,9 +28,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from refresher.exceptions import ReadByRest
 from refresher.frontmatter import MAX_FILE_BYTES
 from refresher.github import GitHubError, GitHubResponse, RateLimit
 from refresher.httpcache import CachedAnswer, HttpCache
+from refresher.sources import OWNER_RE, REPO_RE
 from refresher.upstream import (
     ReadFailed,
     ReadSkipped,
@@ -195,10 +197,6 @@ def texts_query(asks: Sequence[TextAsk]) -> tuple[str, dict[str, Any]]:
 # -- answers -------------------------------------------------------------------------------------
 
 
-class _Fallback(Exception):
-    """This item is to be read through the REST plan (its query failed as a whole, twice)."""
-
-
 @dataclass
 class _RepoInfo:
     repository: dict[str, Any]
@@ -221,7 +219,7 @@ def _alias_failure(error: dict[str, Any] | None, what: str) -> Exception:
     if error is not None and error.get("type") == "FORBIDDEN":
         return ReadFailed("upstream_forbidden", f"GitHub refused to show {what}")
     # Anything else GitHub could not resolve under one alias: let REST try it.
-    return _Fallback(str((error or {}).get("message") or f"no answer for {what}"))
+    return ReadByRest(str((error or {}).get("message") or f"no answer for {what}"))
 
 
 def _repository_dict(node: dict[str, Any]) -> dict[str, Any]:
@@ -296,6 +294,12 @@ def _lookup(
     return (_kind(entry), str(entry[2]), int(entry[3]))
 
 
+def _valid_name(full_name: str) -> bool:
+    """Whether a name GitHub reports is a plain `owner/repo` (never trusted beyond that)."""
+    owner, slash, repo = full_name.partition("/")
+    return bool(slash) and bool(OWNER_RE.match(owner)) and bool(REPO_RE.match(repo))
+
+
 def _listing_key(repo: str, commit: str) -> str:
     return f"graphql:listings:{repo}:{commit}"
 
@@ -336,6 +340,7 @@ class GraphQLReader:
         self._stop: ReadSkipped | ReadFailed | None = None
         self._sizes: dict[Any, int] = {}  # main-file byte size per target, from its listing
         self._handed: set[Any] = set()  # targets handed to the REST plan
+        self._renamed: dict[str, str] = {}  # lower-cased name as written -> GitHub's current name
         self.points = 0  # GraphQL points the run's queries cost, as GitHub reported them
 
     def read(self, targets: Iterable[Target]) -> dict[Any, UpstreamArtifact]:
@@ -350,6 +355,10 @@ class GraphQLReader:
             listings = self._round_listings(targets, results, fallback)
             self._locate(targets, results, listings)
             self._round_texts(targets, results, fallback)
+        quota = getattr(self.client, "quota", None)
+        if quota is not None:
+            # Share what this run learnt of the quota with the other processes.
+            quota.sync(final=True)
         if fallback:
             logger.info(
                 "GraphQL could not read %d artifact(s); reading them via REST", len(fallback)
@@ -384,12 +393,20 @@ class GraphQLReader:
             weight=lambda ask: 1 + 2 * len(ask.refs),
         )
         by_key = {ask.key: answer for ask, answer in answers.items()}
+        for key, answer in by_key.items():
+            current = answer.repository["full_name"] if isinstance(answer, _RepoInfo) else ""
+            if current and current.lower() != key and _valid_name(current):
+                # GitHub answered under the repository's new name: later rounds ask for that.
+                self._renamed[key] = current
         repos: dict[str, _RepoInfo] = {}
         for t in targets:
-            answer = by_key[t.source.full_name.lower()]
+            key = t.source.full_name.lower()
+            answer = by_key[key]
             if isinstance(answer, _RepoInfo):
-                repos[t.source.full_name.lower()] = answer
+                repos[key] = answer
                 results[t.id].repository = answer.repository
+                if key in self._renamed:
+                    results[t.id].renamed_to = self._renamed[key]
             else:
                 self._settle(t, results, answer, fallback)
         return repos
@@ -472,8 +489,8 @@ class GraphQLReader:
             if directory in known:
                 listings[key] = known[directory]
             else:
-                source = users[0].source
-                asks.append(ListingAsk(repo, source.owner, source.repo, commit, directory))
+                owner, name = self._address(users[0])
+                asks.append(ListingAsk(repo, owner, name, commit, directory))
         answers = self._run(
             asks, build=listings_query, parse=self._parse_listings, limits=OBJECTS_PER_QUERY
         )
@@ -582,13 +599,8 @@ class GraphQLReader:
         for t in live:
             oid = results[t.id].blob_sha
             if self.cache.get(_text_key(oid)) is None and oid not in asks:
-                asks[oid] = TextAsk(
-                    t.source.full_name.lower(),
-                    t.source.owner,
-                    t.source.repo,
-                    oid,
-                    self._sizes[t.id],
-                )
+                owner, name = self._address(t)
+                asks[oid] = TextAsk(t.source.full_name.lower(), owner, name, oid, self._sizes[t.id])
         ordered = sorted(asks.values(), key=lambda a: (a.repo, a.oid))
         answers = self._run(
             ordered,
@@ -605,12 +617,12 @@ class GraphQLReader:
             answer = answers.get(asks[item.blob_sha]) if item.blob_sha in asks else None
             if answer is None:
                 cached = self.cache.get(_text_key(item.blob_sha))
-                answer = cached.body if cached is not None else _Fallback("no text")
+                answer = cached.body if cached is not None else ReadByRest("no text")
             if isinstance(answer, Exception):
                 self._settle(t, results, answer, fallback)
             elif answer.get("truncated"):
                 # GitHub cut the text short: the REST plan reads the whole blob.
-                self._settle(t, results, _Fallback("text truncated"), fallback)
+                self._settle(t, results, ReadByRest("text truncated"), fallback)
             elif answer.get("size", 0) > MAX_FILE_BYTES:
                 self._fail(item, _too_large(int(answer["size"])))
             elif answer.get("binary"):
@@ -636,7 +648,7 @@ class GraphQLReader:
             for k, ask in members:
                 blob = node.get(f"b{k}")
                 if not blob or "byteSize" not in blob:
-                    out[ask] = _Fallback(f"no blob {ask.oid}")
+                    out[ask] = ReadByRest(f"no blob {ask.oid}")
                     continue
                 out[ask] = {
                     "text": blob.get("text"),
@@ -661,6 +673,10 @@ class GraphQLReader:
         """Send `asks` in parallel batches; every ask gets its answer or an exception."""
         if not asks:
             return {}
+        quota = getattr(self.client, "quota", None)
+        if quota is not None:
+            # A pause or an exhausted quota another process met since the last round stops this one.
+            quota.sync(if_sent=True)
         low, high = limits
         total = sum(weight(a) for a in asks)
         size = min(high, max(low, math.ceil(total / self.concurrency)))
@@ -695,7 +711,7 @@ class GraphQLReader:
             response = self.client.graphql(query, variables, deadline=self.deadline)
         except GitHubError as exc:
             failure = self._classify(exc)
-            if not isinstance(failure, _Fallback):
+            if not isinstance(failure, ReadByRest):
                 return dict.fromkeys(batch, failure)
             return self._retry_halves(batch, build, parse, halve=halve, why=failure)
         body = response.data
@@ -706,7 +722,7 @@ class GraphQLReader:
             kinds = sorted(
                 {str(e.get("type") or e.get("message")) for e in errors if isinstance(e, dict)}
             )
-            why = _Fallback(f"GraphQL query failed: {', '.join(kinds) or 'no data'}")
+            why = ReadByRest(f"GraphQL query failed: {', '.join(kinds) or 'no data'}")
             return self._retry_halves(batch, build, parse, halve=halve, why=why)
         cost = (data.get("rateLimit") or {}).get("cost")
         if isinstance(cost, int):
@@ -720,7 +736,7 @@ class GraphQLReader:
         parse: Callable[[Sequence[K], dict[str, Any], list[Any]], dict[K, Any]],
         *,
         halve: bool,
-        why: _Fallback,
+        why: ReadByRest,
     ) -> dict[K, Any]:
         if not halve or len(batch) < 2:
             logger.warning("GraphQL batch of %d failed (%s); REST reads it", len(batch), why)
@@ -747,9 +763,17 @@ class GraphQLReader:
             return self._stop
         if exc.permanent and exc.code == "upstream_forbidden":
             return ReadFailed(exc.code, exc.message)
-        return _Fallback(exc.message)
+        return ReadByRest(exc.message)
 
     # -- plumbing ------------------------------------------------------------------------------
+
+    def _address(self, target: Target) -> tuple[str, str]:
+        """The owner and name to ask GitHub for: the current ones after a rename."""
+        current = self._renamed.get(target.source.full_name.lower())
+        if current is None:
+            return target.source.owner, target.source.repo
+        owner, _, name = current.partition("/")
+        return owner, name
 
     @staticmethod
     def _is_live(item: UpstreamArtifact) -> bool:
@@ -765,7 +789,7 @@ class GraphQLReader:
         failure: Exception,
         fallback: list[Target],
     ) -> None:
-        if isinstance(failure, _Fallback):
+        if isinstance(failure, ReadByRest):
             if target.id not in self._handed:
                 self._handed.add(target.id)
                 fallback.append(target)

@@ -7,6 +7,15 @@ next wave needs, so worker threads never touch the database.
 
 Trees, blobs and tag objects are addressed by SHA and never change: a cached one is used without a
 request. Repository and ref answers are revalidated with their ETag (a free 304 when unchanged).
+
+Owner and repository names are case-insensitive on GitHub, so the plan addresses every repository
+by its lower-cased name: `Foo/Bar` and `foo/bar` are one repository in a run and in the cache. A
+renamed repository is read once through GitHub's redirect; the rest of the run uses its new name,
+and each of its artifacts reports it (`UpstreamArtifact.renamed_to`).
+
+Before every wave the engine's thread syncs the client's quota governor with the state shared by
+all processes (one query): a secondary-limit pause another process met stops this run's requests
+too. Worker threads only consult the governor's memory.
 """
 
 import base64
@@ -14,11 +23,14 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
+from refresher.exceptions import ReadFailed, ReadSkipped
+from refresher.frontmatter import MAX_FILE_BYTES
 from refresher.github import GitHubError, GitHubResponse, RateLimit
+from refresher.governor import QuotaGovernor
 from refresher.httpcache import CachedAnswer, HttpCache, cache_key
-from refresher.sources import Source
+from refresher.sources import OWNER_RE, REPO_RE, Source
 from skillmeat_site.logs import carry_context
 
 # Consecutive transient failures after which upstream is taken as down for the rest of the run.
@@ -41,25 +53,10 @@ class GitHubAPI(Protocol):
     @property
     def rate_limit(self) -> RateLimit | None: ...
 
+    @property
+    def quota(self) -> QuotaGovernor: ...
+
     def close(self) -> None: ...
-
-
-class ReadFailed(Exception):
-    """This artifact could not be read; `code` is its entry error code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-class ReadSkipped(Exception):
-    """This artifact was not read at all (rate limit or deadline); `reason` says why."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -86,15 +83,71 @@ class UpstreamArtifact:
     error: ReadFailed | None = None
     skipped: ReadSkipped | None = None
     duration_ms: int = 0  # from the start of the reads until this artifact was done
+    renamed_to: str = ""  # the repository's new `owner/name` when GitHub redirected its old one
     # Internal: the blob SHA of the main file, fetched in the last wave.
     blob_sha: str = field(default="", repr=False)
+
+
+class Entry(NamedTuple):
+    """A path in a tree or a directory listing."""
+
+    kind: str  # file, dir, link, or other (a submodule's commit)
+    sha: str  # its tree or blob SHA
+    size: int = 0  # a file's byte size, as the tree or listing gives it (0 for the rest)
+
+
+class RepoRef(NamedTuple):
+    repo: str  # owner/name
+    ref: str  # a branch or tag name
+
+
+class ResolvedRef(NamedTuple):
+    """What a ref names: a branch (tracked) or a tag (pinned), and its commit."""
+
+    kind: str  # branch or tag
+    sha: str
+
+
+class RepoCommit(NamedTuple):
+    repo: str
+    commit: str
+
+
+class RepoDir(NamedTuple):
+    """A directory of a repository at a commit, as the Contents API lists it."""
+
+    repo: str
+    commit: str
+    directory: str
+
+
+class RepoBlob(NamedTuple):
+    repo: str
+    sha: str
+
+
+class Fetch(NamedTuple):
+    """One GET of a wave."""
+
+    path: str
+    params: dict[str, str] | None
+    immutable: bool  # addressed by SHA: a cached answer is used without a request
+
+
+class MainFile(NamedTuple):
+    path: str
+    blob_sha: str
+    size: int
 
 
 @dataclass
 class _Tree:
     sha: str
-    entries: dict[str, tuple[str, str]]  # path -> (kind, sha); kind: file, dir, link, other
+    entries: dict[str, Entry]  # by path
     truncated: bool
+    # Set when the recursive tree could not be read at all (a timeout, a 502): the artifacts of
+    # that commit are then found through directory listings, like those of a truncated tree.
+    failed: "ReadFailed | None" = None
 
 
 @dataclass
@@ -102,19 +155,21 @@ class _View:
     """One repository's files at any commit the run read, from its trees or listings."""
 
     name: str
-    trees: dict[tuple[str, str], "_Tree | Exception"]
-    listings: dict[tuple[str, str, str], dict[str, tuple[str, str]] | Exception]
+    trees: dict[RepoCommit, "_Tree | Exception"]
+    listings: dict[RepoDir, dict[str, Entry] | Exception]
 
-    def lookup(self, commit: str, path: str) -> tuple[str, str] | None:
-        """(kind, sha) of `path` at `commit`, None when it does not exist."""
-        tree = self.trees[(self.name, commit)]
+    def lookup(self, commit: str, path: str) -> Entry | None:
+        """What `path` is at `commit`, None when it does not exist."""
+        tree = self.trees[RepoCommit(self.name, commit)]
         if isinstance(tree, Exception):
             raise tree
         if not path:
-            return ("dir", tree.sha)
+            if tree.failed is not None:
+                raise tree.failed  # the root's own SHA is only in the tree that failed
+            return Entry("dir", tree.sha)
         if not tree.truncated:
             return tree.entries.get(path)
-        listing = self.listings[(self.name, commit, _parent(path))]
+        listing = self.listings[RepoDir(self.name, commit, _parent(path))]
         if isinstance(listing, ReadFailed) and listing.code == "upstream_not_found":
             return None
         if isinstance(listing, Exception):
@@ -122,8 +177,19 @@ class _View:
         return listing.get(path)
 
 
+def _valid_name(full_name: str) -> bool:
+    """Whether a name upstream reports is one we may put in a request path (`owner/repo`)."""
+    owner, _, repo = full_name.partition("/")
+    return bool(OWNER_RE.match(owner) and REPO_RE.match(repo) and repo not in (".", ".."))
+
+
 def _parent(path: str) -> str:
     return path.rpartition("/")[0]
+
+
+def _entry(kind: str, entry: dict[str, Any]) -> Entry:
+    size = entry.get("size") if kind == "file" else 0
+    return Entry(kind, entry["sha"], size if isinstance(size, int) else 0)
 
 
 def _tree_kind(entry: dict[str, Any]) -> str:
@@ -173,6 +239,9 @@ class UpstreamReader:
         self.on_progress = on_progress
         self._stop: ReadSkipped | ReadFailed | None = None
         self._transient_failures = 0
+        # Lower-cased `owner/repo` as written -> the name requests use (the new one after a
+        # rename), filled by the repository wave.
+        self._names: dict[str, str] = {}
 
     # -- the waves -----------------------------------------------------------------------------
 
@@ -188,21 +257,36 @@ class UpstreamReader:
             listings = self._wave_listings(targets, results, trees)
             self._locate(targets, results, trees, listings)
             self._wave_blobs(targets, results)
+        # Share what this run learnt of the quota (its remaining counts) with the other processes.
+        self.client.quota.sync(final=True)
         return results
+
+    def _name(self, target: Target) -> str:
+        """The name this run addresses the target's repository by (lower-cased, renames applied)."""
+        key = target.source.full_name.lower()
+        return self._names.get(key, key)
 
     def _wave_repositories(
         self, targets: list[Target], results: dict[Any, UpstreamArtifact]
     ) -> dict[str, dict[str, Any]]:
-        names = sorted({t.source.full_name for t in targets})
-        answers = self._fetch_all({n: (f"/repos/{n}", None, False) for n in names})
+        names = sorted({self._name(t) for t in targets})
+        answers = self._fetch_all({n: Fetch(f"/repos/{n}", None, False) for n in names})
+        for name, answer in answers.items():
+            current = answer.get("full_name") if isinstance(answer, dict) else None
+            if isinstance(current, str) and current.lower() != name and _valid_name(current):
+                # GitHub redirected the old name: the rest of the run asks for the new one.
+                self._names[name] = current.lower()
         repos: dict[str, dict[str, Any]] = {}
         for t in targets:
-            answer = answers[t.source.full_name]
+            key = t.source.full_name.lower()
+            answer = answers[key]
             if isinstance(answer, Exception):
                 self._fail(results[t.id], answer)
-            else:
-                repos[t.source.full_name] = answer
-                results[t.id].repository = answer
+                continue
+            repos[self._name(t)] = answer
+            results[t.id].repository = answer
+            if key in self._names:
+                results[t.id].renamed_to = answer["full_name"]
         return repos
 
     def _wave_refs(
@@ -212,60 +296,67 @@ class UpstreamReader:
         repos: dict[str, dict[str, Any]],
     ) -> None:
         """Resolve each artifact's refs to the commit to read at and the commit to track."""
-        wanted: set[tuple[str, str]] = set()
+        wanted: set[RepoRef] = set()
         for t in self._live(targets, results):
-            repo = repos[t.source.full_name]
-            wanted.add((t.source.full_name, repo.get("default_branch") or "main"))
+            repo = repos[self._name(t)]
+            wanted.add(RepoRef(self._name(t), repo.get("default_branch") or "main"))
             if t.source.ref and not t.source.pinned_to_sha:
-                wanted.add((t.source.full_name, t.source.ref))
+                wanted.add(RepoRef(self._name(t), t.source.ref))
 
         def ref_path(name: str, ref: str, kind: str) -> str:
             return f"/repos/{name}/git/ref/{kind}/{ref}"
 
-        heads = self._fetch_all({(n, r): (ref_path(n, r, "heads"), None, False) for n, r in wanted})
-        resolved: dict[tuple[str, str], tuple[str, str] | Exception] = {}
-        missing: list[tuple[str, str]] = []
+        heads = self._fetch_all(
+            {key: Fetch(ref_path(*key, "heads"), None, False) for key in wanted}
+        )
+        resolved: dict[RepoRef, ResolvedRef | Exception] = {}
+        missing: list[RepoRef] = []
         for key, answer in heads.items():
             if isinstance(answer, ReadFailed) and answer.code == "upstream_not_found":
                 missing.append(key)
             elif isinstance(answer, Exception):
                 resolved[key] = answer
             else:
-                resolved[key] = ("branch", answer["object"]["sha"])
+                resolved[key] = ResolvedRef("branch", answer["object"]["sha"])
         # A ref that is not a branch may be a tag; annotated tags point at a tag object first.
-        tags = self._fetch_all({(n, r): (ref_path(n, r, "tags"), None, False) for n, r in missing})
-        annotated: dict[tuple[str, str], str] = {}
+        tags = self._fetch_all({key: Fetch(ref_path(*key, "tags"), None, False) for key in missing})
+        annotated: dict[RepoRef, str] = {}
         for key, answer in tags.items():
             if isinstance(answer, ReadFailed) and answer.code == "upstream_not_found":
                 resolved[key] = ReadFailed(
-                    "upstream_not_found", f"no branch or tag named {key[1]!r} in {key[0]}"
+                    "upstream_not_found", f"no branch or tag named {key.ref!r} in {key.repo}"
                 )
             elif isinstance(answer, Exception):
                 resolved[key] = answer
             elif answer["object"]["type"] == "tag":
                 annotated[key] = answer["object"]["sha"]
             else:
-                resolved[key] = ("tag", answer["object"]["sha"])
+                resolved[key] = ResolvedRef("tag", answer["object"]["sha"])
         objects = self._fetch_all(
-            {key: (f"/repos/{key[0]}/git/tags/{sha}", None, True) for key, sha in annotated.items()}
+            {
+                key: Fetch(f"/repos/{key.repo}/git/tags/{sha}", None, True)
+                for key, sha in annotated.items()
+            }
         )
         for key, answer in objects.items():
             resolved[key] = (
-                answer if isinstance(answer, Exception) else ("tag", answer["object"]["sha"])
+                answer
+                if isinstance(answer, Exception)
+                else ResolvedRef("tag", answer["object"]["sha"])
             )
 
         for t in self._live(targets, results):
-            name, source, item = t.source.full_name, t.source, results[t.id]
-            default = resolved[(name, repos[name].get("default_branch") or "main")]
+            name, source, item = self._name(t), t.source, results[t.id]
+            default = resolved[RepoRef(name, repos[name].get("default_branch") or "main")]
             if isinstance(default, Exception):
                 self._fail(item, default)
                 continue
-            item.tracked_sha = default[1]
-            item.read_sha = default[1]
+            item.tracked_sha = default.sha
+            item.read_sha = default.sha
             if source.pinned_to_sha:
                 item.pinned, item.read_sha = True, source.ref
             elif source.ref:
-                own = resolved[(name, source.ref)]
+                own = resolved[RepoRef(name, source.ref)]
                 if isinstance(own, Exception):
                     self._fail(item, own)
                     continue
@@ -280,24 +371,29 @@ class UpstreamReader:
         self,
         targets: list[Target],
         results: dict[Any, UpstreamArtifact],
-    ) -> dict[tuple[str, str], _Tree | Exception]:
-        commits: set[tuple[str, str]] = set()
+    ) -> dict[RepoCommit, _Tree | Exception]:
+        commits: set[RepoCommit] = set()
         for t in self._live(targets, results):
             item = results[t.id]
-            commits.add((t.source.full_name, item.read_sha))
-            commits.add((t.source.full_name, item.tracked_sha))
+            commits.add(RepoCommit(self._name(t), item.read_sha))
+            commits.add(RepoCommit(self._name(t), item.tracked_sha))
         answers = self._fetch_all(
             {
-                (name, sha): (f"/repos/{name}/git/trees/{sha}", {"recursive": "1"}, True)
-                for name, sha in commits
+                key: Fetch(f"/repos/{key.repo}/git/trees/{key.commit}", {"recursive": "1"}, True)
+                for key in commits
             }
         )
-        trees: dict[tuple[str, str], _Tree | Exception] = {}
+        trees: dict[RepoCommit, _Tree | Exception] = {}
         for key, answer in answers.items():
+            if isinstance(answer, ReadFailed) and answer.code == "upstream_unavailable":
+                # A big repository's recursive tree can time out or answer 502 where the
+                # artifact's own directories still read fine.
+                trees[key] = _Tree("", {}, truncated=True, failed=answer)
+                continue
             if isinstance(answer, Exception):
                 trees[key] = answer
                 continue
-            entries = {e["path"]: (_tree_kind(e), e["sha"]) for e in answer.get("tree", [])}
+            entries = {e["path"]: _entry(_tree_kind(e), e) for e in answer.get("tree", [])}
             trees[key] = _Tree(answer["sha"], entries, bool(answer.get("truncated")))
         return trees
 
@@ -305,52 +401,53 @@ class UpstreamReader:
         self,
         targets: list[Target],
         results: dict[Any, UpstreamArtifact],
-        trees: dict[tuple[str, str], _Tree | Exception],
-    ) -> dict[tuple[str, str, str], dict[str, tuple[str, str]] | Exception]:
-        """Directory listings (Contents API) for repositories whose recursive tree GitHub cut.
+        trees: dict[RepoCommit, _Tree | Exception],
+    ) -> dict[RepoDir, dict[str, Entry] | Exception]:
+        """Directory listings (Contents API) where a recursive tree was cut or could not be read.
 
         Every lookup of a path reads its parent directory's listing, so the listings needed
         are known before any is read: they go out as one wave like the other reads.
         """
-        needed: set[tuple[str, str, str]] = set()
+        needed: set[RepoDir] = set()
         for t in self._live(targets, results):
-            item, name, path = results[t.id], t.source.full_name, t.source.path
+            item, name, path = results[t.id], self._name(t), t.source.path
             for commit in {item.read_sha, item.tracked_sha}:
-                tree = trees.get((name, commit))
+                tree = trees.get(RepoCommit(name, commit))
                 if not isinstance(tree, _Tree) or not tree.truncated:
                     continue
                 for wanted in [path, *main_file_candidates(t.type, path)]:
                     if wanted:
-                        needed.add((name, commit, _parent(wanted)))
+                        needed.add(RepoDir(name, commit, _parent(wanted)))
 
         def url(name: str, directory: str) -> str:
             return f"/repos/{name}/contents/{directory}".rstrip("/")
 
         answers = self._fetch_all(
-            {
-                (name, commit, directory): (url(name, directory), {"ref": commit}, True)
-                for name, commit, directory in needed
-            }
+            {key: Fetch(url(key.repo, key.directory), {"ref": key.commit}, True) for key in needed}
         )
-        listings: dict[tuple[str, str, str], dict[str, tuple[str, str]] | Exception] = {}
+        listings: dict[RepoDir, dict[str, Entry] | Exception] = {}
         for key, answer in answers.items():
             if isinstance(answer, Exception):
                 listings[key] = answer
             else:
                 items = answer if isinstance(answer, list) else [answer]
-                listings[key] = {e["path"]: (_contents_kind(e), e["sha"]) for e in items}
+                listings[key] = {e["path"]: _entry(_contents_kind(e), e) for e in items}
         return listings
 
     def _locate(
         self,
         targets: list[Target],
         results: dict[Any, UpstreamArtifact],
-        trees: dict[tuple[str, str], _Tree | Exception],
-        listings: dict[tuple[str, str, str], dict[str, tuple[str, str]] | Exception],
+        trees: dict[RepoCommit, _Tree | Exception],
+        listings: dict[RepoDir, dict[str, Entry] | Exception],
     ) -> None:
-        """Find each artifact's path SHA and main file blob at the commits it needs."""
+        """Find each artifact's path SHA and main file blob at the commits it needs.
+
+        The tree entries carry each blob's size, so a main file over the size cap is
+        `file_too_large` before anything is downloaded.
+        """
         for t in self._live(targets, results):
-            item, name, path = results[t.id], t.source.full_name, t.source.path
+            item, name, path = results[t.id], self._name(t), t.source.path
             view = _View(name, trees, listings)
             try:
                 found = view.lookup(item.read_sha, path)
@@ -359,26 +456,31 @@ class UpstreamReader:
                         "upstream_not_found",
                         f"{path!r} does not exist in {name}@{item.read_sha[:7]}",
                     )
-                item.read_path_sha = found[1]
-                item.main_file, item.blob_sha = self._main_file(t, view, item.read_sha)
+                item.read_path_sha = found.sha
+                item.main_file, item.blob_sha, size = self._main_file(t, view, item.read_sha)
+                if size > MAX_FILE_BYTES:
+                    raise ReadFailed(
+                        "file_too_large",
+                        f"{item.main_file} is {size} bytes; at most {MAX_FILE_BYTES} are read",
+                    )
                 if item.tracked_sha == item.read_sha:
                     item.tracked_path_sha = item.read_path_sha
                 else:
                     tracked = view.lookup(item.tracked_sha, path)
                     # A path gone from the tracked branch is an update of its own kind.
-                    item.tracked_path_sha = tracked[1] if tracked else ""
+                    item.tracked_path_sha = tracked.sha if tracked else ""
             except (ReadFailed, ReadSkipped) as exc:
                 self._fail(item, exc)
 
     @staticmethod
-    def _main_file(target: Target, view: "_View", commit: str) -> tuple[str, str]:
+    def _main_file(target: Target, view: "_View", commit: str) -> MainFile:
         name = view.name
         candidates = main_file_candidates(target.type, target.source.path)
         for candidate in candidates:
             found = view.lookup(commit, candidate)
-            if found and found[0] == "file":
-                return candidate, found[1]
-            if found and found[0] == "link":
+            if found and found.kind == "file":
+                return MainFile(candidate, found.sha, found.size)
+            if found and found.kind == "link":
                 raise ReadFailed(
                     "upstream_not_found",
                     f"{candidate} in {name}@{commit[:7]} is a symbolic link, which is not followed",
@@ -388,13 +490,14 @@ class UpstreamReader:
         )
 
     def _wave_blobs(self, targets: list[Target], results: dict[Any, UpstreamArtifact]) -> None:
-        blobs = {(t.source.full_name, results[t.id].blob_sha) for t in self._live(targets, results)}
+        live = self._live(targets, results)
+        blobs = {RepoBlob(self._name(t), results[t.id].blob_sha) for t in live}
         answers = self._fetch_all(
-            {key: (f"/repos/{key[0]}/git/blobs/{key[1]}", None, True) for key in blobs}
+            {key: Fetch(f"/repos/{key.repo}/git/blobs/{key.sha}", None, True) for key in blobs}
         )
         for t in self._live(targets, results):
             item = results[t.id]
-            answer = answers[(t.source.full_name, item.blob_sha)]
+            answer = answers[RepoBlob(self._name(t), item.blob_sha)]
             if isinstance(answer, Exception):
                 self._fail(item, answer)
                 continue
@@ -427,15 +530,15 @@ class UpstreamReader:
         if self.on_progress:
             self.on_progress(1)
 
-    def _fetch_all(
-        self, requests: dict[Any, tuple[str, dict[str, str] | None, bool]]
-    ) -> dict[Any, Any]:
+    def _fetch_all(self, requests: dict[Any, Fetch]) -> dict[Any, Any]:
         """Fetch many paths in parallel; each value is the answer's body or the exception."""
         if not requests:
             return {}
+        # A pause or an exhausted quota another process met since the last wave stops this one.
+        self.client.quota.sync(if_sent=True)
         self.cache.prefetch({cache_key(path, params) for path, params, _ in requests.values()})
 
-        def one(item: tuple[Any, tuple[str, dict[str, str] | None, bool]]) -> tuple[Any, Any]:
+        def one(item: tuple[Any, Fetch]) -> tuple[Any, Any]:
             key, (path, params, immutable) = item
             try:
                 return key, self._fetch(path, params, immutable)
@@ -473,6 +576,13 @@ class UpstreamReader:
         if exc.deadline:
             # The client refuses to start, retry or wait for a read past the deadline.
             return ReadSkipped("deadline_exceeded", "the refresh ran out of time for this read")
+        if exc.code == "upstream_unauthorized":
+            # The token is refused: every later request would be refused the same way.
+            self._stop = ReadFailed(
+                "upstream_unauthorized",
+                "GitHub refused the token (401 Bad credentials); nothing more was read",
+            )
+            return ReadFailed(exc.code, exc.message)
         if exc.code == "rate_limited":
             reset = exc.reset_at.isoformat().replace("+00:00", "Z") if exc.reset_at else None
             stop = ReadSkipped(

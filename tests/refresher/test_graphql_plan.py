@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from fakegithub.graphql import validate_query
+from refresher.exceptions import UpstreamUnavailable
 from refresher.github import GitHubClient, default_graphql_url
 from refresher.graphql_plan import (
     ListingAsk,
@@ -16,7 +17,7 @@ from refresher.graphql_plan import (
     repositories_query,
     texts_query,
 )
-from refresher.models import HttpCacheEntry, Mode
+from refresher.models import HttpCacheEntry, Mode, RefreshEntry
 from refresher.options import RefreshOptions
 from refresher.service import refresh_now
 from tests.factories import ArtifactFactory, CollectionFactory
@@ -224,17 +225,33 @@ class TestGraphQLPlan:
         assert run.refreshed == 1
         assert not any(r.path == "/graphql" for r in github.requests)
 
+    def test_a_secondary_limit_on_a_query_pauses_every_later_request(
+        self, github, settings, collection
+    ):
+        settings.REFRESH_MAX_RETRIES = 0
+        github.add_repo("acme/skills", files={"skills/pdf/SKILL.md": fixture_text("skill-pdf.md")})
+        ArtifactFactory(collection=collection, name="pdf", source="acme/skills/skills/pdf")
+        github.secondary_limit(r"^/graphql$", status=429, times=1)
+        with pytest.raises(UpstreamUnavailable) as first:
+            refresh_now(collection, RefreshOptions())
+        assert first.value.retry_after is not None and first.value.retry_after >= 60
+        assert RefreshEntry.objects.get().error_code == "rate_limited"
+        assert len(github.requests) == 1
+        # The pause is shared state: the next run sends nothing at all, through either API.
+        with pytest.raises(UpstreamUnavailable):
+            refresh_now(collection, RefreshOptions())
+        assert len(github.requests) == 1
+
     def test_a_bad_token_stops_after_the_first_answer(self, github, settings, collection):
         settings.GITHUB_TOKEN = "revoked"
         for i in range(3):
             github.add_repo(f"acme/r{i}", files={"SKILL.md": "x"})
             ArtifactFactory(collection=collection, name=f"s{i}", source=f"acme/r{i}")
-        run = refresh_now(collection, RefreshOptions())
+        with pytest.raises(UpstreamUnavailable):
+            refresh_now(collection, RefreshOptions())
         assert len(github.requests) == 1 and github.requests[0].status == 401
-        assert set(run.entries.values_list("error_code", flat=True)) <= {
-            "upstream_forbidden",
-            "upstream_unauthorized",
-        }
+        codes = set(RefreshEntry.objects.values_list("error_code", flat=True))
+        assert codes == {"upstream_unauthorized"}
 
 
 # -- the same answers both ways ------------------------------------------------------------------
