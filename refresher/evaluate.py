@@ -176,7 +176,7 @@ def _fit_columns(values: dict[str, Any], model: type[Artifact]) -> dict[str, Any
 
 
 def _document(kind: str, main_file: str, data: bytes) -> Document:
-    config = kind == "mcp" and main_file.lower().endswith((".json", ".yaml", ".yml"))
+    config = kind in ("mcp", "hook") and main_file.lower().endswith((".json", ".yaml", ".yml"))
     return _parsed(data, main_file.lower().rsplit(".", 1)[-1] if config else "")
 
 

@@ -13,6 +13,7 @@ from typing import Any, Protocol, cast
 from django.conf import settings
 
 from refresher.github import RateLimit
+from refresher.githubbrowse import GitHubBrowser
 from refresher.governor import Block
 from refresher.graphql_plan import GraphQLAPI, GraphQLReader
 from refresher.httpcache import HttpCache
@@ -97,6 +98,15 @@ class GitHubProvider:
             deadline=context.deadline,
             on_progress=context.on_progress,
             rest=rest,
+        )
+
+    def browser(self, context: ReadContext) -> GitHubBrowser:
+        """Discovery's view of a repository (`refresher.browse.Browser`)."""
+        return GitHubBrowser(
+            self.client,
+            context.cache,
+            concurrency=context.concurrency,
+            deadline=context.deadline,
         )
 
     @property
