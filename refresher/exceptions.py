@@ -90,6 +90,13 @@ class UpstreamUnavailable(ServiceError):
     status = 503
 
 
+class PayloadTooLarge(ServiceError):
+    """A request body (e.g. an uploaded manifest) over the size the site accepts."""
+
+    code = "payload_too_large"
+    status = 413
+
+
 # -- errors that end one artifact's refresh ---------------------------------------------------
 
 
