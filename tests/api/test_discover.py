@@ -241,3 +241,53 @@ def test_an_exhausted_rate_limit_is_a_503_with_retry_after(api, collection, kit,
     assert r.json()["details"] == {"reason": "rate_limited"}
     assert int(r["Retry-After"]) > 0
     assert not Artifact.objects.exists()
+
+
+def test_a_directory_whose_name_holds_an_at_sign_is_not_added_pinned_to_a_ref(
+    api, collection, settings, tmp_path_factory
+):
+    """`skills/pdf@v1` is a directory, not the skill `skills/pdf` pinned to the ref `v1`: a
+    source that would read back as another path and ref is an invalid entry, never added."""
+    settings.GIT_ALLOW_LOCAL = True
+    settings.GIT_CACHE_DIR = tmp_path_factory.mktemp("gitcache")
+    repo = LocalRepo(tmp_path_factory.mktemp("upstream") / "acme" / "at-kit")
+    skill = "---\nname: pdf-old\ndescription: The old pdf skill.\n---\nBody.\n"
+    repo.commit({"skills/pdf@v1/SKILL.md": skill}, "a directory named with an @")
+    repo.git("branch", "v1")
+    r = discover(api, collection, source=repo.source())
+    assert r.status_code == 200, r.json()
+    [entry] = r.json()["artifacts"]
+    assert (entry["path"], entry["status"], entry["reason"]) == (
+        "skills/pdf@v1",
+        "invalid",
+        "invalid_source",
+    )
+    assert not Artifact.objects.filter(collection=collection).exists()
+
+
+def test_a_path_the_source_cannot_spell_is_an_invalid_entry_not_an_error(
+    api, collection, settings, tmp_path_factory
+):
+    """A hostile tree (a directory named with a newline, a space in a git source) makes its
+    own entry invalid; the rest of the repository is still added."""
+    settings.GIT_ALLOW_LOCAL = True
+    settings.GIT_CACHE_DIR = tmp_path_factory.mktemp("gitcache")
+    repo = LocalRepo(tmp_path_factory.mktemp("upstream") / "acme" / "odd-kit")
+    skill = "---\nname: {}\ndescription: A skill.\n---\nBody.\n"
+    repo.commit(
+        {
+            "skills/good/SKILL.md": skill.format("good"),
+            "skills/two words/SKILL.md": skill.format("two-words"),
+            "skills/line\nbreak/SKILL.md": skill.format("line-break"),
+        },
+        "odd names",
+    )
+    r = discover(api, collection, source=repo.source())
+    assert r.status_code == 200, r.content
+    statuses = {a["name"]: (a["status"], a["reason"]) for a in r.json()["artifacts"]}
+    assert statuses["good"] == ("added", "")
+    assert statuses["two-words"] == ("invalid", "invalid_source")
+    assert statuses["line-break"] == ("invalid", "invalid_source")
+    assert list(Artifact.objects.filter(collection=collection).values_list("name", flat=True)) == [
+        "good"
+    ]
