@@ -370,6 +370,20 @@ def _find(snapshot: Snapshot, browser: Browser, source: Source) -> list[Found]:
         )
     _names_from_frontmatter(found, snapshot, browser)
     _source_check(found, source)
+    if snapshot.truncated:
+        # The host listed only part of the tree: say so rather than pass the part for the whole.
+        problems.append(
+            Found(
+                type=None,
+                name="",
+                path=base,
+                source=source.spec(),
+                status=Status.INVALID,
+                reason="truncated_tree",
+                message=f"the tree of {source.full_name}@{snapshot.ref} is too large to be "
+                "listed at once; the artifacts found are incomplete",
+            )
+        )
     return found + problems
 
 

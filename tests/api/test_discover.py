@@ -291,3 +291,16 @@ def test_a_path_the_source_cannot_spell_is_an_invalid_entry_not_an_error(
     assert list(Artifact.objects.filter(collection=collection).values_list("name", flat=True)) == [
         "good"
     ]
+
+
+def test_a_truncated_tree_is_reported_not_taken_for_the_whole_repository(
+    api, collection, kit, github
+):
+    """GitHub lists at most so many entries of a recursive tree and says `truncated`; what was
+    listed is not every artifact of the repository, and the answer must say so."""
+    github.truncate_trees(kit)
+    r = discover(api, collection, source=kit, dry_run=True)
+    assert r.status_code == 200, r.json()
+    incomplete = [a for a in r.json()["artifacts"] if a["reason"] == "truncated_tree"]
+    assert [(a["type"], a["status"], a["path"]) for a in incomplete] == [(None, "invalid", "")]
+    assert "narrower" not in incomplete[0]["message"] and "incomplete" in incomplete[0]["message"]
