@@ -91,6 +91,14 @@ def test_name_parameter_picks_the_collection(api):
     assert Collection.objects.get(pk=body["collection_id"]).name == "Other name"
 
 
+def test_a_name_parameter_with_a_nul_is_a_400_not_a_database_error(api):
+    """The manifest's own texts refuse NUL (PostgreSQL text cannot hold it); `?name=` must too."""
+    response = post_toml(api, manifest(SKILL), "?name=a%00b")
+    body = assert_error(response, 400, "invalid_request")
+    assert set(body["details"]) == {"name"}
+    assert not Collection.objects.exists()
+
+
 def test_invalid_entries_are_a_400_naming_them_and_nothing_is_written(api):
     bad_source = AGENT.replace("acme/agents/agents/reviewer.md", "not a source!")
     dotdot = SKILL.replace('name = "pdf"', 'name = "x"').replace("skills/pdf", "../x")
