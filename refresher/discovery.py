@@ -389,10 +389,14 @@ def _find(snapshot: Snapshot, browser: Browser, source: Source) -> list[Found]:
 
 def _source_check(found: list[Found], source: Source) -> None:
     """A path the source spec cannot spell is invalid: a tree may name a directory with a
-    space, a newline or an '@' (which would read back as a ref), and the artifact added must
-    point at the path that was found, or not be added at all."""
+    space, a newline or an '@' (which would read back as a ref), or nest it deeper than the
+    artifact's source can hold, and the artifact added must point at the path that was found,
+    or not be added at all."""
+    limit = Artifact._meta.get_field("source").max_length or 0
     for item in found:
         try:
+            if len(item.source) > limit:
+                raise InvalidSource(f"it is longer than {limit} characters")
             parsed = parse_source(item.source)
         except InvalidSource as exc:
             message = str(exc)

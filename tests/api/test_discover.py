@@ -304,3 +304,24 @@ def test_a_truncated_tree_is_reported_not_taken_for_the_whole_repository(
     incomplete = [a for a in r.json()["artifacts"] if a["reason"] == "truncated_tree"]
     assert [(a["type"], a["status"], a["path"]) for a in incomplete] == [(None, "invalid", "")]
     assert "narrower" not in incomplete[0]["message"] and "incomplete" in incomplete[0]["message"]
+
+
+def test_a_source_too_long_for_the_artifact_is_an_invalid_entry(
+    api, collection, settings, tmp_path_factory
+):
+    """A deep path fits the tree, but the source spelled from it may not fit the artifact's
+    500 characters: that entry is invalid, the rest is added, and nothing fails."""
+    settings.GIT_ALLOW_LOCAL = True
+    settings.GIT_CACHE_DIR = tmp_path_factory.mktemp("gitcache")
+    repo = LocalRepo(tmp_path_factory.mktemp("upstream") / "acme" / "deep-kit")
+    skill = "---\nname: {}\ndescription: A skill.\n---\nBody.\n"
+    deep = "/".join(["d" * 50] * 9)
+    repo.commit(
+        {"skills/good/SKILL.md": skill.format("good"), f"{deep}/SKILL.md": skill.format("deep")},
+        "a deep skill",
+    )
+    r = discover(api, collection, source=repo.source())
+    assert r.status_code == 200, r.content
+    statuses = {a["name"]: (a["status"], a["reason"]) for a in r.json()["artifacts"]}
+    assert statuses == {"good": ("added", ""), "deep": ("invalid", "invalid_source")}
+    assert list(Artifact.objects.values_list("name", flat=True)) == ["good"]
