@@ -325,3 +325,24 @@ def test_a_source_too_long_for_the_artifact_is_an_invalid_entry(
     statuses = {a["name"]: (a["status"], a["reason"]) for a in r.json()["artifacts"]}
     assert statuses == {"good": ("added", ""), "deep": ("invalid", "invalid_source")}
     assert list(Artifact.objects.values_list("name", flat=True)) == ["good"]
+
+
+def test_a_frontmatter_name_holding_a_nul_is_an_invalid_entry(
+    api, collection, settings, tmp_path_factory
+):
+    """YAML can spell a NUL (`"\\0"`); a name PostgreSQL cannot store is invalid, not a 500."""
+    settings.GIT_ALLOW_LOCAL = True
+    settings.GIT_CACHE_DIR = tmp_path_factory.mktemp("gitcache")
+    repo = LocalRepo(tmp_path_factory.mktemp("upstream") / "acme" / "nul-kit")
+    repo.commit(
+        {
+            "skills/good/SKILL.md": "---\nname: good\ndescription: A skill.\n---\nBody.\n",
+            "skills/nul/SKILL.md": '---\nname: "a\\0b"\ndescription: A skill.\n---\nBody.\n',
+        },
+        "a NUL in a name",
+    )
+    r = discover(api, collection, source=repo.source())
+    assert r.status_code == 200, r.content
+    statuses = {a["path"]: (a["status"], a["reason"]) for a in r.json()["artifacts"]}
+    assert statuses == {"skills/good": ("added", ""), "skills/nul": ("invalid", "invalid_name")}
+    assert list(Artifact.objects.values_list("name", flat=True)) == ["good"]
