@@ -77,7 +77,8 @@ class DiscoveredArtifactSerializer(serializers.Serializer):
     reason = serializers.CharField(
         allow_blank=True,
         help_text="For `invalid`: one word, e.g. `upstream_not_found`, `invalid_metadata`, "
-        "`invalid_name`, `duplicate_name`, `external_source`.",
+        "`invalid_name`, `duplicate_name`, `external_source`, `invalid_source`, "
+        "`truncated_tree` (the host listed only part of the repository).",
     )
     message = serializers.CharField(allow_blank=True, help_text="More about the reason.")
 

@@ -291,6 +291,13 @@ def _read_artifact(
             )
         except InvalidSource as exc:
             own["upstream"] = [f"is not a valid source: {exc}."]
+        else:
+            # `upstream` fits its limit, but the pin appended to it may not fit the column.
+            if source is not None and len(source) > _MAX["upstream"]:
+                own["upstream"] = [
+                    f"with the pin of version_spec the source is longer than "
+                    f"{_MAX['upstream']} characters."
+                ]
 
     if own:
         problems[label] = [f"{place}: {message}" for place, msgs in own.items() for message in msgs]

@@ -109,6 +109,10 @@ def collection_name(manifest: Manifest, override: str | None) -> str:
         raise InvalidManifest({place: ["A collection name must not be blank."]})
     if len(chosen) > 200:
         raise InvalidManifest({place: ["A collection name must be at most 200 characters."]})
+    if "\x00" in chosen:
+        # The manifest's texts are checked for it; a name given beside the manifest
+        # (`?name=`, `--name`) must be too, or PostgreSQL refuses the row with a 500.
+        raise InvalidManifest({place: ["Text must not contain NUL characters."]})
     return chosen
 
 

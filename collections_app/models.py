@@ -42,6 +42,10 @@ def validate_artifact_name(value: str) -> None:
         raise ValidationError("A name must not contain '/' or '\\'.")
     if ".." in value:
         raise ValidationError("A name must not contain '..'.")
+    if "\x00" in value:
+        # Names also come from upstream frontmatter (discovery), where YAML can spell one;
+        # PostgreSQL cannot store it.
+        raise ValidationError("A name must not contain NUL characters.")
     if value.startswith("."):
         raise ValidationError("A name must not start with '.'.")
 

@@ -369,7 +369,43 @@ def _find(snapshot: Snapshot, browser: Browser, source: Source) -> list[Found]:
             details={"source": [f"More than {MAX_ARTIFACTS} artifacts; give a narrower path."]},
         )
     _names_from_frontmatter(found, snapshot, browser)
+    _source_check(found, source)
+    if snapshot.truncated:
+        # The host listed only part of the tree: say so rather than pass the part for the whole.
+        problems.append(
+            Found(
+                type=None,
+                name="",
+                path=base,
+                source=source.spec(),
+                status=Status.INVALID,
+                reason="truncated_tree",
+                message=f"the tree of {source.full_name}@{snapshot.ref} is too large to be "
+                "listed at once; the artifacts found are incomplete",
+            )
+        )
     return found + problems
+
+
+def _source_check(found: list[Found], source: Source) -> None:
+    """A path the source spec cannot spell is invalid: a tree may name a directory with a
+    space, a newline or an '@' (which would read back as a ref), or nest it deeper than the
+    artifact's source can hold, and the artifact added must point at the path that was found,
+    or not be added at all."""
+    limit = Artifact._meta.get_field("source").max_length or 0
+    for item in found:
+        try:
+            if len(item.source) > limit:
+                raise InvalidSource(f"it is longer than {limit} characters")
+            parsed = parse_source(item.source)
+        except InvalidSource as exc:
+            message = str(exc)
+        else:
+            if (parsed.kind, parsed.path, parsed.ref) == (source.kind, item.path, source.ref):
+                continue
+            message = f"{item.path!r} does not read back from the source {item.source!r}"
+        item.status, item.reason = Status.INVALID, "invalid_source"
+        item.message = f"the path cannot be written as a source: {message}"
 
 
 def _within(path: str, base: str) -> bool:

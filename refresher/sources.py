@@ -308,8 +308,12 @@ class GitPolicy:
                 if self.allow_local
                 else "local git repositories are not allowed (GIT_ALLOW_LOCAL)"
             )
-        hostname = source.host.partition(":")[0]
-        if source.host in self.allowed_hosts or hostname in self.allowed_hosts:
+        hostname, _, port = source.host.partition(":")
+        if source.host in self.allowed_hosts:
+            return ""
+        # A host listed without a port is allowed on the https port only: listing a forge
+        # must not let sources make requests to any other service of that machine.
+        if hostname in self.allowed_hosts and (not port or int(port) == 443):
             return ""
         return f"git host {source.host!r} is not allowed (GIT_ALLOWED_HOSTS)"
 

@@ -241,3 +241,108 @@ def test_an_exhausted_rate_limit_is_a_503_with_retry_after(api, collection, kit,
     assert r.json()["details"] == {"reason": "rate_limited"}
     assert int(r["Retry-After"]) > 0
     assert not Artifact.objects.exists()
+
+
+def test_a_directory_whose_name_holds_an_at_sign_is_not_added_pinned_to_a_ref(
+    api, collection, settings, tmp_path_factory
+):
+    """`skills/pdf@v1` is a directory, not the skill `skills/pdf` pinned to the ref `v1`: a
+    source that would read back as another path and ref is an invalid entry, never added."""
+    settings.GIT_ALLOW_LOCAL = True
+    settings.GIT_CACHE_DIR = tmp_path_factory.mktemp("gitcache")
+    repo = LocalRepo(tmp_path_factory.mktemp("upstream") / "acme" / "at-kit")
+    skill = "---\nname: pdf-old\ndescription: The old pdf skill.\n---\nBody.\n"
+    repo.commit({"skills/pdf@v1/SKILL.md": skill}, "a directory named with an @")
+    repo.git("branch", "v1")
+    r = discover(api, collection, source=repo.source())
+    assert r.status_code == 200, r.json()
+    [entry] = r.json()["artifacts"]
+    assert (entry["path"], entry["status"], entry["reason"]) == (
+        "skills/pdf@v1",
+        "invalid",
+        "invalid_source",
+    )
+    assert not Artifact.objects.filter(collection=collection).exists()
+
+
+def test_a_path_the_source_cannot_spell_is_an_invalid_entry_not_an_error(
+    api, collection, settings, tmp_path_factory
+):
+    """A hostile tree (a directory named with a newline, a space in a git source) makes its
+    own entry invalid; the rest of the repository is still added."""
+    settings.GIT_ALLOW_LOCAL = True
+    settings.GIT_CACHE_DIR = tmp_path_factory.mktemp("gitcache")
+    repo = LocalRepo(tmp_path_factory.mktemp("upstream") / "acme" / "odd-kit")
+    skill = "---\nname: {}\ndescription: A skill.\n---\nBody.\n"
+    repo.commit(
+        {
+            "skills/good/SKILL.md": skill.format("good"),
+            "skills/two words/SKILL.md": skill.format("two-words"),
+            "skills/line\nbreak/SKILL.md": skill.format("line-break"),
+        },
+        "odd names",
+    )
+    r = discover(api, collection, source=repo.source())
+    assert r.status_code == 200, r.content
+    statuses = {a["name"]: (a["status"], a["reason"]) for a in r.json()["artifacts"]}
+    assert statuses["good"] == ("added", "")
+    assert statuses["two-words"] == ("invalid", "invalid_source")
+    assert statuses["line-break"] == ("invalid", "invalid_source")
+    assert list(Artifact.objects.filter(collection=collection).values_list("name", flat=True)) == [
+        "good"
+    ]
+
+
+def test_a_truncated_tree_is_reported_not_taken_for_the_whole_repository(
+    api, collection, kit, github
+):
+    """GitHub lists at most so many entries of a recursive tree and says `truncated`; what was
+    listed is not every artifact of the repository, and the answer must say so."""
+    github.truncate_trees(kit)
+    r = discover(api, collection, source=kit, dry_run=True)
+    assert r.status_code == 200, r.json()
+    incomplete = [a for a in r.json()["artifacts"] if a["reason"] == "truncated_tree"]
+    assert [(a["type"], a["status"], a["path"]) for a in incomplete] == [(None, "invalid", "")]
+    assert "narrower" not in incomplete[0]["message"] and "incomplete" in incomplete[0]["message"]
+
+
+def test_a_source_too_long_for_the_artifact_is_an_invalid_entry(
+    api, collection, settings, tmp_path_factory
+):
+    """A deep path fits the tree, but the source spelled from it may not fit the artifact's
+    500 characters: that entry is invalid, the rest is added, and nothing fails."""
+    settings.GIT_ALLOW_LOCAL = True
+    settings.GIT_CACHE_DIR = tmp_path_factory.mktemp("gitcache")
+    repo = LocalRepo(tmp_path_factory.mktemp("upstream") / "acme" / "deep-kit")
+    skill = "---\nname: {}\ndescription: A skill.\n---\nBody.\n"
+    deep = "/".join(["d" * 50] * 9)
+    repo.commit(
+        {"skills/good/SKILL.md": skill.format("good"), f"{deep}/SKILL.md": skill.format("deep")},
+        "a deep skill",
+    )
+    r = discover(api, collection, source=repo.source())
+    assert r.status_code == 200, r.content
+    statuses = {a["name"]: (a["status"], a["reason"]) for a in r.json()["artifacts"]}
+    assert statuses == {"good": ("added", ""), "deep": ("invalid", "invalid_source")}
+    assert list(Artifact.objects.values_list("name", flat=True)) == ["good"]
+
+
+def test_a_frontmatter_name_holding_a_nul_is_an_invalid_entry(
+    api, collection, settings, tmp_path_factory
+):
+    """YAML can spell a NUL (`"\\0"`); a name PostgreSQL cannot store is invalid, not a 500."""
+    settings.GIT_ALLOW_LOCAL = True
+    settings.GIT_CACHE_DIR = tmp_path_factory.mktemp("gitcache")
+    repo = LocalRepo(tmp_path_factory.mktemp("upstream") / "acme" / "nul-kit")
+    repo.commit(
+        {
+            "skills/good/SKILL.md": "---\nname: good\ndescription: A skill.\n---\nBody.\n",
+            "skills/nul/SKILL.md": '---\nname: "a\\0b"\ndescription: A skill.\n---\nBody.\n',
+        },
+        "a NUL in a name",
+    )
+    r = discover(api, collection, source=repo.source())
+    assert r.status_code == 200, r.content
+    statuses = {a["path"]: (a["status"], a["reason"]) for a in r.json()["artifacts"]}
+    assert statuses == {"skills/good": ("added", ""), "skills/nul": ("invalid", "invalid_name")}
+    assert list(Artifact.objects.values_list("name", flat=True)) == ["good"]

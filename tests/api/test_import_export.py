@@ -91,6 +91,25 @@ def test_name_parameter_picks_the_collection(api):
     assert Collection.objects.get(pk=body["collection_id"]).name == "Other name"
 
 
+def test_a_name_parameter_with_a_nul_is_a_400_not_a_database_error(api):
+    """The manifest's own texts refuse NUL (PostgreSQL text cannot hold it); `?name=` must too."""
+    response = post_toml(api, manifest(SKILL), "?name=a%00b")
+    body = assert_error(response, 400, "invalid_request")
+    assert set(body["details"]) == {"name"}
+    assert not Collection.objects.exists()
+
+
+def test_a_pin_that_makes_the_source_too_long_is_an_invalid_entry(api):
+    """`upstream` fits its 500 characters, but with the pin of `version_spec` appended the
+    source would not fit the artifact's column: a 400 naming the entry, not a database error."""
+    upstream = "acme/skills/" + "/".join(["d" * 60] * 8)[:485]
+    entry = SKILL.replace("acme/skills/skills/pdf", upstream) + 'version_spec = "v1.2.3-rc1"\n'
+    body = assert_error(post_toml(api, manifest(entry)), 400, "invalid_request")
+    assert set(body["details"]) == {"artifacts[0] (skill:pdf)"}
+    assert "500" in body["details"]["artifacts[0] (skill:pdf)"][0]
+    assert not Collection.objects.exists() and not Artifact.objects.exists()
+
+
 def test_invalid_entries_are_a_400_naming_them_and_nothing_is_written(api):
     bad_source = AGENT.replace("acme/agents/agents/reviewer.md", "not a source!")
     dotdot = SKILL.replace('name = "pdf"', 'name = "x"').replace("skills/pdf", "../x")

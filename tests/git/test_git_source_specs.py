@@ -180,3 +180,18 @@ def test_git_sources_are_refused_with_a_400_by_the_api(api, user, settings):
         "skills/pdf",
     )
     assert body["upstream_ref"] == "v2"
+
+
+@pytest.mark.parametrize("port", ["22", "6379", "8443", "1"])
+def test_a_host_listed_without_a_port_is_allowed_on_the_https_port_only(port):
+    """Listing `gitlab.com` lets the site fetch https://gitlab.com/, not make https requests
+    to any port of that machine (an SSH daemon, a cache, an admin console)."""
+    text = f"git+https://gitlab.com:{port}/acme/skills.git"
+    with pytest.raises(InvalidSource, match="not allowed"):
+        parse_source(text, strict=True)
+    assert parse_source(text).kind is SourceKind.UNSUPPORTED
+    assert parse_source("git+https://gitlab.com:443/acme/skills.git").kind is SourceKind.GIT
+    assert parse_source("git+https://gitlab.com/acme/skills.git").kind is SourceKind.GIT
+    # A host listed with its port is allowed on that port.
+    assert parse_source("git+https://git.example.org:8443/a/b.git").kind is SourceKind.GIT
+    assert parse_source("git+https://git.example.org/a/b.git").kind is SourceKind.UNSUPPORTED
