@@ -213,6 +213,30 @@ def _alias_errors(errors: Iterable[Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _per_repository[K](
+    asks: Sequence[K],
+    data: dict[str, Any],
+    errors: list[Any],
+    answer: Callable[[dict[str, Any], int, K], Any],
+) -> dict[K, Any]:
+    """Each ask's answer from its repository's alias ``r<i>``, asked as ``answer(node, k, ask)``.
+
+    A repository that came back null fails every ask under it, with the error GitHub gave for
+    that alias (a NOT_FOUND is the artifacts' ``upstream_not_found``, not a failed batch).
+    """
+    by_alias = _alias_errors(errors)
+    out: dict[K, Any] = {}
+    for i, (first, members) in enumerate(_grouped(asks)):
+        node = data.get(f"r{i}")
+        if node is None:
+            failure = _alias_failure(by_alias.get(f"r{i}"), f"{first.owner}/{first.name}")
+            out.update({ask: failure for _, ask in members})
+            continue
+        for k, ask in members:
+            out[ask] = answer(node, k, ask)
+    return out
+
+
 def _alias_failure(error: dict[str, Any] | None, what: str) -> Exception:
     if error is not None and error.get("type") == "NOT_FOUND":
         return ReadFailed("upstream_not_found", f"{what} was not found on GitHub")
@@ -523,18 +547,8 @@ class GraphQLReader:
     def _parse_listings(
         asks: Sequence[ListingAsk], data: dict[str, Any], errors: list[Any]
     ) -> dict[ListingAsk, Any]:
-        by_alias = _alias_errors(errors)
-        out: dict[ListingAsk, Any] = {}
-        for i, (first, members) in enumerate(_grouped(asks)):
-            node = data.get(f"r{i}")
-            if node is None:
-                failure = _alias_failure(by_alias.get(f"r{i}"), f"{first.owner}/{first.name}")
-                out.update({ask: failure for _, ask in members})
-                continue
-            for k, ask in members:
-                # A null object is a path that does not exist at that commit: an answer too.
-                out[ask] = _listing(node.get(f"x{k}"))
-        return out
+        # A null object is a path that does not exist at that commit: an answer too.
+        return _per_repository(asks, data, errors, lambda node, k, ask: _listing(node.get(f"x{k}")))
 
     def _locate(
         self,
@@ -637,26 +651,18 @@ class GraphQLReader:
     def _parse_texts(
         asks: Sequence[TextAsk], data: dict[str, Any], errors: list[Any]
     ) -> dict[TextAsk, Any]:
-        by_alias = _alias_errors(errors)
-        out: dict[TextAsk, Any] = {}
-        for i, (first, members) in enumerate(_grouped(asks)):
-            node = data.get(f"r{i}")
-            if node is None:
-                failure = _alias_failure(by_alias.get(f"r{i}"), f"{first.owner}/{first.name}")
-                out.update({ask: failure for _, ask in members})
-                continue
-            for k, ask in members:
-                blob = node.get(f"b{k}")
-                if not blob or "byteSize" not in blob:
-                    out[ask] = ReadByRest(f"no blob {ask.oid}")
-                    continue
-                out[ask] = {
-                    "text": blob.get("text"),
-                    "binary": bool(blob.get("isBinary")),
-                    "truncated": bool(blob.get("isTruncated")),
-                    "size": int(blob.get("byteSize") or 0),
-                }
-        return out
+        def text(node: dict[str, Any], k: int, ask: TextAsk) -> Any:
+            blob = node.get(f"b{k}")
+            if not blob or "byteSize" not in blob:
+                return ReadByRest(f"no blob {ask.oid}")
+            return {
+                "text": blob.get("text"),
+                "binary": bool(blob.get("isBinary")),
+                "truncated": bool(blob.get("isTruncated")),
+                "size": int(blob.get("byteSize") or 0),
+            }
+
+        return _per_repository(asks, data, errors, text)
 
     # -- batches -------------------------------------------------------------------------------
 
