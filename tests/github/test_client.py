@@ -11,20 +11,18 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
 
 from fakegithub import FakeGitHub
 from refresher.github import GitHubClient, GitHubError, RateLimit, endpoint_kind
+from tests.github.conftest import MakeClient
 
 REPO = "octo/hello"
 SECONDARY_MESSAGE = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
 )
-
-MakeClient = Callable[..., GitHubClient]
 
 
 @pytest.fixture
@@ -36,26 +34,6 @@ def fake() -> Iterator[FakeGitHub]:
             topics=["demo"],
         )
         yield gh
-
-
-@pytest.fixture
-def make_client(fake: FakeGitHub) -> Iterator[MakeClient]:
-    clients: list[GitHubClient] = []
-
-    def make(**options: Any) -> GitHubClient:
-        settings: dict[str, Any] = {
-            "base_url": fake.url,
-            "token": fake.token,
-            "backoff": 0.01,
-            "timeout": 5.0,
-        }
-        client = GitHubClient(**(settings | options))
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
 
 
 def _error(call: Callable[[], object]) -> GitHubError:

@@ -27,9 +27,9 @@ from refresher.governor import (
     QuotaState,
     ResourceQuota,
 )
+from tests.github.conftest import MakeClient
 
 REPO = "octo/hello"
-MakeClient = Callable[..., GitHubClient]
 
 
 class MemoryStore:
@@ -57,24 +57,9 @@ def fake() -> Iterator[FakeGitHub]:
 
 
 @pytest.fixture
-def make_client(fake: FakeGitHub) -> Iterator[MakeClient]:
-    clients: list[GitHubClient] = []
-
-    def make(**options: Any) -> GitHubClient:
-        base: dict[str, Any] = {
-            "base_url": fake.url,
-            "token": fake.token,
-            "backoff": 0.01,
-            "timeout": 5.0,
-            "max_inline_wait": 1.0,
-        }
-        client = GitHubClient(**(base | options))
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
+def client_defaults() -> dict[str, Any]:
+    # A pause longer than a second is refused at once, not waited out.
+    return {"max_inline_wait": 1.0}
 
 
 def _error(call: Callable[[], object]) -> GitHubError:
