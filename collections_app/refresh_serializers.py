@@ -8,7 +8,7 @@ from rest_framework.utils import html
 
 from collections_app.models import ArtifactType
 from refresher.changes import FIELDS
-from refresher.models import EntryStatus, Mode, RefreshEntry, RefreshRun, RunStatus
+from refresher.models import EntryStatus, Mode, RefreshEntry, RefreshRun, RunStatus, Trigger
 from refresher.options import ArtifactFilter, RefreshOptions, normalize_fields
 
 
@@ -188,6 +188,11 @@ class RefreshResponseSerializer(serializers.ModelSerializer[RefreshRun]):
     collection_id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=RunStatus.choices)
     mode = serializers.ChoiceField(choices=Mode.choices)
+    trigger = serializers.ChoiceField(
+        choices=Trigger.choices,
+        help_text="What started the run: the API, the admin, the command line, the collection's "
+        "schedule or a GitHub push.",
+    )
     fields = serializers.ListField(child=serializers.CharField())
     summary = SummarySerializer(source="*")
     entries = RefreshEntrySerializer(many=True)
@@ -202,6 +207,7 @@ class RefreshResponseSerializer(serializers.ModelSerializer[RefreshRun]):
             "collection_id",
             "status",
             "mode",
+            "trigger",
             "dry_run",
             "fields",
             "artifact_filter",

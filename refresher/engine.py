@@ -21,8 +21,9 @@ from refresher.apply import Result, apply_results
 from refresher.evaluate import errored, evaluate, skipped
 from refresher.exceptions import InvalidSource, UpstreamUnavailable
 from refresher.httpcache import HttpCache
-from refresher.models import Mode, RefreshRun
+from refresher.models import Mode, RefreshRun, Trigger
 from refresher.options import ArtifactFilter, RefreshOptions
+from refresher.pending import start_pending_push
 from refresher.providers import GitHubProvider, Provider, ReadContext
 from refresher.runs import fail_run, heartbeat, start_run
 from refresher.sources import SourceKind, parse_source
@@ -93,6 +94,7 @@ class Refresher:
         idempotency_key: str = "",
         deadline_seconds: float | None = None,
         progress: Progress | None = None,
+        trigger: str = Trigger.API,
     ) -> RefreshRun:
         """Run a refresh now and return its finished record.
 
@@ -106,6 +108,7 @@ class Refresher:
             request_id=request_id,
             idempotency_key=idempotency_key,
             queued=False,
+            trigger=trigger,
         )
         try:
             run, unreachable = self._execute(
@@ -117,6 +120,9 @@ class Refresher:
             logger.exception("refresh run %s stopped on an unexpected error", run.pk)
             fail_run(run, code="internal_error", message="The run stopped on an unexpected error.")
             raise
+        finally:
+            # Pushes that arrived while this run held the collection run now.
+            start_pending_push(run.collection_id)
         if unreachable:
             raise UpstreamUnavailable(
                 "GitHub could not be read for any artifact; nothing was changed.",

@@ -37,6 +37,18 @@ class NotFound(ServiceError):
     status = 404
 
 
+class InvalidSignature(ServiceError):
+    """A webhook whose signature is missing, malformed or does not match the body."""
+
+    code = "invalid_signature"
+    status = 401
+
+
+class PayloadTooLarge(ServiceError):
+    code = "payload_too_large"
+    status = 413
+
+
 class RefreshInProgress(ServiceError):
     """Another run of the same collection is queued or running (details.run_id names it)."""
 

@@ -9,7 +9,7 @@ from refresher import tasks
 from refresher.client import github_client_from_settings
 from refresher.engine import Refresher, count_artifacts
 from refresher.exceptions import InvalidRequest, RefreshInProgress
-from refresher.models import RefreshRun
+from refresher.models import RefreshRun, Trigger
 from refresher.options import RefreshOptions
 from refresher.runs import request_fingerprint, start_run
 
@@ -27,6 +27,7 @@ def refresh_now(
     idempotency_key: str = "",
     deadline_seconds: float | None = None,
     progress: Any = None,
+    trigger: str = Trigger.API,
 ) -> RefreshRun:
     """Refresh inline with the production client; see Refresher.refresh."""
     refresher = refresher_from_settings()
@@ -39,6 +40,7 @@ def refresh_now(
             idempotency_key=idempotency_key,
             deadline_seconds=deadline_seconds,
             progress=progress,
+            trigger=trigger,
         )
     finally:
         refresher.client.close()
@@ -51,6 +53,7 @@ def refresh_in_background(
     user: Any = None,
     request_id: str = "",
     idempotency_key: str = "",
+    trigger: str = Trigger.API,
 ) -> RefreshRun:
     """Record a queued run and hand it to a task worker."""
     run = start_run(
@@ -60,6 +63,7 @@ def refresh_in_background(
         request_id=request_id,
         idempotency_key=idempotency_key,
         queued=True,
+        trigger=trigger,
     )
     tasks.enqueue(run)
     return run
@@ -112,7 +116,12 @@ def start_refresh(
         count_artifacts(collection.pk, options.artifact_filter)
         > settings.REFRESH_SYNC_MAX_ARTIFACTS
     )
-    kwargs = {"user": user, "request_id": request_id, "idempotency_key": idempotency_key}
+    kwargs = {
+        "user": user,
+        "request_id": request_id,
+        "idempotency_key": idempotency_key,
+        "trigger": Trigger.API,
+    }
     if options.background or large:
         return Started(refresh_in_background(collection, options, **kwargs), background=True)
     run = refresh_now(

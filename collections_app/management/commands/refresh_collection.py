@@ -23,7 +23,7 @@ from collections_app.refresh_serializers import RefreshRequestSerializer, Refres
 from refresher.changes import FIELDS
 from refresher.evaluate import CONTENT
 from refresher.exceptions import ServiceError
-from refresher.models import EntryStatus, Mode, RefreshEntry, RefreshRun
+from refresher.models import EntryStatus, Mode, RefreshEntry, RefreshRun, Trigger
 from refresher.options import RefreshOptions
 from refresher.service import refresh_now
 
@@ -116,7 +116,9 @@ class Command(BaseCommand):
         )
         try:
             try:
-                run = refresh_now(collection, refresh_options, progress=progress)
+                run = refresh_now(
+                    collection, refresh_options, progress=progress, trigger=Trigger.COMMAND
+                )
             finally:
                 progress.close()
         except ServiceError as exc:
