@@ -43,14 +43,6 @@ def validate_artifact_name(value: str) -> None:
         raise ValidationError("A name must not start with '.'.")
 
 
-class AutoRefreshMode(models.TextChoices):
-    """The modes a refresh nobody asked for (schedule, push) may run in; never a dry run."""
-
-    CHECK_ONLY = Mode.CHECK_ONLY.value, Mode.CHECK_ONLY.label
-    METADATA_ONLY = Mode.METADATA_ONLY.value, Mode.METADATA_ONLY.label
-    SYNC = Mode.SYNC.value, Mode.SYNC.label
-
-
 class Collection(models.Model):
     """A user's named set of artifacts, refreshed together.
 
@@ -68,8 +60,8 @@ class Collection(models.Model):
 
     auto_refresh_mode = models.CharField(
         max_length=16,
-        choices=AutoRefreshMode.choices,
-        default=AutoRefreshMode.CHECK_ONLY,
+        choices=Mode.choices,
+        default=Mode.CHECK_ONLY,
         help_text="The mode of scheduled and push-triggered refreshes.",
     )
     refresh_schedule = models.CharField(

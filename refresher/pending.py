@@ -45,6 +45,9 @@ def start_pending_push(collection_id: Any) -> RefreshRun | None:
     The waiting ids are taken and the run inserted in one transaction: when another run won the
     collection meanwhile, the ids stay for the end of that run.
     """
+    # The common case, nothing waiting, costs one cheap query and no transaction.
+    if not Collection.objects.filter(pk=collection_id).exclude(pending_push_ids=[]).exists():
+        return None
     try:
         with transaction.atomic():
             collection = Collection.objects.select_for_update().filter(pk=collection_id).first()

@@ -168,7 +168,6 @@ SPECTACULAR_SETTINGS = {
         "RunStatusEnum": "refresher.models.RunStatus.choices",
         "EntryStatusEnum": "refresher.models.EntryStatus.choices",
         "RunTriggerEnum": "refresher.models.Trigger.choices",
-        "AutoRefreshModeEnum": "collections_app.models.AutoRefreshMode.choices",
     },
 }
 
