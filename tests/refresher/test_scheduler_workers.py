@@ -113,13 +113,15 @@ def test_a_stopped_worker_runs_the_missed_slot_once_when_it_starts_again(github,
         log = tmp_path / f"worker-{round_}.log"
         worker = start_worker(env, log)
         try:
+            finished = round_ + 1
             wait_for(
-                lambda: RefreshRun.objects.filter(status=RunStatus.COMPLETED).count()
-                == round_ + 1,
+                lambda n=finished: (
+                    RefreshRun.objects.filter(status=RunStatus.COMPLETED).count() == n
+                ),
                 timeout=60,
                 what="the recovered slot's run",
             )
-            wait_for(lambda: PASS_LINE in log.read_text(), timeout=30, what="the pass")
+            wait_for(lambda log=log: PASS_LINE in log.read_text(), timeout=30, what="the pass")
         finally:
             worker.terminate()
             worker.wait(timeout=30)
