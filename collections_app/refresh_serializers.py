@@ -67,7 +67,7 @@ class RefreshRequestSerializer(StrictKeysSerializer):
 
     mode = serializers.ChoiceField(choices=Mode.choices, default=Mode.METADATA_ONLY)
     dry_run = StrictBooleanField(default=False)
-    fields = serializers.ListField(
+    fields = serializers.ListField(  # type: ignore[assignment]  # a field named "fields"
         child=serializers.CharField(),
         allow_null=True,
         required=False,
@@ -193,7 +193,7 @@ class RefreshResponseSerializer(serializers.ModelSerializer[RefreshRun]):
         help_text="What started the run: the API, the admin, the command line, the collection's "
         "schedule or a GitHub push.",
     )
-    fields = serializers.ListField(child=serializers.CharField())
+    fields = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]
     summary = SummarySerializer(source="*")
     entries = RefreshEntrySerializer(many=True)
     rate_limit = RateLimitSerializer(allow_null=True)

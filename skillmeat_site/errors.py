@@ -91,9 +91,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         if isinstance(exc, drf.ValidationError):
             details = _validation_details(exc.detail)
             message = _first_message(details)
-        if isinstance(exc, drf.Throttled) and exc.wait is not None:
-            headers["Retry-After"] = str(math.ceil(exc.wait))
-            details = {"retry_after": math.ceil(exc.wait)}
+        wait = getattr(exc, "wait", None)  # Throttled sets it; the stubs do not declare it
+        if isinstance(exc, drf.Throttled) and wait is not None:
+            headers["Retry-After"] = str(math.ceil(wait))
+            details = {"retry_after": math.ceil(wait)}
         auth_header = getattr(exc, "auth_header", None)
         if auth_header:
             headers["WWW-Authenticate"] = auth_header
