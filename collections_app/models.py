@@ -127,6 +127,17 @@ class Collection(models.Model):
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "refresh_schedule" in update_fields:
             kwargs["update_fields"] = {*update_fields, "next_refresh_at"}
+        elif update_fields is None and not self._state.adding and not kwargs.get("force_insert"):
+            # An edit (API, admin) must not write back the worker-owned columns it read: the
+            # scheduler moves `next_refresh_at` and the webhook adds `pending_push_ids` while
+            # the edit is in flight, and writing the stale copies would rerun a slot or lose a
+            # push. The slot is written only when the schedule itself changed.
+            owned = {"pending_push_ids"} | (set() if changed else {"next_refresh_at"})
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in owned
+            ]
         super().save(*args, **kwargs)
         self._loaded_schedule = self.refresh_schedule
 

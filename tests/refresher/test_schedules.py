@@ -191,3 +191,18 @@ def test_waiting_pushes_stay_while_the_collection_is_busy(scheduled):
     assert start_waiting_pushes() == 0
     scheduled.refresh_from_db()
     assert scheduled.pending_push_ids == [str(pdf.pk)]
+
+
+@pytest.mark.django_db
+def test_an_edit_in_flight_does_not_write_back_the_worker_owned_columns(scheduled):
+    edited = type(scheduled).objects.get(pk=scheduled.pk)  # read by the API before...
+    pdf = scheduled.artifacts.get()
+    # ...the worker took the slot and a push left its artifact waiting,
+    set_slot(scheduled, NOW)
+    type(scheduled).objects.filter(pk=scheduled.pk).update(pending_push_ids=[str(pdf.pk)])
+    edited.description = "edited"
+    edited.save()  # ...then the edit is saved.
+    scheduled.refresh_from_db()
+    assert scheduled.description == "edited"
+    assert scheduled.next_refresh_at == NOW
+    assert scheduled.pending_push_ids == [str(pdf.pk)]
