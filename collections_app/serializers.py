@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from collections_app.models import METADATA_FIELDS, Artifact, ArtifactType, Collection
 from collections_app.querysets import visible_collections
+from collections_app.validators import validate_notify_url
 from refresher.exceptions import InvalidSource
 from refresher.schedules import normalize
 from refresher.sources import parse_source
@@ -22,6 +23,14 @@ class CollectionSerializer(serializers.ModelSerializer[Collection]):
         max_length=200,
         help_text="Signs notifications with HMAC-SHA256 (X-SkillMeat-Signature-256). Write-only; "
         "an empty string removes it.",
+    )
+    notify_url = serializers.URLField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        validators=[validate_notify_url],
+        help_text="https URL on a public address that gets a JSON POST when a scheduled or push "
+        "refresh finds updates or changes something; empty = no notifications.",
     )
     notify_secret_set = serializers.SerializerMethodField(
         help_text="Whether notifications are signed (the secret itself is never shown)."
