@@ -2,8 +2,10 @@
 
 import json
 import logging
+import threading
 
 import pytest
+from django.db import connections
 from django.utils import timezone
 
 from refresher.models import Mode, RefreshRun, RunStatus, Trigger, WebhookDelivery
@@ -248,3 +250,32 @@ def test_a_push_run_refreshes_only_the_pushed_artifacts(
     assert [e.artifact_key for e in run.entries.all()] == ["skill:pdf"]
     assert collection.artifacts.get(name="pdf").description  # metadata_only applied it
     assert len(github.requests) > requests_before
+
+
+def test_the_answer_reads_nothing_from_github(collection, github):
+    response = deliver(push(commits=None))
+    assert response.status_code == 202
+    assert len(response.json()["runs"]) == 1
+    assert github.requests == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_delivery_arriving_twice_at_once_starts_one_run(collection):
+    barrier = threading.Barrier(4)
+    statuses: list[int] = []
+
+    def post() -> None:
+        barrier.wait()
+        try:
+            statuses.append(deliver(PDF_PUSH, delivery="racing-delivery").status_code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == [200, 200, 200, 202]
+    assert RefreshRun.objects.count() == 1
+    assert WebhookDelivery.objects.count() == 1
