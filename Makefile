@@ -36,7 +36,6 @@ install: $(UV)
 
 migrate: install-site
 	$(BIN)/python manage.py migrate --no-input
-	$(BIN)/python manage.py createcachetable
 
 seed: migrate
 	$(BIN)/python manage.py seed_demo

@@ -1,4 +1,18 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def ensure_cache_tables(*, using: str = "default", **kwargs: Any) -> None:
+    """Create the database cache's table when missing, after every `migrate`.
+
+    Migration 0004 creates it on a new database; this also covers a CACHE_LOCATION changed
+    later, so `migrate` stays the only set-up step. Existing tables are left alone.
+    """
+    from django.core.management import call_command
+
+    call_command("createcachetable", database=using, verbosity=0)
 
 
 class RefresherConfig(AppConfig):
@@ -7,5 +21,8 @@ class RefresherConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Registers the scheduler's periodic job with the task worker's ticker.
-        from refresher import scheduler  # noqa: F401
+        # Registers the task worker's periodic jobs (heartbeat, HTTP cache pruning, the
+        # refresh scheduler).
+        from refresher import housekeeping, scheduler  # noqa: F401
+
+        post_migrate.connect(ensure_cache_tables, sender=self)

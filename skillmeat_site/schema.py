@@ -56,6 +56,12 @@ UNAUTHENTICATED = error(
     "Authentication credentials were not provided.",
 )
 NOT_FOUND = error("No such object, or it belongs to another user.", "not_found", "Not found.")
+PAYLOAD_TOO_LARGE = error(
+    "The request body is larger than the site accepts (DATA_UPLOAD_MAX_MEMORY_SIZE bytes, "
+    "2.5 MiB by default).",
+    "payload_too_large",
+    "The request body is larger than the 2621440 bytes this site accepts.",
+)
 
 
 THROTTLED = error(
@@ -83,6 +89,8 @@ class AutoSchema(DefaultAutoSchema):
             extra[404] = NOT_FOUND
         if self.method in ("POST", "PUT", "PATCH") or self._is_list_view():
             extra[400] = BAD_REQUEST
+        if self.method in ("POST", "PUT", "PATCH"):
+            extra[413] = PAYLOAD_TOO_LARGE
         for code, response in extra.items():
             if str(code) not in responses:
                 responses[str(code)] = self._get_response_for_code(response, str(code))
