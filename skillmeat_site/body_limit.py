@@ -5,6 +5,9 @@ JSON parser reads the stream itself and would take a body of any size into memor
 `Content-Length` is compared up front instead, for every body but multipart ones, whose files
 do not count against the limit (Django's multipart parser checks their other fields, and the
 exception handler turns its RequestDataTooBig into the same 413).
+
+Webhooks (`/api/v1/webhooks/`) are left to their view, which reads the raw body itself under its
+own cap (GitHub push payloads: 5 MiB, SPEC 13).
 """
 
 from collections.abc import Callable
@@ -15,12 +18,20 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from skillmeat_site.errors import PAYLOAD_TOO_LARGE, error_body, too_large_message
 
 
+# Paths whose views enforce their own body limit.
+WEBHOOKS = "/api/v1/webhooks/"
+
+
 class BodySizeLimitMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith("/api/") and self._too_large(request):
+        if (
+            request.path.startswith("/api/")
+            and not request.path.startswith(WEBHOOKS)
+            and self._too_large(request)
+        ):
             body = error_body(code=PAYLOAD_TOO_LARGE, message=too_large_message(), request=request)
             return JsonResponse(body, status=413)
         return self.get_response(request)
