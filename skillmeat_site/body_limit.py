@@ -17,7 +17,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from skillmeat_site.errors import PAYLOAD_TOO_LARGE, error_body, too_large_message
 
-
 # Paths whose views enforce their own body limit.
 WEBHOOKS = "/api/v1/webhooks/"
 
