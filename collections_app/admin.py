@@ -207,7 +207,11 @@ class CollectionAdmin(admin.ModelAdmin):
         try:
             if options.background:
                 return refresh_in_background(
-                    collection, options, user=request.user, request_id=request_id_of(request)
+                    collection,
+                    options,
+                    user=request.user,
+                    request_id=request_id_of(request),
+                    trigger=Trigger.ADMIN,
                 )
             return refresh_now(
                 collection,
