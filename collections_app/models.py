@@ -14,7 +14,6 @@ from refresher.models import Mode
 from refresher.schedules import InvalidSchedule, next_slot, normalize
 from refresher.sources import Source, SourceKind, parse_source
 
-METADATA_FIELDS = ("description", "title", "author", "license", "topics")
 SOURCE_COLUMNS = (
     "source_kind",
     "upstream_owner",

@@ -5,9 +5,10 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from rest_framework import serializers
 
-from collections_app.models import METADATA_FIELDS, Artifact, ArtifactType, Collection
+from collections_app.models import Artifact, ArtifactType, Collection
 from collections_app.querysets import visible_collections
 from collections_app.validators import validate_notify_url
+from refresher.changes import FIELDS
 from refresher.exceptions import InvalidSource
 from refresher.schedules import normalize
 from refresher.sources import parse_source
@@ -94,7 +95,7 @@ class ArtifactSerializer(serializers.ModelSerializer[Artifact]):
     topics = StringListField(required=False)
     tags = StringListField(required=False)
     locked_fields = serializers.ListField(
-        child=serializers.ChoiceField(choices=METADATA_FIELDS), required=False
+        child=serializers.ChoiceField(choices=FIELDS), required=False
     )
     update_available = serializers.BooleanField(read_only=True, allow_null=True, default=None)
 
@@ -158,7 +159,7 @@ class ArtifactSerializer(serializers.ModelSerializer[Artifact]):
         return value.strip()
 
     def validate_locked_fields(self, value: list[str]) -> list[str]:
-        return sorted(set(value), key=METADATA_FIELDS.index)
+        return sorted(set(value), key=FIELDS.index)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         collection = attrs.get("collection", getattr(self.instance, "collection", None))

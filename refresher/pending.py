@@ -12,7 +12,6 @@ from typing import Any
 from django.db import transaction
 
 from collections_app.models import Artifact, Collection
-from refresher import tasks
 from refresher.exceptions import RefreshInProgress
 from refresher.models import RefreshRun, Trigger
 from refresher.options import ArtifactFilter, RefreshOptions
@@ -48,6 +47,8 @@ def start_pending_push(collection_id: Any) -> RefreshRun | None:
     # The common case, nothing waiting, costs one cheap query and no transaction.
     if not Collection.objects.filter(pk=collection_id).exclude(pending_push_ids=[]).exists():
         return None
+    from refresher.tasks import enqueue  # the task module builds refreshers, which end here
+
     try:
         with transaction.atomic():
             collection = Collection.objects.select_for_update().filter(pk=collection_id).first()
@@ -68,7 +69,7 @@ def start_pending_push(collection_id: Any) -> RefreshRun | None:
                 queued=True,
                 trigger=Trigger.PUSH,
             )
-            tasks.enqueue(run)  # on commit
+            enqueue(run)  # on commit
     except RefreshInProgress:
         return None
     logger.info("started deferred push run %s for collection %s", run.pk, collection_id)

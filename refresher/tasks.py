@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.tasks import default_task_backend, task, task_backends
 
+from refresher.factory import refresher_from_settings
 from refresher.models import NotificationDelivery, RefreshRun
 from refresher.runs import claim, fail_run, fail_stale_runs
 from skillmeat_site.logs import log_context
@@ -29,7 +30,6 @@ def refresh_run(run_id: str) -> str:
 
 def _execute(run: RefreshRun) -> str:
     from refresher.pending import start_pending_push
-    from refresher.service import refresher_from_settings
 
     run_id = str(run.pk)
     if not claim(run):
