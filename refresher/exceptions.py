@@ -132,3 +132,24 @@ class ReadSkipped(RefresherError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message, code=reason)
         self.reason = reason
+
+
+# -- refused settings and inputs of the keep-fresh features (SPEC 13) --------------------------
+
+
+class InvalidSchedule(RefresherError, ValueError):
+    """A refresh schedule that is not a cron expression we accept, or that fires too often."""
+
+    code = "invalid_schedule"
+
+
+class OutboundRefused(RefresherError, ValueError):
+    """A notification URL, or the address it resolves to, that we do not send requests to."""
+
+    code = "outbound_refused"
+
+
+class InvalidPush(RefresherError, ValueError):
+    """A GitHub push payload without the parts matching needs."""
+
+    code = "invalid_request"

@@ -15,11 +15,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from refresher.exceptions import OutboundRefused
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-class OutboundRefused(ValueError):
-    """The URL or the address it resolves to is not one we send requests to."""
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from collections_app.models import Artifact
+from refresher.exceptions import InvalidPush
 from refresher.sources import SourceKind
 
 BRANCH_PREFIX = "refs/heads/"
 COMMIT_CAP = 20  # GitHub lists at most this many commits in a push payload
 SHA = re.compile(r"^[0-9a-fA-F]{40}$")
-
-
-class InvalidPush(ValueError):
-    """A push payload without the parts matching needs."""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from itertools import islice, pairwise
 
 from cronsim import CronSim, CronSimError
 
+from refresher.exceptions import InvalidSchedule
+
 ALIASES = {
     "@hourly": "0 * * * *",
     "@daily": "0 0 * * *",
@@ -19,10 +21,6 @@ ALIASES = {
     "@weekly": "0 0 * * 0",
 }
 CHECKED_SLOTS = 100
-
-
-class InvalidSchedule(ValueError):
-    """A schedule that is not a cron expression we accept, or that fires too often."""
 
 
 def normalize(text: str) -> str:
