@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('collections_app', '0002_collection_keeps_fresh'),
-        ('refresher', '0004_create_cache_table'),
+        ('refresher', '0005_github_quota_and_entry_details'),
     ]
 
     operations = [
