@@ -220,7 +220,7 @@ class Artifact(models.Model):
 
     def clean(self) -> None:
         try:
-            parse_source(self.source)
+            parse_source(self.source, strict=True)
         except InvalidSource as exc:
             raise ValidationError({"source": str(exc)}) from None
 
@@ -230,6 +230,11 @@ class Artifact(models.Model):
 
     @property
     def parsed_source(self) -> Source:
+        if self.source_kind == SourceKind.GIT:
+            try:
+                return parse_source(self.source)
+            except InvalidSource:
+                return Source(SourceKind.UNSUPPORTED)
         if self.source_kind != SourceKind.GITHUB:
             return Source(SourceKind(self.source_kind))
         return Source(
@@ -245,7 +250,9 @@ class Artifact(models.Model):
         parsed = parse_source(text)
         self.source = text.strip()
         self.source_kind = parsed.kind.value
-        self.upstream_owner = parsed.owner
-        self.upstream_repo = parsed.repo
+        # A git source's owner segment (a group, a directory) may be longer than a GitHub login;
+        # the columns index the repository, `source` keeps the whole spec.
+        self.upstream_owner = parsed.owner[:39]
+        self.upstream_repo = parsed.repo[:100]
         self.upstream_path = parsed.path
         self.upstream_ref = parsed.ref

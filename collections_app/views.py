@@ -9,6 +9,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from collections_app.discovery_serializers import (
+    DiscoverRequestSerializer,
+    DiscoverResponseSerializer,
+    discover_request,
+)
 from collections_app.filters import ArtifactFilter
 from collections_app.models import Artifact, Collection
 from collections_app.paths import UUID_PATH
@@ -25,10 +30,11 @@ from collections_app.refresh_views import (
     parse_refresh_request,
 )
 from collections_app.serializers import ArtifactSerializer, CollectionSerializer
+from refresher.discovery import discover_now
 from refresher.models import RefreshRun
 from refresher.service import start_refresh
 from skillmeat_site.request_id import request_id_of
-from skillmeat_site.schema import REFRESH_ERRORS
+from skillmeat_site.schema import DISCOVER_ERRORS, DISCOVER_EXAMPLES, REFRESH_ERRORS
 
 
 @extend_schema_view(
@@ -114,6 +120,49 @@ class CollectionViewSet(viewsets.ModelViewSet):
             headers["Location"] = location
             return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)
         return Response(body, status=status.HTTP_200_OK, headers=headers)
+
+    @extend_schema(
+        operation_id="collections_discover",
+        summary="Add a repository's artifacts at once",
+        request=DiscoverRequestSerializer,
+        examples=DISCOVER_EXAMPLES,
+        responses={
+            200: OpenApiResponse(
+                DiscoverResponseSerializer,
+                description="What was found and what became of each: `added`, `exists`, "
+                "`invalid`, or `found` in a dry run. A missing repository, ref or path is an "
+                "`invalid` entry (reason `upstream_not_found`), and nothing is added.",
+            ),
+            **DISCOVER_ERRORS,
+        },
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        throttle_classes=[RefreshThrottle],
+        serializer_class=DiscoverRequestSerializer,
+    )
+    def discover(self, request: Request, pk: str | None = None) -> Response:
+        """Read a repository's tree once and add every artifact found under the source's path.
+
+        Skills are directories holding `SKILL.md`; agents and commands are `agents/*.md` and
+        `commands/*.md`; hooks `hooks/*.json`; MCP configs `.mcp.json` (also under `.claude/`).
+        The plugins a Claude Code marketplace manifest (`.claude-plugin/marketplace.json`)
+        lists are searched the same way. Names come from the main file's frontmatter `name`,
+        else from the directory or file name. An artifact of the same type and name already in
+        the collection is left alone (`exists`). `dry_run` adds nothing; `refresh` then syncs
+        the added artifacts (in the background when there are many) and includes the run.
+        """
+        collection = self.get_object()
+        discovery = discover_now(
+            collection,
+            discover_request(request),
+            user=request.user,
+            request_id=request_id_of(request),
+        )
+        if discovery.run is not None:
+            discovery.run = RefreshRun.objects.prefetch_related("entries").get(pk=discovery.run.pk)
+        return Response(DiscoverResponseSerializer(discovery).data)
 
 
 @extend_schema_view(

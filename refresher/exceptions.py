@@ -122,6 +122,10 @@ class ReadFailed(ArtifactError):
     """This artifact could not be read upstream."""
 
 
+class GitFailed(ArtifactError):
+    """A git command failed or timed out; `code` is the entry error code its message maps to."""
+
+
 class MetadataError(ArtifactError):
     """The artifact's main file cannot be read as metadata."""
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('collections_app', '0001_initial'),
+        ('collections_app', '0002_artifact_git_source_kind'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
