@@ -41,6 +41,22 @@ class ArtifactInline(admin.TabularInline):
     show_change_link = True
 
 
+# What only the manifest uses: shown read-only, since an import of collection.toml sets them.
+MANIFEST_FIELDS = (
+    "path",
+    "origin",
+    "origin_source",
+    "manifest_upstream",
+    "version_spec",
+    "resolved_version",
+    "manifest_uuid",
+    "metadata_version",
+    "dependencies",
+    "manifest_extra",
+    "metadata_extra",
+)
+
+
 class DiscoverForm(forms.Form):
     """The "Add from repository" page's form: a source, the kinds wanted, sync afterwards."""
 
@@ -117,7 +133,16 @@ class CollectionAdmin(admin.ModelAdmin):
     ]
     list_filter = ["owner", "refresh_on_push", "auto_refresh_mode", "created_at"]
     search_fields = ["name", "description", "owner__username"]
-    readonly_fields = ["id", "next_refresh_at", "notify_secret_state", "created_at", "updated_at"]
+    readonly_fields = [
+        "id",
+        "next_refresh_at",
+        "notify_secret_state",
+        "created_at",
+        "updated_at",
+        "version",
+        "manifest_extra",
+        "manifest_document_extra",
+    ]
     fieldsets = [
         (None, {"fields": ["id", "owner", "name", "description"]}),
         (
@@ -136,6 +161,13 @@ class CollectionAdmin(admin.ModelAdmin):
                     "notify_secret_state",
                     "clear_notify_secret",
                 ],
+            },
+        ),
+        (
+            "Manifest",
+            {
+                "classes": ["collapse"],
+                "fields": ["version", "manifest_extra", "manifest_document_extra"],
             },
         ),
         ("History", {"fields": ["created_at", "updated_at"]}),
@@ -394,6 +426,7 @@ class ArtifactAdmin(admin.ModelAdmin):
         "last_refreshed_at",
         "created_at",
         "updated_at",
+        *MANIFEST_FIELDS,
     ]
     fieldsets = [
         (None, {"fields": ["id", "collection", "type", "name", "source"]}),
@@ -415,6 +448,11 @@ class ArtifactAdmin(admin.ModelAdmin):
         ("Metadata", {"fields": ["title", "description", "author", "license", "topics"]}),
         ("Yours", {"fields": ["tags", "locked_fields"]}),
         ("Content", {"classes": ["collapse"], "fields": ["content"]}),
+        (
+            # Kept from an imported collection.toml and written back by the export.
+            "Manifest (collection.toml)",
+            {"classes": ["collapse"], "fields": MANIFEST_FIELDS},
+        ),
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
 

@@ -23,6 +23,14 @@ SOURCE_COLUMNS = (
 )
 
 
+class Origin(models.TextChoices):
+    """Where the single-user tool says an artifact came from (manifest `origin`)."""
+
+    LOCAL = "local", "Local"
+    GITHUB = "github", "GitHub"
+    MARKETPLACE = "marketplace", "Marketplace"
+
+
 class ArtifactType(models.TextChoices):
     SKILL = "skill", "Skill"
     COMMAND = "command", "Command"
@@ -94,6 +102,12 @@ class Collection(models.Model):
     # The schedule as last read or saved (see save()); not a column.
     _loaded_schedule: str | None = None
 
+    # What a `collection.toml` carries beyond the columns above, so an export gives back what
+    # an import took in: the manifest's version, the `[collection]` table's unknown keys, and
+    # the document's unknown top-level keys.
+    version = models.CharField(max_length=100, blank=True, default="")
+    manifest_extra = models.JSONField(default=dict, blank=True)
+    manifest_document_extra = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -181,6 +195,21 @@ class Artifact(models.Model):
     tags = models.JSONField(default=list, blank=True)
     locked_fields = models.JSONField(default=list, blank=True)
     content = models.TextField(blank=True, default="")
+
+    # Fields of the single-user tool's manifest (`collection.toml`) that the refresher does not
+    # use but an export must give back. `manifest_upstream` is the `upstream` as written there;
+    # `source` is derived from it and `version_spec`.
+    path = models.CharField(max_length=500, blank=True, default="")
+    origin = models.CharField(max_length=16, blank=True, default="", choices=Origin.choices)
+    origin_source = models.CharField(max_length=200, blank=True, default="")
+    manifest_upstream = models.CharField(max_length=500, blank=True, default="")
+    version_spec = models.CharField(max_length=255, blank=True, default="")
+    resolved_version = models.CharField(max_length=200, blank=True, default="")
+    manifest_uuid = models.CharField(max_length=64, blank=True, default="")
+    metadata_version = models.CharField(max_length=100, blank=True, default="")
+    dependencies = models.JSONField(default=list, blank=True)
+    manifest_extra = models.JSONField(default=dict, blank=True)
+    metadata_extra = models.JSONField(default=dict, blank=True)
 
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -72,11 +72,6 @@ class InvalidSignature(ServiceError):
     status = 401
 
 
-class PayloadTooLarge(ServiceError):
-    code = "payload_too_large"
-    status = 413
-
-
 class RefreshInProgress(ServiceError):
     """Another run of the same collection is queued or running (details.run_id names it)."""
 
@@ -100,6 +95,13 @@ class UpstreamUnavailable(ServiceError):
 
     code = "upstream_unavailable"
     status = 503
+
+
+class PayloadTooLarge(ServiceError):
+    """A request body (e.g. an uploaded manifest) over the size the site accepts."""
+
+    code = "payload_too_large"
+    status = 413
 
 
 # -- errors that end one artifact's refresh ---------------------------------------------------

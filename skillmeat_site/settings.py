@@ -232,6 +232,9 @@ REFRESH_RUN_LEASE_SECONDS = env_int("REFRESH_RUN_LEASE_SECONDS", 300, minimum=10
 # A queued run that no worker has started after this long is failed (is a worker running?).
 REFRESH_QUEUE_TIMEOUT_SECONDS = env_int("REFRESH_QUEUE_TIMEOUT_SECONDS", 3600, minimum=10)
 
+# The largest collection.toml an import accepts (bytes; SPEC 11: 5 MiB); a larger one is a 413.
+COLLECTION_IMPORT_MAX_BYTES = env_int("COLLECTION_IMPORT_MAX_BYTES", 5 * 1024 * 1024, minimum=1)
+
 # The HTTP cache in front of GitHub: entries no refresh has used for this many days are pruned
 # by the task worker.
 HTTP_CACHE_MAX_AGE_DAYS = env_int("HTTP_CACHE_MAX_AGE_DAYS", 30, minimum=1)

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('collections_app', '0003_collection_keeps_fresh'),
+        ('collections_app', '0004_collection_keeps_fresh'),
         ('refresher', '0005_github_quota_and_entry_details'),
     ]
 

@@ -56,6 +56,7 @@ CASES: dict[str, Case] = {
     "collections-refresh": Case(
         "POST", "/api/v1/collections/{c}/refresh", codes(200, 404, 200, 401), body={}
     ),
+    "collections-export": Case("GET", "/api/v1/collections/{c}/export", codes(200, 404, 200, 401)),
     # A local repository that is not there: the answer is a 200 naming it, and nothing is read.
     "collections-discover": Case(
         "POST",

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('collections_app', '0002_artifact_git_source_kind'),
+        ('collections_app', '0003_manifest_fields'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
