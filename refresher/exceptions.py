@@ -140,6 +140,13 @@ class ReadSkipped(RefresherError):
         self.reason = reason
 
 
+class ReadByRest(RefresherError):
+    """GraphQL could not read this (its query failed as a whole, also halved); the REST plan
+    reads it instead. Never reaches an entry: the GraphQL reader hands such artifacts on."""
+
+    code = "read_by_rest"
+
+
 # -- refused settings and inputs of the keep-fresh features (SPEC 13) --------------------------
 
 
