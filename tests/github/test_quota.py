@@ -174,6 +174,22 @@ def test_a_retry_after_is_used_as_given_even_when_shorter_than_a_minute() -> Non
     assert 0 < _seconds_until(governor.state.paused_until) <= 5
 
 
+@pytest.mark.parametrize("retry_after", [99_999_999, 999_999_999_999])
+def test_an_absurd_retry_after_pauses_for_an_hour_at_most(
+    fake: FakeGitHub, make_client: MakeClient, retry_after: int
+) -> None:
+    # A broken proxy or Enterprise server must not pause every process for years (the pause is
+    # shared through the database), nor crash the run with a date past the calendar's end.
+    fake.secondary_limit(status=429, retry_after=retry_after, times=1)
+    client = make_client()
+
+    err = _error(lambda: client.get(f"/repos/{REPO}"))
+
+    assert (err.code, err.retry_after) == ("rate_limited", SECONDARY_MAX_PAUSE)
+    left = _seconds_until(client.quota.state.paused_until)
+    assert SECONDARY_MAX_PAUSE - 5 < left <= SECONDARY_MAX_PAUSE
+
+
 # -- sharing through a store ----------------------------------------------------------------
 
 
