@@ -23,7 +23,7 @@ from collections_app.querysets import with_artifact_count
 from refresher.admin import run_admin_url
 from refresher.discovery import DiscoverRequest, Status, discover_now
 from refresher.exceptions import ServiceError
-from refresher.models import EntryStatus, Mode, RefreshRun, RunStatus
+from refresher.models import EntryStatus, Mode, RefreshRun, RunStatus, Trigger
 from refresher.options import RefreshOptions
 from refresher.report import change_rows, outcome_text
 from refresher.service import refresh_in_background, refresh_now
@@ -77,24 +77,110 @@ class DiscoverForm(forms.Form):
     )
 
 
+class CollectionForm(forms.ModelForm):
+    """The notification secret is write-only here too: never shown, kept when left blank."""
+
+    notify_secret = forms.CharField(
+        required=False,
+        max_length=200,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Signs notifications (X-SkillMeat-Signature-256). Leave blank to keep the "
+        "current secret.",
+    )
+    clear_notify_secret = forms.BooleanField(
+        required=False, label="Remove the secret", help_text="Send notifications unsigned."
+    )
+
+    class Meta:
+        model = Collection
+        fields = [
+            "owner",
+            "name",
+            "description",
+            "auto_refresh_mode",
+            "refresh_schedule",
+            "refresh_on_push",
+            "notify_url",
+            "notify_secret",
+        ]
+
+    def clean_notify_secret(self) -> str:
+        value: str = self.cleaned_data.get("notify_secret") or ""
+        if self.cleaned_data.get("clear_notify_secret"):
+            return ""
+        if not value and self.instance.pk:
+            return self.instance.notify_secret
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        if cleaned.get("clear_notify_secret"):
+            cleaned["notify_secret"] = ""
+        return cleaned
+
+
 @admin.register(Collection)
 class CollectionAdmin(admin.ModelAdmin):
-    list_display = ["name", "owner", "artifact_total", "updated_at"]
-    list_filter = ["owner", "created_at"]
+    form = CollectionForm
+    list_display = [
+        "name",
+        "owner",
+        "artifact_total",
+        "refresh_schedule",
+        "next_refresh_at",
+        "refresh_on_push",
+        "updated_at",
+    ]
+    list_filter = ["owner", "refresh_on_push", "auto_refresh_mode", "created_at"]
     search_fields = ["name", "description", "owner__username"]
     readonly_fields = [
         "id",
+        "next_refresh_at",
+        "notify_secret_state",
         "created_at",
         "updated_at",
         "version",
         "manifest_extra",
         "manifest_document_extra",
     ]
+    fieldsets = [
+        (None, {"fields": ["id", "owner", "name", "description"]}),
+        (
+            "Keeping fresh",
+            {
+                "description": "Refreshes nobody asks for: on a schedule (UTC) and when GitHub "
+                "reports a push. Both run in the auto refresh mode and notify the URL below "
+                "when they find updates or change something.",
+                "fields": [
+                    "auto_refresh_mode",
+                    "refresh_schedule",
+                    "next_refresh_at",
+                    "refresh_on_push",
+                    "notify_url",
+                    "notify_secret",
+                    "notify_secret_state",
+                    "clear_notify_secret",
+                ],
+            },
+        ),
+        (
+            "Manifest",
+            {
+                "classes": ["collapse"],
+                "fields": ["version", "manifest_extra", "manifest_document_extra"],
+            },
+        ),
+        ("History", {"fields": ["created_at", "updated_at"]}),
+    ]
     inlines = [ArtifactInline]
     actions = ["refresh_metadata", "check_for_updates", "sync_with_upstream"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Collection]:
         return with_artifact_count(super().get_queryset(request)).select_related("owner")
+
+    @admin.display(description="Notification secret")
+    def notify_secret_state(self, obj: Collection) -> str:
+        return "set" if obj.notify_secret else "not set"
 
     def get_urls(self) -> list[URLPattern]:
         discover = path(
@@ -252,7 +338,11 @@ class CollectionAdmin(admin.ModelAdmin):
         try:
             if options.background:
                 return refresh_in_background(
-                    collection, options, user=request.user, request_id=request_id_of(request)
+                    collection,
+                    options,
+                    user=request.user,
+                    request_id=request_id_of(request),
+                    trigger=Trigger.ADMIN,
                 )
             return refresh_now(
                 collection,
@@ -260,6 +350,7 @@ class CollectionAdmin(admin.ModelAdmin):
                 user=request.user,
                 request_id=request_id_of(request),
                 deadline_seconds=settings.REFRESH_INLINE_DEADLINE,
+                trigger=Trigger.ADMIN,
             )
         except ServiceError as exc:
             text: SafeString = format_html("“{}”: {}", collection, exc.message)

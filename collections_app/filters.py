@@ -1,7 +1,7 @@
 import django_filters
 
 from collections_app.models import Artifact, ArtifactType
-from refresher.models import Mode, RefreshRun, RunStatus
+from refresher.models import Mode, RefreshRun, RunStatus, Trigger
 
 
 class ArtifactFilter(django_filters.FilterSet):
@@ -25,7 +25,8 @@ class RefreshRunFilter(django_filters.FilterSet):
     collection = django_filters.UUIDFilter(field_name="collection_id")
     status = django_filters.ChoiceFilter(choices=RunStatus.choices)
     mode = django_filters.ChoiceFilter(choices=Mode.choices)
+    trigger = django_filters.ChoiceFilter(choices=Trigger.choices)
 
     class Meta:
         model = RefreshRun
-        fields = ["collection", "status", "mode", "dry_run"]
+        fields = ["collection", "status", "mode", "trigger", "dry_run"]

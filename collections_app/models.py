@@ -6,8 +6,12 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
+from collections_app.validators import validate_notify_url, validate_refresh_schedule
 from refresher.exceptions import InvalidSource
+from refresher.models import Mode
+from refresher.schedules import InvalidSchedule, next_slot, normalize
 from refresher.sources import Source, SourceKind, parse_source
 
 SOURCE_COLUMNS = (
@@ -51,7 +55,12 @@ def validate_artifact_name(value: str) -> None:
 
 
 class Collection(models.Model):
-    """A user's named set of artifacts, refreshed together."""
+    """A user's named set of artifacts, refreshed together.
+
+    Besides refreshes people ask for, a collection can refresh itself: on a cron schedule, when
+    GitHub reports a push to one of its artifacts' repositories, and tell a chat about what
+    those runs found (SPEC 13).
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(
@@ -59,6 +68,44 @@ class Collection(models.Model):
     )
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
+
+    auto_refresh_mode = models.CharField(
+        max_length=16,
+        choices=Mode.choices,
+        default=Mode.CHECK_ONLY,
+        help_text="The mode of scheduled and push-triggered refreshes.",
+    )
+    refresh_schedule = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        validators=[validate_refresh_schedule],
+        help_text="Five cron fields in UTC, or @hourly, @daily, @weekly; empty = no schedule.",
+    )
+    # The next due slot; moved forward by the worker that runs it (compare-and-swap).
+    next_refresh_at = models.DateTimeField(null=True, blank=True, editable=False)
+    refresh_on_push = models.BooleanField(
+        default=False, help_text="Refresh when GitHub reports a push to an artifact's source."
+    )
+    notify_url = models.CharField(
+        max_length=2000,
+        blank=True,
+        default="",
+        validators=[validate_notify_url],
+        help_text="https URL that gets a JSON POST when a scheduled or push refresh finds "
+        "something; empty = no notifications.",
+    )
+    notify_secret = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        help_text="Signs notifications (X-SkillMeat-Signature-256); empty = unsigned.",
+    )
+    # Artifacts of pushes that found the collection busy; the end of the active run starts them.
+    pending_push_ids = models.JSONField(default=list, blank=True, editable=False)
+    # The schedule as last read or saved (see save()); not a column.
+    _loaded_schedule: str | None = None
+
     # What a `collection.toml` carries beyond the columns above, so an export gives back what
     # an import took in: the manifest's version, the `[collection]` table's unknown keys, and
     # the document's unknown top-level keys.
@@ -75,9 +122,48 @@ class Collection(models.Model):
                 fields=["owner", "name"], name="collection_name_unique_per_owner"
             )
         ]
+        indexes = [
+            models.Index(fields=["next_refresh_at"], name="collection_next_refresh"),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.refresh_schedule = normalize(self.refresh_schedule)
+        self.notify_url = self.notify_url.strip()
+        changed = self.refresh_schedule != getattr(self, "_loaded_schedule", None)
+        if not self.refresh_schedule:
+            self.next_refresh_at = None
+        elif changed or self.next_refresh_at is None:
+            try:
+                self.next_refresh_at = next_slot(self.refresh_schedule, timezone.now())
+            except InvalidSchedule:
+                # Written past validation (a shell, a data migration): never scheduled.
+                self.next_refresh_at = None
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "refresh_schedule" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "next_refresh_at"}
+        elif update_fields is None and not self._state.adding and not kwargs.get("force_insert"):
+            # An edit (API, admin) must not write back the worker-owned columns it read: the
+            # scheduler moves `next_refresh_at` and the webhook adds `pending_push_ids` while
+            # the edit is in flight, and writing the stale copies would rerun a slot or lose a
+            # push. The slot is written only when the schedule itself changed.
+            owned = {"pending_push_ids"} | (set() if changed else {"next_refresh_at"})
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in owned
+            ]
+        super().save(*args, **kwargs)
+        self._loaded_schedule = self.refresh_schedule
+
+    @classmethod
+    def from_db(cls, *args: Any, **kwargs: Any) -> "Collection":
+        instance = super().from_db(*args, **kwargs)
+        # What the schedule was when read, so save() knows whether the next slot must move.
+        instance._loaded_schedule = instance.__dict__.get("refresh_schedule")
+        return instance
 
 
 class Artifact(models.Model):

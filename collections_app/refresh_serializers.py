@@ -15,6 +15,7 @@ from refresher.models import (
     RefreshEntry,
     RefreshRun,
     RunStatus,
+    Trigger,
 )
 from refresher.options import ArtifactFilter, RefreshOptions, normalize_fields
 
@@ -207,6 +208,11 @@ class RefreshResponseSerializer(serializers.ModelSerializer[RefreshRun]):
     collection_id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=RunStatus.choices)
     mode = serializers.ChoiceField(choices=Mode.choices)
+    trigger = serializers.ChoiceField(
+        choices=Trigger.choices,
+        help_text="What started the run: the API, the admin, the command line, the collection's "
+        "schedule or a GitHub push.",
+    )
     fields = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]
     summary = SummarySerializer(source="*")
     entries = RefreshEntrySerializer(many=True)
@@ -221,6 +227,7 @@ class RefreshResponseSerializer(serializers.ModelSerializer[RefreshRun]):
             "collection_id",
             "status",
             "mode",
+            "trigger",
             "dry_run",
             "fields",
             "artifact_filter",

@@ -7,14 +7,35 @@ from rest_framework import serializers
 
 from collections_app.models import Artifact, ArtifactType, Collection
 from collections_app.querysets import visible_collections
+from collections_app.validators import validate_notify_url
 from refresher.changes import FIELDS
 from refresher.exceptions import InvalidSource
+from refresher.schedules import normalize
 from refresher.sources import parse_source
 
 
 class CollectionSerializer(serializers.ModelSerializer[Collection]):
     owner = serializers.CharField(source="owner.get_username", read_only=True)
     artifact_count = serializers.IntegerField(read_only=True, default=0)
+    notify_secret = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="Signs notifications with HMAC-SHA256 (X-SkillMeat-Signature-256). Write-only; "
+        "an empty string removes it.",
+    )
+    notify_url = serializers.URLField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        validators=[validate_notify_url],
+        help_text="https URL on a public address that gets a JSON POST when a scheduled or push "
+        "refresh finds updates or changes something; empty = no notifications.",
+    )
+    notify_secret_set = serializers.SerializerMethodField(
+        help_text="Whether notifications are signed (the secret itself is never shown)."
+    )
 
     class Meta:
         model = Collection
@@ -24,10 +45,32 @@ class CollectionSerializer(serializers.ModelSerializer[Collection]):
             "description",
             "owner",
             "artifact_count",
+            "auto_refresh_mode",
+            "refresh_schedule",
+            "next_refresh_at",
+            "refresh_on_push",
+            "notify_url",
+            "notify_secret",
+            "notify_secret_set",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "created_at", "updated_at"]
+        read_only_fields = ["id", "next_refresh_at", "created_at", "updated_at"]
+        extra_kwargs = {
+            "next_refresh_at": {
+                "help_text": "When the schedule next refreshes the collection (UTC); null when "
+                "it has no schedule."
+            },
+        }
+
+    def get_notify_secret_set(self, collection: Collection) -> bool:
+        return bool(collection.notify_secret)
+
+    def validate_refresh_schedule(self, value: str) -> str:
+        return normalize(value)
+
+    def validate_notify_url(self, value: str) -> str:
+        return value.strip()
 
     def validate_name(self, value: str) -> str:
         value = value.strip()

@@ -19,7 +19,14 @@ from django.utils.safestring import SafeString, mark_safe
 
 from refresher.changes import FIELDS
 from refresher.exceptions import InvalidRequest
-from refresher.models import GitHubQuota, HttpCacheEntry, Mode, RefreshRun
+from refresher.models import (
+    GitHubQuota,
+    HttpCacheEntry,
+    Mode,
+    NotificationDelivery,
+    RefreshRun,
+    WebhookDelivery,
+)
 from refresher.report import change_rows, outcome_text
 from refresher.rollback import rollback_run
 
@@ -54,6 +61,7 @@ class RefreshRunAdmin(admin.ModelAdmin):
         "started",
         "collection",
         "mode",
+        "trigger",
         "dry_run",
         "status",
         "outcome_short",
@@ -66,6 +74,7 @@ class RefreshRunAdmin(admin.ModelAdmin):
         "collection",
         "status",
         "mode",
+        "trigger",
         "dry_run",
         ("rolled_back_at", admin.EmptyFieldListFilter),
     ]
@@ -80,6 +89,7 @@ class RefreshRunAdmin(admin.ModelAdmin):
                 "fields": [
                     "collection",
                     "mode",
+                    "trigger",
                     "dry_run",
                     "status",
                     "outcome",
@@ -351,3 +361,93 @@ class GitHubQuotaAdmin(admin.ModelAdmin):
             paused_until=None, strikes=0, updated_at=timezone.now()
         )
         self.message_user(request, f"Lifted {lifted} pause(s).", messages.SUCCESS)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record nobody edits here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(NotificationDelivery)
+class NotificationDeliveryAdmin(ReadOnlyAdmin):
+    """Every notification sent for a scheduled or push run, with each attempt and its outcome."""
+
+    list_display = ["created_at", "collection", "status", "attempt_count", "response_status"]
+    list_filter = ["status", "collection"]
+    list_select_related = ["collection"]
+    date_hierarchy = "created_at"
+    search_fields = ["id", "collection__name"]
+    fields = readonly_fields = (
+        "id",
+        "collection",
+        "run_link",
+        "url",
+        "status",
+        "response_status",
+        "error",
+        "attempt_log",
+        "created_at",
+        "next_attempt_at",
+        "finished_at",
+        "pretty_body",
+    )
+
+    @admin.display(description="Attempts")
+    def attempt_count(self, delivery: NotificationDelivery) -> int:
+        return len(delivery.attempts or ())
+
+    @admin.display(description="Run")
+    def run_link(self, delivery: NotificationDelivery) -> SafeString:
+        return format_html('<a href="{}">{}</a>', run_admin_url(delivery.run_id), delivery.run_id)
+
+    @admin.display(description="Attempt log")
+    def attempt_log(self, delivery: NotificationDelivery) -> SafeString | str:
+        if not delivery.attempts:
+            return "-"
+        return format_html(
+            "<ol>{}</ol>",
+            format_html_join(
+                "",
+                "<li>{}: {}</li>",
+                (
+                    (a.get("at"), a.get("status") or a.get("error") or "-")
+                    for a in delivery.attempts
+                ),
+            ),
+        )
+
+    @admin.display(description="Body sent")
+    def pretty_body(self, delivery: NotificationDelivery) -> SafeString:
+        try:
+            text = json.dumps(json.loads(delivery.body), indent=2, ensure_ascii=False)
+        except ValueError:
+            text = delivery.body
+        return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    """GitHub webhook deliveries handled, and the runs each push started."""
+
+    list_display = ["received_at", "event", "repository", "ref", "run_count", "delivery_id"]
+    list_filter = ["event"]
+    search_fields = ["delivery_id", "repository"]
+    date_hierarchy = "received_at"
+    fields = readonly_fields = (
+        "delivery_id",
+        "event",
+        "repository",
+        "ref",
+        "runs",
+        "deferred",
+        "received_at",
+    )
+
+    @admin.display(description="Runs")
+    def run_count(self, delivery: WebhookDelivery) -> int:
+        return len(delivery.runs or ())

@@ -21,7 +21,8 @@ class RefresherConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Registers the task worker's periodic jobs (heartbeat, HTTP cache pruning).
-        from refresher import housekeeping  # noqa: F401
+        # Registers the task worker's periodic jobs (heartbeat, HTTP cache pruning, the
+        # refresh scheduler).
+        from refresher import housekeeping, scheduler  # noqa: F401
 
         post_migrate.connect(ensure_cache_tables, sender=self)

@@ -22,8 +22,9 @@ from refresher.evaluate import errored, evaluate, skipped
 from refresher.exceptions import InvalidSource, UpstreamUnavailable
 from refresher.governor import Block
 from refresher.httpcache import HttpCache
-from refresher.models import Mode, RefreshRun
+from refresher.models import Mode, RefreshRun, Trigger
 from refresher.options import ArtifactFilter, RefreshOptions
+from refresher.pending import start_pending_push
 from refresher.providers import GitHubProvider, Provider, ReadContext
 from refresher.runs import Requester, fail_run, heartbeat, start_run
 from refresher.sources import SourceKind, parse_source
@@ -101,6 +102,7 @@ class Refresher:
         idempotency_key: str = "",
         deadline_seconds: float | None = None,
         progress: Progress | None = None,
+        trigger: str = Trigger.API,
     ) -> RefreshRun:
         """Run a refresh now and return its finished record.
 
@@ -114,6 +116,7 @@ class Refresher:
             request_id=request_id,
             idempotency_key=idempotency_key,
             queued=False,
+            trigger=trigger,
         )
         with log_context(run_id=str(run.pk)):
             try:
@@ -128,6 +131,9 @@ class Refresher:
                     run, code="internal_error", message="The run stopped on an unexpected error."
                 )
                 raise
+            finally:
+                # Pushes that arrived while this run held the collection run now.
+                start_pending_push(run.collection_id)
         if block is not None:
             raise UpstreamUnavailable(
                 f"{block.describe()}; nothing was sent and nothing was changed.",

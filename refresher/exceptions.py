@@ -65,6 +65,13 @@ class NotFound(ServiceError):
     status = 404
 
 
+class InvalidSignature(ServiceError):
+    """A webhook whose signature is missing, malformed or does not match the body."""
+
+    code = "invalid_signature"
+    status = 401
+
+
 class RefreshInProgress(ServiceError):
     """Another run of the same collection is queued or running (details.run_id names it)."""
 
@@ -138,3 +145,24 @@ class ReadByRest(RefresherError):
     reads it instead. Never reaches an entry: the GraphQL reader hands such artifacts on."""
 
     code = "read_by_rest"
+
+
+# -- refused settings and inputs of the keep-fresh features (SPEC 13) --------------------------
+
+
+class InvalidSchedule(RefresherError, ValueError):
+    """A refresh schedule that is not a cron expression we accept, or that fires too often."""
+
+    code = "invalid_schedule"
+
+
+class OutboundRefused(RefresherError, ValueError):
+    """A notification URL, or the address it resolves to, that we do not send requests to."""
+
+    code = "outbound_refused"
+
+
+class InvalidPush(RefresherError, ValueError):
+    """A GitHub push payload without the parts matching needs."""
+
+    code = "invalid_request"

@@ -24,6 +24,16 @@ class RunStatus(models.TextChoices):
 ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 
 
+class Trigger(models.TextChoices):
+    """Which door started a run."""
+
+    API = "api", "API"
+    ADMIN = "admin", "Admin"
+    COMMAND = "command", "Command line"
+    SCHEDULE = "schedule", "Schedule"
+    PUSH = "push", "GitHub push"
+
+
 class EntryStatus(models.TextChoices):
     REFRESHED = "refreshed", "Refreshed"
     UNCHANGED = "unchanged", "Unchanged"
@@ -68,6 +78,7 @@ class RefreshRun(models.Model):
     fields = models.JSONField(default=list, blank=True)
     artifact_filter = models.JSONField(default=dict, blank=True)
     background = models.BooleanField(default=False)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.API)
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
 
     total = models.PositiveIntegerField(default=0)
@@ -235,3 +246,62 @@ class GitHubQuota(models.Model):
 
     def __str__(self) -> str:
         return f"GitHub quota at {self.api_url or self.account}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+    REFUSED = "refused", "Refused"
+
+
+class NotificationDelivery(models.Model):
+    """One notification of a finished run to the collection's `notify_url`, and how it went.
+
+    `id` is the `X-SkillMeat-Delivery` header. The body is stored as sent, so every attempt sends
+    the same bytes under the same signature. `attempts` lists each try: when, and the HTTP status
+    or the error.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    run = models.ForeignKey(RefreshRun, on_delete=models.CASCADE, related_name="notifications")
+    collection = models.ForeignKey(
+        "collections_app.Collection", on_delete=models.CASCADE, related_name="notifications"
+    )
+    url = models.CharField(max_length=2000)
+    body = models.TextField()
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.JSONField(default=list, blank=True)
+    response_status = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "notification deliveries"
+
+    def __str__(self) -> str:
+        return f"notification {self.id} ({self.status})"
+
+
+class WebhookDelivery(models.Model):
+    """A GitHub webhook delivery we handled; its id is unique, so a redelivery does nothing."""
+
+    delivery_id = models.CharField(max_length=100, unique=True)
+    event = models.CharField(max_length=64)
+    repository = models.CharField(max_length=200, blank=True, default="")
+    ref = models.CharField(max_length=300, blank=True, default="")
+    runs = models.JSONField(default=list, blank=True)
+    deferred = models.JSONField(default=list, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.delivery_id}"

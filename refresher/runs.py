@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from collections_app.models import Collection
 from refresher.exceptions import RefreshInProgress
-from refresher.models import ACTIVE_STATUSES, RefreshRun, RunStatus
+from refresher.models import ACTIVE_STATUSES, RefreshRun, RunStatus, Trigger
 from refresher.options import RefreshOptions
 
 if TYPE_CHECKING:
@@ -89,6 +89,7 @@ def start_run(
     request_id: str = "",
     idempotency_key: str = "",
     queued: bool,
+    trigger: str = Trigger.API,
 ) -> RefreshRun:
     """Create the run record; raise RefreshInProgress when the collection has an active run.
 
@@ -104,6 +105,7 @@ def start_run(
         fields=list(options.fields),
         artifact_filter=options.artifact_filter.as_dict(),
         background=queued,
+        trigger=trigger,
         status=RunStatus.QUEUED if queued else RunStatus.RUNNING,
         started_at=None if queued else now,
         heartbeat_at=now,

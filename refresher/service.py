@@ -10,7 +10,7 @@ from refresher import tasks
 from refresher.engine import Progress, count_artifacts
 from refresher.exceptions import InvalidRequest, RefreshInProgress
 from refresher.factory import refresher_from_settings
-from refresher.models import RefreshRun
+from refresher.models import RefreshRun, Trigger
 from refresher.options import RefreshOptions
 from refresher.runs import Requester, recorded_user, request_fingerprint, start_run
 
@@ -24,6 +24,7 @@ def refresh_now(
     idempotency_key: str = "",
     deadline_seconds: float | None = None,
     progress: Progress | None = None,
+    trigger: str = Trigger.API,
 ) -> RefreshRun:
     """Refresh inline with the production client; see Refresher.refresh."""
     refresher = refresher_from_settings()
@@ -36,6 +37,7 @@ def refresh_now(
             idempotency_key=idempotency_key,
             deadline_seconds=deadline_seconds,
             progress=progress,
+            trigger=trigger,
         )
     finally:
         refresher.client.close()
@@ -48,6 +50,7 @@ def refresh_in_background(
     user: Requester = None,
     request_id: str = "",
     idempotency_key: str = "",
+    trigger: str = Trigger.API,
 ) -> RefreshRun:
     """Record a queued run and hand it to a task worker."""
     run = start_run(
@@ -57,6 +60,7 @@ def refresh_in_background(
         request_id=request_id,
         idempotency_key=idempotency_key,
         queued=True,
+        trigger=trigger,
     )
     tasks.enqueue(run)
     return run
@@ -114,6 +118,7 @@ def start_refresh(
         "user": user,
         "request_id": request_id,
         "idempotency_key": idempotency_key,
+        "trigger": Trigger.API,
     }
     if options.background or large:
         return Started(refresh_in_background(collection, options, **kwargs), background=True)

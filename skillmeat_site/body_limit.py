@@ -10,7 +10,8 @@ handler turns into the same 413.)
 
 A path that takes larger bodies by contract checks them itself against its own limit: the
 `collection.toml` import (COLLECTION_IMPORT_MAX_BYTES, 5 MiB), whose parser refuses a larger
-`Content-Length` before reading and reads no more than the limit.
+`Content-Length` before reading and reads no more than the limit. GitHub webhooks
+(`/api/v1/webhooks/github`, 5 MiB, SPEC 13) read their raw body themselves under their own cap.
 """
 
 import re
@@ -21,7 +22,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from skillmeat_site.errors import PAYLOAD_TOO_LARGE, error_body, too_large_message
 
-OWN_LIMIT_PATHS = re.compile(r"^/api/v1/collections/import/?$")
+OWN_LIMIT_PATHS = re.compile(r"^/api/v1/(collections/import|webhooks/github)/?$")
 
 
 class BodySizeLimitMiddleware:

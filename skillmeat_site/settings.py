@@ -184,6 +184,7 @@ SPECTACULAR_SETTINGS = {
         "RefreshModeEnum": "refresher.models.Mode.choices",
         "RunStatusEnum": "refresher.models.RunStatus.choices",
         "EntryStatusEnum": "refresher.models.EntryStatus.choices",
+        "RunTriggerEnum": "refresher.models.Trigger.choices",
         "DiscoveryStatusEnum": "collections_app.discovery_serializers.DISCOVERY_STATUSES",
         "EntryErrorCodeEnum": "refresher.models.EntryErrorCode.choices",
     },
@@ -244,6 +245,22 @@ COLLECTION_IMPORT_MAX_BYTES = env_int("COLLECTION_IMPORT_MAX_BYTES", 5 * 1024 * 
 HTTP_CACHE_MAX_AGE_DAYS = env_int("HTTP_CACHE_MAX_AGE_DAYS", 30, minimum=1)
 # Seconds between two heartbeats of a task worker (what /healthz reports as `worker`).
 WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 30, minimum=1)
+
+# Keeping collections fresh without being asked (SPEC 13).
+# The shortest period a collection's refresh_schedule may have.
+REFRESH_SCHEDULE_MIN_MINUTES = env_int("REFRESH_SCHEDULE_MIN_MINUTES", 15, minimum=1)
+# Seconds between two looks for due schedules in each task worker.
+REFRESH_SCHEDULER_EVERY = env_float("REFRESH_SCHEDULER_EVERY", 30.0, minimum=1.0)
+# The secret of GitHub push webhooks; empty turns POST /api/v1/webhooks/github off (404).
+GITHUB_WEBHOOK_SECRET = env_str("GITHUB_WEBHOOK_SECRET")
+# Notifications may go to http and to private or loopback addresses (development, tests only).
+NOTIFY_ALLOW_PRIVATE = env_bool("NOTIFY_ALLOW_PRIVATE", False)
+# Seconds one notification request may take.
+NOTIFY_TIMEOUT = env_float("NOTIFY_TIMEOUT", 10.0, minimum=0.1)
+# Attempts of one notification (network errors and 5xx are retried) and the first retry's delay
+# in seconds (each further retry waits four times longer).
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 5, minimum=1)
+NOTIFY_RETRY_BACKOFF = env_float("NOTIFY_RETRY_BACKOFF", 30.0)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 # `plain` for people reading a terminal; `json` (one object per line) for log collectors.

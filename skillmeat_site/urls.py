@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from collections_app.refresh_views import RefreshRunViewSet
 from collections_app.views import ArtifactViewSet, CollectionViewSet
+from collections_app.webhook_views import GitHubWebhookView
 from skillmeat_site.health import healthz
 
 
@@ -25,6 +26,7 @@ urlpatterns = [
     path("", include("skillmeat_site.home")),
     re_path(r"^healthz/?$", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    re_path(r"^api/v1/webhooks/github/?$", GitHubWebhookView.as_view(), name="webhook-github"),
     re_path(r"^api/v1/", include(router.urls)),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -180,6 +180,7 @@ def test_several_collections_queue_one_background_run_each_and_link_them(
     runs = {run.collection_id: run for run in RefreshRun.objects.all()}
     assert set(runs) == {collection.pk, second.pk}
     assert all(run.status == RunStatus.QUEUED and run.background for run in runs.values())
+    assert {run.trigger for run in runs.values()} == {"admin"}
     assert all(not run.dry_run and run.mode == Mode.METADATA_ONLY for run in runs.values())
     assert len(queued_tasks) == 2
     assert collection.artifacts.get(name="pdf").description == "Our own words about PDFs"

@@ -29,7 +29,8 @@ pytestmark = pytest.mark.django_db
 #   1  final counts and status of the run
 #   1  RELEASE SAVEPOINT
 #   1  re-read the finished run
-EXPECTED_QUERIES = 29
+#   1  are pushes waiting for the collection to be free? (refresher.pending)
+EXPECTED_QUERIES = 30
 
 
 def setup_upstream(github, n: int) -> None:

@@ -25,7 +25,7 @@ from collections_app.models import ArtifactType, Collection
 from collections_app.refresh_serializers import RefreshRequestSerializer, RefreshResponseSerializer
 from refresher.changes import FIELDS
 from refresher.exceptions import ServiceError
-from refresher.models import EntryStatus, Mode, RefreshEntry, RefreshRun
+from refresher.models import EntryStatus, Mode, RefreshEntry, RefreshRun, Trigger
 from refresher.options import RefreshOptions
 from refresher.report import Report, collection_label
 from refresher.service import refresh_now
@@ -121,7 +121,9 @@ class Command(BaseCommand):
         try:
             try:
                 with quiet_logs(quiet):
-                    run = refresh_now(collection, refresh_options, progress=progress)
+                    run = refresh_now(
+                        collection, refresh_options, progress=progress, trigger=Trigger.COMMAND
+                    )
             finally:
                 progress.close()
         except ServiceError as exc:

@@ -1,0 +1,214 @@
+"""Notifications: a signed JSON POST to a collection's `notify_url` when a refresh nobody asked
+for (a schedule, a push) finds updates or applies changes (SPEC 13).
+
+Each notification is a `NotificationDelivery` row holding the exact body; the task worker sends
+it (`refresher.tasks.deliver_notification`), retrying network errors and 5xx answers with growing
+delays up to `NOTIFY_MAX_ATTEMPTS`, and records every attempt. Where it may be sent is decided by
+`refresher.outbound`, again at every attempt.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from django.conf import settings
+from django.utils import timezone
+
+from collections_app.models import Collection
+from refresher.models import DeliveryStatus, NotificationDelivery, RefreshRun, Trigger
+from refresher.outbound import OutboundRefused, post
+
+logger = logging.getLogger("refresher.notify")
+
+EVENT = "refresh.finished"
+NOTIFYING_TRIGGERS = frozenset({Trigger.SCHEDULE, Trigger.PUSH})
+USER_AGENT = "SkillMeat-Site-Notifier/1"
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def run_summary(run: RefreshRun) -> dict[str, Any]:
+    """The run as RefreshResponse shows it, without its entries (the API's list shape)."""
+    return {
+        "run_id": str(run.pk),
+        "collection_id": str(run.collection_id),
+        "status": run.status,
+        "mode": run.mode,
+        "trigger": run.trigger,
+        "dry_run": run.dry_run,
+        "fields": list(run.fields),
+        "artifact_filter": run.artifact_filter,
+        "background": run.background,
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "duration_ms": run.duration_ms,
+        "summary": {
+            "total": run.total,
+            "refreshed": run.refreshed,
+            "unchanged": run.unchanged,
+            "skipped": run.skipped,
+            "error": run.error,
+            "updates_available": run.updates_available,
+            "processed": run.processed,
+        },
+        "rate_limit": run.rate_limit,
+        "error": {"code": run.error_code, "message": run.error_message} if run.error_code else None,
+        "rolled_back_at": _iso(run.rolled_back_at),
+        "request_id": run.request_id,
+    }
+
+
+def _changes(run: RefreshRun) -> tuple[list[dict[str, Any]], int]:
+    """Per artifact with news: its changed fields and update flag; and how many were applied."""
+    changes, applied = [], 0
+    for entry in run.entries.order_by("artifact_key"):
+        if not entry.changes and not entry.update_available:
+            continue
+        changes.append(
+            {
+                "artifact": entry.artifact_key,
+                "fields": sorted(entry.changes),
+                "update_available": entry.update_available,
+            }
+        )
+        applied += int(entry.applied)
+    return changes, applied
+
+
+def _text(collection: Collection, run: RefreshRun, applied: int) -> str:
+    why = "scheduled" if run.trigger == Trigger.SCHEDULE else "push-triggered"
+    news = []
+    if run.updates_available:
+        news.append(f"{run.updates_available} update{'s' if run.updates_available != 1 else ''}")
+        news[-1] += " available"
+    if applied:
+        news.append(f"{applied} artifact{'s' if applied != 1 else ''} changed")
+    if run.error:
+        news.append(f"{run.error} error{'s' if run.error != 1 else ''}")
+    # One line: a chat's incoming webhook shows `text` as it is.
+    name = " ".join(collection.name.split())
+    return f"SkillMeat: {why} {run.mode} refresh of “{name}”: {', '.join(news)} ({run.status})."
+
+
+def payload(collection: Collection, run: RefreshRun) -> dict[str, Any] | None:
+    """The notification of `run`, or None when it found nothing worth telling."""
+    changes, applied = _changes(run)
+    if not run.updates_available and not applied:
+        return None
+    return {
+        "event": EVENT,
+        "text": _text(collection, run, applied),
+        "collection": {"id": str(collection.pk), "name": collection.name},
+        "run": run_summary(run),
+        "changes": changes,
+    }
+
+
+def signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def notification_for(run: RefreshRun) -> NotificationDelivery | None:
+    """Record the notification a finished run owes its collection; None when it owes none."""
+    if run.trigger not in NOTIFYING_TRIGGERS or run.is_active or run.dry_run:
+        return None
+    collection = Collection.objects.filter(pk=run.collection_id).first()
+    if collection is None or not collection.notify_url:
+        return None
+    data = payload(collection, run)
+    if data is None:
+        return None
+    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return NotificationDelivery.objects.create(
+        run=run, collection=collection, url=collection.notify_url, body=body
+    )
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """How long to wait after failed attempt number `attempt` (1-based): 1x, 4x, 16x, ..."""
+    return timedelta(seconds=settings.NOTIFY_RETRY_BACKOFF * 4 ** (attempt - 1))
+
+
+def attempt(delivery: NotificationDelivery) -> datetime | None:
+    """Send the notification once and record the outcome; when to try again, or None if done.
+
+    Network errors and 5xx answers are retried; any other answer, a refused address and the last
+    attempt end the delivery. Redirects are not followed: a 3xx ends it as failed.
+    """
+    if delivery.status != DeliveryStatus.PENDING:
+        return None
+    secret = (
+        Collection.objects.filter(pk=delivery.collection_id)
+        .values_list("notify_secret", flat=True)
+        .first()
+    )
+    body = delivery.body.encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-SkillMeat-Event": EVENT,
+        "X-SkillMeat-Delivery": str(delivery.pk),
+    }
+    if secret:
+        headers["X-SkillMeat-Signature-256"] = signature(secret, body)
+    now = timezone.now()
+    number = len(delivery.attempts) + 1
+    record: dict[str, Any] = {"at": _iso(now), "attempt": number}
+    retry = False
+    try:
+        response = post(
+            delivery.url,
+            body=body,
+            headers=headers,
+            timeout=settings.NOTIFY_TIMEOUT,
+            allow_private=settings.NOTIFY_ALLOW_PRIVATE,
+        )
+    except OutboundRefused as exc:
+        record["error"] = f"refused: {exc}"
+        delivery.status = DeliveryStatus.REFUSED
+    except httpx.HTTPError as exc:
+        record["error"] = f"{type(exc).__name__}: {exc}"[:500]
+        retry = True
+    else:
+        record["status"] = response.status_code
+        delivery.response_status = response.status_code
+        if 200 <= response.status_code < 300:
+            delivery.status = DeliveryStatus.DELIVERED
+        elif response.status_code >= 500:
+            retry = True
+        else:
+            delivery.status = DeliveryStatus.FAILED
+    delivery.attempts = [*delivery.attempts, record]
+    delivery.error = record.get("error", "")
+    if retry and number >= settings.NOTIFY_MAX_ATTEMPTS:
+        delivery.status = DeliveryStatus.FAILED
+        retry = False
+    delivery.next_attempt_at = now + retry_delay(number) if retry else None
+    if delivery.status != DeliveryStatus.PENDING:
+        delivery.finished_at = now
+    delivery.save(
+        update_fields=[
+            "attempts",
+            "status",
+            "response_status",
+            "error",
+            "next_attempt_at",
+            "finished_at",
+        ]
+    )
+    logger.info(
+        "notification %s attempt %d to collection %s: %s",
+        delivery.pk,
+        number,
+        delivery.collection_id,
+        record.get("status") or record.get("error"),
+    )
+    return delivery.next_attempt_at
