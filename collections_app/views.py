@@ -27,7 +27,7 @@ from collections_app.serializers import ArtifactSerializer, CollectionSerializer
 from refresher.models import RefreshRun
 from refresher.service import start_refresh
 from skillmeat_site.request_id import request_id_of
-from skillmeat_site.schema import REFRESH_ERRORS
+from skillmeat_site.schema import NAME_TAKEN, REFRESH_ERRORS
 
 
 @extend_schema_view(
@@ -43,6 +43,7 @@ class CollectionViewSet(viewsets.ModelViewSet):
 
     serializer_class = CollectionSerializer
     lookup_value_regex = UUID_PATH
+    openapi_conflict = NAME_TAKEN
     ordering_fields = ["name", "created_at", "updated_at"]
 
     def get_queryset(self) -> QuerySet[Collection]:
@@ -54,7 +55,9 @@ class CollectionViewSet(viewsets.ModelViewSet):
     @extend_schema(
         operation_id="collections_refresh",
         summary="Refresh a collection's artifacts from GitHub",
-        request=RefreshRequestSerializer,
+        # JSON only: form posts are read for the browsable API's form, but a form cannot carry
+        # the nested `artifact_filter` or JSON null the way the schema describes them.
+        request={"application/json": RefreshRequestSerializer},
         examples=REFRESH_EXAMPLES,
         parameters=[MODE_PARAMETER, IDEMPOTENCY_KEY],
         responses={
@@ -128,6 +131,7 @@ class ArtifactViewSet(viewsets.ModelViewSet):
 
     serializer_class = ArtifactSerializer
     lookup_value_regex = UUID_PATH
+    openapi_conflict = NAME_TAKEN
     filterset_class = ArtifactFilter
     ordering_fields = ["name", "type", "created_at", "updated_at", "last_refreshed_at"]
 

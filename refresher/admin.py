@@ -20,7 +20,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from refresher.changes import FIELDS
 from refresher.evaluate import CONTENT
-from refresher.exceptions import InvalidRequest
+from refresher.exceptions import RollbackRefused
 from refresher.models import HttpCacheEntry, Mode, RefreshRun
 from refresher.rollback import rollback_run
 
@@ -320,7 +320,7 @@ class RefreshRunAdmin(admin.ModelAdmin):
             )
             try:
                 report = rollback_run(run, user=request.user)
-            except InvalidRequest as exc:
+            except RollbackRefused as exc:
                 self.message_user(
                     request, format_html("{}: {}", label, exc.message), messages.ERROR
                 )

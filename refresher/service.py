@@ -8,7 +8,7 @@ from django.conf import settings
 from refresher import tasks
 from refresher.client import github_client_from_settings
 from refresher.engine import Refresher, count_artifacts
-from refresher.exceptions import InvalidRequest, RefreshInProgress
+from refresher.exceptions import IdempotencyKeyReused, RefreshInProgress
 from refresher.models import RefreshRun
 from refresher.options import RefreshOptions
 from refresher.runs import request_fingerprint, start_run
@@ -84,7 +84,7 @@ def previous_attempt(
         return None
     run = RefreshRun.objects.filter(requested_by=user, idempotency_key=idempotency_key).first()
     if run is not None and run.request_fingerprint != request_fingerprint(collection.pk, options):
-        raise InvalidRequest(
+        raise IdempotencyKeyReused(
             "This Idempotency-Key was used for a different refresh request.",
             details={"Idempotency-Key": ["Already used with another body."]},
         )

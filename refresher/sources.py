@@ -70,10 +70,13 @@ def parse_source(text: str | None) -> Source:
 
 
 def _parse_url(raw: str) -> Source:
-    parts = urlsplit(raw)
+    try:
+        parts = urlsplit(raw)
+        host = (parts.hostname or "").lower()
+    except ValueError as exc:  # e.g. an unclosed "[" of an IPv6 host
+        raise InvalidSource(f"not a valid URL ({exc})") from None
     if parts.scheme not in ("http", "https"):
         raise InvalidSource(f"unsupported URL scheme {parts.scheme!r}")
-    host = (parts.hostname or "").lower()
     if host not in GITHUB_HOSTS:
         return Source(SourceKind.UNSUPPORTED)
     if parts.query or parts.fragment:
