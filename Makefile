@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install check-python migrate seed lint typecheck bench clean
+.PHONY: run test contract install check-python migrate seed lint typecheck bench clean
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null || { \
@@ -40,6 +40,10 @@ run: seed
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Only the OpenAPI contract run: schemathesis against a live site (part of `make test` too).
+contract: install
+	$(BIN)/python -m pytest -m contract $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
