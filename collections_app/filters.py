@@ -4,7 +4,6 @@ from collections_app.fields import StrictBooleanFilter
 from collections_app.models import Artifact, ArtifactType
 from refresher.models import Mode, RefreshRun, RunStatus
 
-
 # Filters whose values the schema types (uuid, enum, boolean): an empty value is not one of them.
 _TYPED_FILTERS = (
     django_filters.UUIDFilter,

@@ -74,7 +74,9 @@ class Artifact(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="artifacts")
     type = models.CharField(max_length=16, choices=ArtifactType.choices)
-    name = models.CharField(max_length=ARTIFACT_NAME_MAX_LENGTH, validators=[validate_artifact_name])
+    name = models.CharField(
+        max_length=ARTIFACT_NAME_MAX_LENGTH, validators=[validate_artifact_name]
+    )
     source = models.CharField(max_length=500, blank=True, default="")
     source_kind = models.CharField(
         max_length=16,

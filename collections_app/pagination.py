@@ -8,7 +8,6 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-
 # Page numbers longer than this are past the last page of any list.
 _DIGITS = 18
 

@@ -6,6 +6,7 @@ from drf_spectacular.openapi import AutoSchema as DefaultAutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
+from rest_framework.settings import api_settings
 
 Direction = Any
 
@@ -62,13 +63,11 @@ REFERENCE_NOT_FOUND = error(
     "No such collection.",
     {"collection": ["No such collection."]},
 )
-PAGE_NOT_FOUND = error(
-    "The page number is past the last page.", "not_found", "Invalid page."
-)
+PAGE_NOT_FOUND = error("The page number is past the last page.", "not_found", "Invalid page.")
 NOT_ACCEPTABLE = error(
     "No representation the `Accept` header allows (the API answers JSON).",
     "not_acceptable",
-    'Could not satisfy the request Accept header.',
+    "Could not satisfy the request Accept header.",
 )
 UNSUPPORTED_MEDIA_TYPE = error(
     "The body's Content-Type is none of those this operation reads.",
@@ -97,6 +96,7 @@ THROTTLED = error(
 )
 
 
+FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # Serializers whose unknown keys are a 400 say so with this attribute; their request schema then
 # carries `additionalProperties: false`.
 REJECTS_UNKNOWN_KEYS = "rejects_unknown_keys"
@@ -153,6 +153,17 @@ class AutoSchema(DefaultAutoSchema):
 
     def _is_paginated(self) -> bool:
         return getattr(self.view, "pagination_class", None) is not None
+
+    def map_parsers(self) -> list[Any]:
+        """JSON bodies, unless a view chose its own parsers (e.g. an upload).
+
+        The default form parsers stay for the browsable API's forms, but a form cannot say what
+        the schema says (numbers, null, nested objects), so the document names JSON alone.
+        """
+        media_types = super().map_parsers()
+        if list(self.view.parser_classes) != list(api_settings.DEFAULT_PARSER_CLASSES):
+            return media_types
+        return [m for m in media_types if m not in FORM_MEDIA_TYPES] or media_types
 
     def _map_basic_serializer(self, serializer: Any, direction: Direction) -> dict[str, Any]:
         schema = super()._map_basic_serializer(serializer, direction)

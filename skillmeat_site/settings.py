@@ -162,10 +162,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    # The API's request bodies are JSON. Form posts are still read, for the browsable API's
-    # forms, but a form cannot say what the schema says (numbers, null, nested objects), so the
-    # document names JSON alone.
-    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
     "ENUM_NAME_OVERRIDES": {
         "ArtifactTypeEnum": "collections_app.models.ArtifactType.choices",
         "RefreshModeEnum": "refresher.models.Mode.choices",

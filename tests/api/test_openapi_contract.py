@@ -127,9 +127,8 @@ def test_schemathesis_finds_no_disagreement_between_the_schema_and_the_site(
         )
     except subprocess.TimeoutExpired as exc:
         partial = exc.stdout if isinstance(exc.stdout, str) else (exc.stdout or b"").decode()
-        pytest.fail(
-            f"schemathesis did not finish within {RUN_TIMEOUT_SECONDS} s:\n{partial[-REPORT_CHARS:]}"
-        )
+        report = partial[-REPORT_CHARS:]
+        pytest.fail(f"schemathesis did not finish within {RUN_TIMEOUT_SECONDS} s:\n{report}")
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-REPORT_CHARS:]
     # Every operation of the document was tested, and requests reached the site.

@@ -117,7 +117,9 @@ class TestLengthsAndShapes:
         assert response.status_code == 400
 
     @settings(max_examples=400, derandomize=True, deadline=None)
-    @given(st.text(max_size=12) | st.sampled_from(["a..b", ".x", " .x", "a/b", "a\\b", " a ", "a."]))
+    @given(
+        st.text(max_size=12) | st.sampled_from(["a..b", ".x", " .x", "a/b", "a\\b", " a ", "a."])
+    )
     def test_the_artifact_name_pattern_is_exactly_the_name_rules(self, text):
         field = ArtifactNameField()
         try:
@@ -183,7 +185,9 @@ class TestRefreshBodies:
         assert not RefreshRun.objects.exists()
 
     def test_an_invalid_body_mode_is_a_400_even_when_the_query_overrides_it(self, api, collection):
-        response = api.post(f"{refresh_url(collection)}?mode=check_only", {"mode": {}}, format="json")
+        response = api.post(
+            f"{refresh_url(collection)}?mode=check_only", {"mode": {}}, format="json"
+        )
         assert response.status_code == 400 and "mode" in response.json()["details"]
 
     def test_artifact_ids_must_be_strings(self, api, collection):
