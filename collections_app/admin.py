@@ -1,4 +1,7 @@
-"""Admin for collections and artifacts, with the refresh actions (preview first, then apply)."""
+"""Admin for collections and artifacts, with the refresh actions.
+
+One collection: a dry-run preview first, then Apply. Several: one background run each.
+"""
 
 from typing import Any
 
@@ -8,7 +11,7 @@ from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from collections_app.models import Artifact, Collection
@@ -17,7 +20,7 @@ from refresher.admin import change_rows, outcome_text, run_admin_url
 from refresher.exceptions import ServiceError
 from refresher.models import EntryStatus, Mode, RefreshRun, RunStatus
 from refresher.options import RefreshOptions
-from refresher.service import refresh_now
+from refresher.service import refresh_in_background, refresh_now
 from skillmeat_site.request_id import request_id_of
 
 # The preview page posts back the same action with this field set to run the real refresh.
@@ -64,6 +67,11 @@ class CollectionAdmin(admin.ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[Collection], mode: Mode, action: str
     ) -> TemplateResponse | None:
         collections = list(queryset.order_by("name", "id"))
+        if len(collections) > 1:
+            # Several collections would take several inline refreshes in one request, which a
+            # proxy's timeout cuts short: each gets a background run instead, and its page.
+            self._queue(request, collections, mode)
+            return None
         if APPLY_FIELD in request.POST:
             for collection in collections:
                 self._apply(request, collection, mode)
@@ -89,11 +97,40 @@ class CollectionAdmin(admin.ModelAdmin):
             request, "admin/collections_app/collection/refresh_preview.html", context
         )
 
+    def _queue(self, request: HttpRequest, collections: list[Collection], mode: Mode) -> None:
+        """Queue one background run per collection; one message links them all."""
+        queued: list[tuple[Collection, RefreshRun]] = []
+        for collection in collections:
+            run = self._run(request, collection, RefreshOptions(mode=mode, background=True))
+            if run is not None:
+                queued.append((collection, run))
+        if not queued:
+            return
+        links = format_html_join(
+            ", ",
+            '<a href="{}">“{}”</a>',
+            ((run_admin_url(run.pk), collection) for collection, run in queued),
+        )
+        count = len(queued)
+        text = format_html(
+            "{}: queued {} background run{} ({}). A task worker carries them out; each run's "
+            "page shows its progress.",
+            mode.label,
+            count,
+            "" if count == 1 else "s",
+            links,
+        )
+        self.message_user(request, text, messages.SUCCESS)
+
     def _run(
         self, request: HttpRequest, collection: Collection, options: RefreshOptions
     ) -> RefreshRun | None:
-        """Refresh through the shared engine; its refusals become error messages, not 500s."""
+        """Refresh (or queue) through the shared engine; its refusals become error messages."""
         try:
+            if options.background:
+                return refresh_in_background(
+                    collection, options, user=request.user, request_id=request_id_of(request)
+                )
             return refresh_now(
                 collection,
                 options,

@@ -1,5 +1,6 @@
 """Page-number pagination whose query parameters are checked as strictly as the schema says."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -26,7 +27,10 @@ class Pagination(PageNumberPagination):
     last_page_strings = ()
 
     def paginate_queryset(
-        self, queryset: QuerySet[Any], request: Request, view: APIView | None = None
+        self,
+        queryset: QuerySet[Any] | Sequence[Any],
+        request: Request,
+        view: APIView | None = None,
     ) -> list[Any] | None:
         raw = request.query_params.get(self.page_query_param)
         if raw is not None:

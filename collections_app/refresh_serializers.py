@@ -91,7 +91,7 @@ class RefreshRequestSerializer(StrictKeysSerializer):
 
     mode = serializers.ChoiceField(choices=Mode.choices, default=Mode.METADATA_ONLY)
     dry_run = StrictBooleanField(default=False)
-    fields = serializers.ListField(
+    fields = serializers.ListField(  # type: ignore[assignment]  # a field named "fields"
         child=FieldNameField(),
         allow_null=True,
         required=False,
@@ -212,7 +212,7 @@ class RefreshResponseSerializer(serializers.ModelSerializer[RefreshRun]):
     collection_id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=RunStatus.choices)
     mode = serializers.ChoiceField(choices=Mode.choices)
-    fields = serializers.ListField(child=serializers.CharField())
+    fields = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]
     summary = SummarySerializer(source="*")
     entries = RefreshEntrySerializer(many=True)
     rate_limit = RateLimitSerializer(allow_null=True)

@@ -52,9 +52,11 @@ def parse_refresh_request(request: Request) -> RefreshOptions:
     if isinstance(body, QueryDict):  # a form post, e.g. from the browsable API
         data: Any = body.copy()
     elif isinstance(body, dict):
-        # An empty body reads as {} too: both mean the defaults. A JSON null is not an object.
+        # An empty body parses to {} as well: "no body" means the defaults.
         data = dict(body)
     else:
+        # JSON that is not an object (null, an array, a string, a number) is a client bug,
+        # not a request for the defaults.
         raise InvalidRequest(
             "The request body must be a JSON object.",
             details={"non_field_errors": ["Expected a JSON object."]},

@@ -171,7 +171,7 @@ class ArtifactSerializer(StrictModelSerializer):
             # a collection that does not exist.
             field = self.fields["collection"]
             assert isinstance(field, serializers.PrimaryKeyRelatedField)
-            field.queryset = visible_collections(request.user)
+            field.queryset = visible_collections(request.user)  # type: ignore[misc,arg-type]
 
     def validate_source(self, value: str) -> str:
         try:

@@ -7,6 +7,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from collections_app.filters import ArtifactFilter
 from collections_app.models import Artifact, Collection
@@ -49,7 +50,7 @@ class CollectionViewSet(viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[Collection]:
         return with_artifact_count(visible_collections(self.request.user))
 
-    def perform_create(self, serializer: CollectionSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Collection]) -> None:
         serializer.save(owner=self.request.user)
 
     @extend_schema(

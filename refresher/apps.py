@@ -1,7 +1,27 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def ensure_cache_tables(*, using: str = "default", **kwargs: Any) -> None:
+    """Create the database cache's table when missing, after every `migrate`.
+
+    Migration 0004 creates it on a new database; this also covers a CACHE_LOCATION changed
+    later, so `migrate` stays the only set-up step. Existing tables are left alone.
+    """
+    from django.core.management import call_command
+
+    call_command("createcachetable", database=using, verbosity=0)
 
 
 class RefresherConfig(AppConfig):
     name = "refresher"
     verbose_name = "Refresh runs"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Registers the task worker's periodic jobs (heartbeat, HTTP cache pruning).
+        from refresher import housekeeping  # noqa: F401
+
+        post_migrate.connect(ensure_cache_tables, sender=self)

@@ -27,6 +27,7 @@ from refresher.providers import GitHubProvider, Provider, ReadContext
 from refresher.runs import fail_run, heartbeat, start_run
 from refresher.sources import SourceKind, parse_source
 from refresher.upstream import GitHubAPI, Target, UpstreamArtifact
+from skillmeat_site.logs import log_context
 
 logger = logging.getLogger("refresher.engine")
 
@@ -107,16 +108,19 @@ class Refresher:
             idempotency_key=idempotency_key,
             queued=False,
         )
-        try:
-            run, unreachable = self._execute(
-                run, deadline_seconds=deadline_seconds, progress=progress
-            )
-        except Exception:
-            # Whatever went wrong, the run must not keep the collection busy until its lease
-            # runs out; it applied nothing (apply is its last, all-or-nothing step).
-            logger.exception("refresh run %s stopped on an unexpected error", run.pk)
-            fail_run(run, code="internal_error", message="The run stopped on an unexpected error.")
-            raise
+        with log_context(run_id=str(run.pk)):
+            try:
+                run, unreachable = self._execute(
+                    run, deadline_seconds=deadline_seconds, progress=progress
+                )
+            except Exception:
+                # Whatever went wrong, the run must not keep the collection busy until its lease
+                # runs out; it applied nothing (apply is its last, all-or-nothing step).
+                logger.exception("refresh run %s stopped on an unexpected error", run.pk)
+                fail_run(
+                    run, code="internal_error", message="The run stopped on an unexpected error."
+                )
+                raise
         if unreachable:
             raise UpstreamUnavailable(
                 "GitHub could not be read for any artifact; nothing was changed.",

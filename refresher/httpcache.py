@@ -7,6 +7,7 @@ one upsert at the end of the network phase.
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,6 +17,10 @@ from django.utils import timezone
 from refresher.models import HttpCacheEntry
 
 logger = logging.getLogger("refresher.httpcache")
+
+# An entry's `used_at` is moved forward only when it is older than this, so a warm refresh that
+# loads the same entries again writes nothing; pruning works in days, so a day's slack is free.
+TOUCH_AFTER = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class HttpCache:
         self._entries: dict[str, CachedAnswer] = {}
         self._loaded: set[str] = set()
         self._dirty: dict[str, CachedAnswer] = {}
+        self._touch: set[str] = set()  # loaded keys whose used_at is due to move forward
 
     def prefetch(self, keys: set[str]) -> None:
         """Load the stored answers for `keys` that are not in memory yet (one query)."""
@@ -42,10 +48,13 @@ class HttpCache:
         if not missing:
             return
         rows = HttpCacheEntry.objects.filter(key__in=missing).values_list(
-            "key", "body", "etag", "last_modified", "immutable"
+            "key", "body", "etag", "last_modified", "immutable", "used_at"
         )
-        for key, body, etag, last_modified, immutable in rows:
+        touch_before = timezone.now() - TOUCH_AFTER
+        for key, body, etag, last_modified, immutable, used_at in rows:
             self._entries[key] = CachedAnswer(body, etag, last_modified, immutable)
+            if used_at < touch_before:
+                self._touch.add(key)
         self._loaded |= missing
 
     def get(self, key: str) -> CachedAnswer | None:
@@ -57,9 +66,8 @@ class HttpCache:
         self._dirty[key] = answer
 
     def flush(self) -> int:
-        """Write new and revalidated answers back (one upsert per batch); returns their number."""
-        if not self._dirty:
-            return 0
+        """Write new and revalidated answers back (one upsert per batch), and mark the entries
+        this run used (one update, when any is due); returns the number of answers written."""
         now = timezone.now()
         # Rows go in key order: two runs upserting overlapping keys then lock them in the same
         # order and cannot deadlock each other.
@@ -71,22 +79,36 @@ class HttpCache:
                 last_modified=answer.last_modified,
                 immutable=answer.immutable,
                 fetched_at=now,
+                used_at=now,
             )
             for key, answer in sorted(self._dirty.items())
         ]
+        touch = sorted(self._touch - self._dirty.keys())
+        if not rows and not touch:
+            return 0
         try:
             with transaction.atomic():
-                HttpCacheEntry.objects.bulk_create(
-                    rows,
-                    batch_size=500,
-                    update_conflicts=True,
-                    unique_fields=["key"],
-                    update_fields=["body", "etag", "last_modified", "immutable", "fetched_at"],
-                )
+                if rows:
+                    HttpCacheEntry.objects.bulk_create(
+                        rows,
+                        batch_size=500,
+                        update_conflicts=True,
+                        unique_fields=["key"],
+                        update_fields=[
+                            "body",
+                            "etag",
+                            "last_modified",
+                            "immutable",
+                            "fetched_at",
+                            "used_at",
+                        ],
+                    )
+                if touch:
+                    HttpCacheEntry.objects.filter(key__in=touch).update(used_at=now)
         except DatabaseError:
             # The cache only saves requests; a run must not fail because it could not be saved.
             logger.warning("could not save %d cached GitHub answers", len(rows), exc_info=True)
             return 0
-        count = len(rows)
         self._dirty.clear()
-        return count
+        self._touch.clear()
+        return len(rows)

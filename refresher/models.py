@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Mode(models.TextChoices):
@@ -163,6 +164,9 @@ class HttpCacheEntry(models.Model):
     immutable = models.BooleanField(default=False)
     body = models.JSONField(null=True)
     fetched_at = models.DateTimeField()
+    # When a refresh last loaded the entry (kept to the day, so touching it costs a write only
+    # once a day): the worker prunes entries unused for HTTP_CACHE_MAX_AGE_DAYS.
+    used_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         verbose_name = "HTTP cache entry"
@@ -170,3 +174,22 @@ class HttpCacheEntry(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class WorkerHeartbeat(models.Model):
+    """A task worker's latest sign of life, one row per worker process.
+
+    Each `manage.py db_worker` writes its row every WORKER_HEARTBEAT_SECONDS; `/healthz` reports
+    how long ago the freshest one was written, which tells an operator whether background runs
+    can make progress at all.
+    """
+
+    worker = models.CharField(max_length=255, unique=True, help_text="host:pid")
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-seen_at"]
+
+    def __str__(self) -> str:
+        return self.worker

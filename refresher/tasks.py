@@ -8,6 +8,7 @@ from django.tasks import task
 
 from refresher.models import RefreshRun
 from refresher.runs import claim, fail_run, fail_stale_runs
+from skillmeat_site.logs import log_context
 
 logger = logging.getLogger("refresher.tasks")
 
@@ -15,12 +16,19 @@ logger = logging.getLogger("refresher.tasks")
 @task()
 def refresh_run(run_id: str) -> str:
     """Execute a queued run; returns its final status (or why it did not run)."""
-    from refresher.service import refresher_from_settings
-
     fail_stale_runs()
     run = RefreshRun.objects.filter(pk=run_id).first()
     if run is None:
         return "missing"
+    # The worker's lines about this run carry the id of the request that queued it.
+    with log_context(request_id=run.request_id, run_id=str(run.pk)):
+        return _execute(run)
+
+
+def _execute(run: RefreshRun) -> str:
+    from refresher.service import refresher_from_settings
+
+    run_id = str(run.pk)
     if not claim(run):
         return f"not queued ({run.status})"
     refresher = refresher_from_settings()

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from refresher.github import GitHubError, GitHubResponse, RateLimit
 from refresher.httpcache import CachedAnswer, HttpCache, cache_key
 from refresher.sources import Source
+from skillmeat_site.logs import carry_context
 
 # Consecutive transient failures after which upstream is taken as down for the rest of the run.
 CIRCUIT_BREAKER_FAILURES = 3
@@ -179,7 +180,7 @@ class UpstreamReader:
         targets = list(targets)
         self._started = time.monotonic()
         results = {t.id: UpstreamArtifact() for t in targets}
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+        with ThreadPoolExecutor(max_workers=self.concurrency, initializer=carry_context()) as pool:
             self._pool = pool
             repos = self._wave_repositories(targets, results)
             self._wave_refs(targets, results, repos)

@@ -9,7 +9,10 @@ import logging
 import math
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.core.signals import got_request_exception
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions as drf
@@ -64,9 +67,24 @@ def _first_message(details: dict[str, Any]) -> str:
     return "The request is not valid."
 
 
+PAYLOAD_TOO_LARGE = "payload_too_large"
+
+
+def too_large_message() -> str:
+    return (
+        f"The request body is larger than the {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes "
+        "this site accepts."
+    )
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     request = context.get("request")
     headers: dict[str, str] = {}
+
+    if isinstance(exc, RequestDataTooBig):
+        # Raised by Django while parsing a multipart or form body whose fields are too big.
+        body = error_body(code=PAYLOAD_TOO_LARGE, message=too_large_message(), request=request)
+        return Response(body, status=413)
 
     if isinstance(exc, ServiceError):
         if exc.retry_after is not None:
@@ -91,9 +109,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         if isinstance(exc, drf.ValidationError):
             details = _validation_details(exc.detail)
             message = _first_message(details)
-        if isinstance(exc, drf.Throttled) and exc.wait is not None:
-            headers["Retry-After"] = str(math.ceil(exc.wait))
-            details = {"retry_after": math.ceil(exc.wait)}
+        wait = getattr(exc, "wait", None)  # Throttled sets it; the stubs do not declare it
+        if isinstance(exc, drf.Throttled) and wait is not None:
+            headers["Retry-After"] = str(math.ceil(wait))
+            details = {"retry_after": math.ceil(wait)}
         auth_header = getattr(exc, "auth_header", None)
         if auth_header:
             headers["WWW-Authenticate"] = auth_header
@@ -103,6 +122,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         return Response(body, status=exc.status_code, headers=headers)
 
     logger.exception("unhandled error while serving %s", getattr(request, "path", "?"))
+    # Django's error reporting (and the error trackers that listen to it, such as Sentry's)
+    # hears of the exception as it would of one no handler caught: we answer the 500 ourselves.
+    got_request_exception.send(sender=None, request=getattr(request, "_request", request))
     body = error_body(code="internal_error", message="Internal server error.", request=request)
     return Response(body, status=500)
 

@@ -1,13 +1,56 @@
-from django.db import connection
+"""`GET /healthz`: is the site up, and can its background work make progress?
+
+Only the database decides the status code (503 when it does not answer): a load balancer should
+take a web process out of rotation for that, not because the worker or GitHub is in trouble. The
+rest is for operators and monitoring: how long ago a task worker was last seen, how long the
+oldest queued run has waited, and GitHub's state. Two small queries answer it all.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError
+from django.db.models import Max, Min
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+
+from refresher.models import RefreshRun, RunStatus, WorkerHeartbeat
+
+
+def _seconds_since(moment: datetime | None, now: datetime) -> int | None:
+    return None if moment is None else max(0, int((now - moment).total_seconds()))
+
+
+def github_state() -> dict[str, Any]:
+    """What the site knows about GitHub without asking it: whether it has a token."""
+    return {"token": "set" if settings.GITHUB_TOKEN else "missing"}
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness with a database round trip: 200 when the database answers, 503 otherwise."""
+    """Database, worker, queue and GitHub state; 503 only when the database does not answer."""
+    now = timezone.now()
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except Exception:
-        return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})
+        last_seen = WorkerHeartbeat.objects.aggregate(last=Max("seen_at"))["last"]
+        oldest = RefreshRun.objects.filter(status=RunStatus.QUEUED).aggregate(
+            oldest=Min("created_at")
+        )["oldest"]
+    except DatabaseError:
+        body: dict[str, Any] = {
+            "status": "unavailable",
+            "database": "unavailable",
+            "worker": None,
+            "queue": None,
+            "github": github_state(),
+        }
+        return JsonResponse(body, status=503)
+    body = {
+        "status": "ok",
+        "database": "ok",
+        # Seconds since a task worker was last seen; null when none ever was.
+        "worker": _seconds_since(last_seen, now),
+        # Age in seconds of the oldest run waiting for a worker; null when none waits.
+        "queue": _seconds_since(oldest, now),
+        "github": github_state(),
+    }
+    return JsonResponse(body)

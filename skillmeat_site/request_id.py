@@ -4,22 +4,21 @@ The id is echoed on every response, put into every error body and every log line
 refresh runs, so one string ties a user's report to the server's logs.
 """
 
-import contextvars
-import logging
 import re
 import uuid
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from skillmeat_site.logs import request_id_var
+
 HEADER = "X-Request-ID"
 _SAFE = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
-_current: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 
 def current_request_id() -> str:
     """The id of the request being served in this context, or "-" outside a request."""
-    return _current.get()
+    return request_id_var.get()
 
 
 def request_id_of(request: HttpRequest | None) -> str:
@@ -34,19 +33,10 @@ class RequestIDMiddleware:
         sent = request.headers.get(HEADER, "")
         request_id = sent if _SAFE.match(sent) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
-        token = _current.set(request_id)
+        token = request_id_var.set(request_id)
         try:
             response = self.get_response(request)
         finally:
-            _current.reset(token)
+            request_id_var.reset(token)
         response[HEADER] = request_id
         return response
-
-
-class RequestIDLogFilter(logging.Filter):
-    """Adds `request_id` to every record so the log format can show it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not hasattr(record, "request_id"):
-            record.request_id = current_request_id()
-        return True

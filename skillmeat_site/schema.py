@@ -75,9 +75,10 @@ UNSUPPORTED_MEDIA_TYPE = error(
     'Unsupported media type "text/plain" in request.',
 )
 PAYLOAD_TOO_LARGE = error(
-    "The body is larger than the site accepts (DATA_UPLOAD_MAX_MEMORY_SIZE).",
+    "The request body is larger than the site accepts (DATA_UPLOAD_MAX_MEMORY_SIZE bytes, "
+    "2.5 MiB by default).",
     "payload_too_large",
-    "The request body is too large.",
+    "The request body is larger than the 2621440 bytes this site accepts.",
 )
 NAME_TAKEN = error(
     "The name is already taken (per owner for collections, per collection and type for "

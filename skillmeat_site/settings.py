@@ -8,9 +8,20 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from skillmeat_site.env import env_bool, env_float, env_int, env_list, env_str
+from skillmeat_site.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    load_env_file,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# A `.env` in the project root (or the file DJANGO_ENV_FILE names) fills in what the real
+# environment does not set; the real environment always wins.
+ENV_FILE = load_env_file(BASE_DIR / ".env")
 # Local state (the SQLite database, the test database) lives in var/, out of the source tree.
 VAR_DIR = BASE_DIR / "var"
 VAR_DIR.mkdir(exist_ok=True)
@@ -47,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "skillmeat_site.request_id.RequestIDMiddleware",
+    "skillmeat_site.body_limit.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -95,8 +107,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The largest request body (bytes, files aside) read into memory; a bigger one is a 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
+
 # The cache is shared by every web process and worker (refresh throttling counts per user across
-# them), so it lives in the database unless a deployment points it elsewhere.
+# them), so it lives in the database unless a deployment points it elsewhere. Its table is
+# created by a migration (refresher 0003), so `migrate` is the only set-up step.
 CACHES = {
     "default": {
         "BACKEND": env_str("CACHE_BACKEND", "django.core.cache.backends.db.DatabaseCache"),
@@ -195,19 +211,30 @@ REFRESH_RUN_LEASE_SECONDS = env_int("REFRESH_RUN_LEASE_SECONDS", 300, minimum=10
 # A queued run that no worker has started after this long is failed (is a worker running?).
 REFRESH_QUEUE_TIMEOUT_SECONDS = env_int("REFRESH_QUEUE_TIMEOUT_SECONDS", 3600, minimum=10)
 
+# The HTTP cache in front of GitHub: entries no refresh has used for this many days are pruned
+# by the task worker.
+HTTP_CACHE_MAX_AGE_DAYS = env_int("HTTP_CACHE_MAX_AGE_DAYS", 30, minimum=1)
+# Seconds between two heartbeats of a task worker (what /healthz reports as `worker`).
+WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 30, minimum=1)
+
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# `plain` for people reading a terminal; `json` (one object per line) for log collectors.
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "skillmeat_site.request_id.RequestIDLogFilter"}},
+    "filters": {"log_context": {"()": "skillmeat_site.logs.LogContextFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(run_id)s] %(message)s"
+        },
+        "json": {"()": "skillmeat_site.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+            "filters": ["log_context"],
         }
     },
     "root": {"handlers": ["console"], "level": "WARNING"},

@@ -161,3 +161,59 @@ def test_non_staff_cannot_reach_the_admin(user, collection):
     assert RefreshRun.objects.count() == 0
     run_page = reverse("admin:refresher_refreshrun_changelist")
     assert client.get(run_page).url.startswith(reverse("admin:login"))
+
+
+def test_several_collections_queue_one_background_run_each_and_link_them(
+    admin_ui, collection, user, django_capture_on_commit_callbacks
+):
+    from tests.factories import ArtifactFactory, CollectionFactory
+
+    second = CollectionFactory(owner=user, name="More skills")
+    ArtifactFactory(collection=second, name="pdf", source="acme/skills/skills/pdf")
+    data = {"action": "refresh_metadata", "_selected_action": [str(collection.pk), str(second.pk)]}
+
+    with django_capture_on_commit_callbacks(execute=False) as queued_tasks:
+        response = admin_ui.post(CHANGELIST, data)
+
+    # Nothing ran inside the request: two runs wait for a worker, one task each.
+    assert response.status_code == 302 and response.url == CHANGELIST
+    runs = {run.collection_id: run for run in RefreshRun.objects.all()}
+    assert set(runs) == {collection.pk, second.pk}
+    assert all(run.status == RunStatus.QUEUED and run.background for run in runs.values())
+    assert all(not run.dry_run and run.mode == Mode.METADATA_ONLY for run in runs.values())
+    assert len(queued_tasks) == 2
+    assert collection.artifacts.get(name="pdf").description == "Our own words about PDFs"
+    [(level, text)] = messages_of(response)
+    assert level == "success"
+    assert "queued 2 background runs" in text
+    for run in runs.values():
+        assert reverse("admin:refresher_refreshrun_change", args=[run.pk]) in text
+    assert "“Team skills”" in text and "“More skills”" in text
+
+    # A worker then carries them out (here the suite's immediate task backend).
+    for send in queued_tasks:
+        send()
+    for run in runs.values():
+        run.refresh_from_db()
+        assert run.status == RunStatus.COMPLETED
+    assert collection.artifacts.get(name="pdf").description.startswith(PDF_DESCRIPTION)
+
+
+def test_several_collections_one_busy_queue_the_others_and_say_why_not_that_one(
+    admin_ui, collection, user, django_capture_on_commit_callbacks
+):
+    from tests.factories import CollectionFactory
+
+    second = CollectionFactory(owner=user, name="More skills")
+    busy = RefreshRun.objects.create(collection=second, status=RunStatus.RUNNING)
+    data = {"action": "check_for_updates", "_selected_action": [str(collection.pk), str(second.pk)]}
+
+    with django_capture_on_commit_callbacks(execute=False):
+        response = admin_ui.post(CHANGELIST, data)
+
+    queued = RefreshRun.objects.get(status=RunStatus.QUEUED)
+    assert queued.collection_id == collection.pk and queued.mode == Mode.CHECK_ONLY
+    found = dict(messages_of(response))
+    assert "already being refreshed" in found["error"]
+    assert reverse("admin:refresher_refreshrun_change", args=[busy.pk]) in found["error"]
+    assert "queued 1 background run " in found["success"]

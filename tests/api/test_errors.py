@@ -61,13 +61,6 @@ def test_an_unsafe_request_id_is_replaced(api):
     assert response["X-Request-ID"] != "bad id\twith spaces"
 
 
-def test_healthz_reports_the_database(client):
-    for path in ("/healthz", "/healthz/"):
-        response = client.get(path)
-        assert response.status_code == 200
-        assert response.json() == {"status": "ok", "database": "ok"}
-
-
 def test_406_for_an_unsatisfiable_accept(api):
     response = api.get("/api/v1/collections/", HTTP_ACCEPT="application/xml")
     assert response.status_code == 406

@@ -1,0 +1,37 @@
+"""Refuse an API request body over DATA_UPLOAD_MAX_MEMORY_SIZE with a 413, before reading it.
+
+Django checks the limit only when a body is read through `request.body` or its form parsers; DRF's
+JSON parser reads the stream itself and would take a body of any size into memory. The
+`Content-Length` is compared up front instead, for every body but multipart ones, whose files
+do not count against the limit (Django's multipart parser checks their other fields, and the
+exception handler turns its RequestDataTooBig into the same 413).
+"""
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from skillmeat_site.errors import PAYLOAD_TOO_LARGE, error_body, too_large_message
+
+
+class BodySizeLimitMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/") and self._too_large(request):
+            body = error_body(code=PAYLOAD_TOO_LARGE, message=too_large_message(), request=request)
+            return JsonResponse(body, status=413)
+        return self.get_response(request)
+
+    @staticmethod
+    def _too_large(request: HttpRequest) -> bool:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is None or request.content_type == "multipart/form-data":
+            return False
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return False
+        return length > limit
