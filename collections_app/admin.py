@@ -16,10 +16,11 @@ from django.utils.safestring import SafeString
 
 from collections_app.models import Artifact, Collection
 from collections_app.querysets import with_artifact_count
-from refresher.admin import change_rows, outcome_text, run_admin_url
+from refresher.admin import run_admin_url
 from refresher.exceptions import ServiceError
 from refresher.models import EntryStatus, Mode, RefreshRun, RunStatus
 from refresher.options import RefreshOptions
+from refresher.report import change_rows, outcome_text
 from refresher.service import refresh_in_background, refresh_now
 from skillmeat_site.request_id import request_id_of
 

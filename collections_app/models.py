@@ -10,7 +10,6 @@ from django.db import models
 from refresher.exceptions import InvalidSource
 from refresher.sources import Source, SourceKind, parse_source
 
-METADATA_FIELDS = ("description", "title", "author", "license", "topics")
 ARTIFACT_NAME_MAX_LENGTH = 200
 SOURCE_COLUMNS = (
     "source_kind",

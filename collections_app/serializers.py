@@ -9,13 +9,13 @@ from rest_framework import serializers
 from collections_app.fields import StrictCharField, StrictModelSerializer
 from collections_app.models import (
     ARTIFACT_NAME_MAX_LENGTH,
-    METADATA_FIELDS,
     Artifact,
     ArtifactType,
     Collection,
     validate_artifact_name,
 )
 from collections_app.querysets import visible_collections
+from refresher.changes import FIELDS
 from refresher.exceptions import AlreadyExists, InvalidSource, NotFound
 from refresher.sources import parse_source
 
@@ -117,7 +117,7 @@ class ArtifactSerializer(StrictModelSerializer):
     topics = StringListField(required=False)
     tags = StringListField(required=False)
     locked_fields = serializers.ListField(
-        child=serializers.ChoiceField(choices=METADATA_FIELDS), required=False
+        child=serializers.ChoiceField(choices=FIELDS), required=False
     )
     update_available = serializers.BooleanField(read_only=True, allow_null=True, default=None)
 
@@ -181,7 +181,7 @@ class ArtifactSerializer(StrictModelSerializer):
         return value.strip()
 
     def validate_locked_fields(self, value: list[str]) -> list[str]:
-        return sorted(set(value), key=METADATA_FIELDS.index)
+        return sorted(set(value), key=FIELDS.index)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         collection = attrs.get("collection", getattr(self.instance, "collection", None))

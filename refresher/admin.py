@@ -6,7 +6,6 @@ Runs are an audit record: nobody adds, edits or deletes them here. Rolling back 
 """
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import admin, messages
@@ -19,77 +18,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from refresher.changes import FIELDS
-from refresher.evaluate import CONTENT
 from refresher.exceptions import RollbackRefused
 from refresher.models import HttpCacheEntry, Mode, RefreshRun
+from refresher.report import change_rows, outcome_text
 from refresher.rollback import rollback_run
-
-SHA_SHOWN = 12  # enough to be unique in practice, short enough to fit a table cell
-
-
-@dataclass(frozen=True)
-class ChangeRow:
-    """One field of an entry, ready for a template: old and new as display text, None if blank."""
-
-    field: str
-    old: str | None
-    new: str | None
-    applied: bool
-    locked: bool = False
-
-
-def _display(value: Any) -> str | None:
-    if value is None or value == "" or value == []:
-        return None
-    if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value)
-    return str(value)
-
-
-def _content_display(value: dict[str, Any] | None) -> str | None:
-    # The text itself can be megabytes; the SHAs say which version it is.
-    value = value or {}
-    # content_sha is a tree SHA for a directory artifact and a blob SHA for a file artifact.
-    content = (value.get("content_sha") or "")[:SHA_SHOWN]
-    commit = (value.get("resolved_sha") or "")[:SHA_SHOWN]
-    if not content and not commit:
-        return None
-    return f"content {content or '?'} at commit {commit or '?'}"
-
-
-def change_rows(
-    changes: dict[str, Any], *, locked: frozenset[str] = frozenset()
-) -> list[ChangeRow]:
-    """An entry's `changes` as rows; the sync content change shows SHAs, never the text."""
-    rows = []
-    for field, change in changes.items():
-        if field == CONTENT:
-            old, new = _content_display(change.get("old")), _content_display(change.get("new"))
-        else:
-            old, new = _display(change.get("old")), _display(change.get("new"))
-        rows.append(
-            ChangeRow(
-                field=field,
-                old=old,
-                new=new,
-                applied=bool(change.get("applied")),
-                locked=field in locked,
-            )
-        )
-    return rows
-
-
-def outcome_text(run: RefreshRun) -> str:
-    """The run's counts in one line, e.g. "3 refreshed, 5 unchanged, 0 skipped, 1 error"."""
-    # A dry run's "refreshed" entries are the ones a real run would change.
-    refreshed = "would change" if run.dry_run else "refreshed"
-    text = (
-        f"{run.refreshed} {refreshed}, {run.unchanged} unchanged, {run.skipped} skipped, "
-        f"{run.error} error{'s' if run.error != 1 else ''}"
-    )
-    if run.updates_available:
-        text += f", {run.updates_available} with updates available"
-    return text
 
 
 def run_label(run: RefreshRun) -> str:

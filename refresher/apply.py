@@ -16,19 +16,8 @@ from django.utils import timezone
 
 from collections_app.models import Artifact
 from refresher.evaluate import Outcome
-from refresher.exceptions import RefreshInProgress
+from refresher.exceptions import RunAbandoned
 from refresher.models import EntryStatus, RefreshEntry, RefreshRun, RunStatus
-
-
-class RunAbandoned(RefreshInProgress):
-    """The run lost its hold on the collection before it could apply (its lease expired and
-    another run took over, or the collection was deleted); it applied nothing."""
-
-    def __init__(self, run_id: str) -> None:
-        super().__init__(
-            "The run lost its hold on the collection before applying; nothing was written.",
-            details={"run_id": run_id},
-        )
 
 
 @dataclass

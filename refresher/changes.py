@@ -1,13 +1,36 @@
 """Comparing local metadata with upstream's, field by field, under the never-erase rule."""
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
+# The metadata fields a refresh compares and applies (SPEC section 5), in their display order.
 FIELDS = ("description", "title", "author", "license", "topics")
 
 
+class FieldChange(TypedDict):
+    """One field of an entry's `changes`, as stored, served by the API and read by rollback.
+
+    `old` and `new` are the field's values; for the `content` change of a sync, ContentVersions.
+    `applied` says whether the run wrote `new`.
+    """
+
+    old: Any
+    new: Any
+    applied: bool
+
+
+class ContentVersion(TypedDict):
+    """An artifact's content as one value: its text, its files' tree or blob SHA, its commit."""
+
+    text: str
+    content_sha: str
+    resolved_sha: str
+
+
 @dataclass(frozen=True)
-class FieldChange:
+class Difference:
+    """A chosen field where upstream differs from the local value."""
+
     field: str
     old: Any
     new: Any
@@ -46,7 +69,7 @@ def compare(
     upstream: dict[str, Any],
     fields: tuple[str, ...],
     locked: frozenset[str],
-) -> list[FieldChange]:
+) -> list[Difference]:
     """The chosen fields where upstream has a value that differs from the local one.
 
     A missing or blank upstream value is never a change: it must not erase what is stored.
@@ -60,6 +83,6 @@ def compare(
         if same_value(name, old, new):
             continue
         changes.append(
-            FieldChange(field=name, old=old, new=_normalized(name, new), locked=name in locked)
+            Difference(field=name, old=old, new=_normalized(name, new), locked=name in locked)
         )
     return changes

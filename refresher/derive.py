@@ -1,48 +1,68 @@
 """Deriving an artifact's metadata fields from its main file and its repository (SPEC section 4)."""
 
+import functools
 import re
 from typing import Any
 
+import license_expression
+from license_expression import LicenseSymbol, Licensing
+
 from refresher.frontmatter import Document, first_paragraph
 
-# Common SPDX license identifiers, by lower-case key, with their canonical spelling.
-_SPDX_IDS = [
-    "0BSD", "AFL-3.0", "AGPL-3.0", "AGPL-3.0-only", "AGPL-3.0-or-later", "Apache-1.1",
-    "Apache-2.0", "Artistic-2.0", "BlueOak-1.0.0", "BSD-2-Clause", "BSD-3-Clause",
-    "BSD-3-Clause-Clear", "BSD-4-Clause", "BSL-1.0", "CC-BY-4.0", "CC-BY-NC-4.0",
-    "CC-BY-NC-SA-4.0", "CC-BY-ND-4.0", "CC-BY-SA-4.0", "CC0-1.0", "CDDL-1.0", "ECL-2.0",
-    "EPL-1.0", "EPL-2.0", "EUPL-1.1", "EUPL-1.2", "GPL-2.0", "GPL-2.0-only",
-    "GPL-2.0-or-later", "GPL-3.0", "GPL-3.0-only", "GPL-3.0-or-later", "ISC", "LGPL-2.1",
-    "LGPL-2.1-only", "LGPL-2.1-or-later", "LGPL-3.0", "LGPL-3.0-only", "LGPL-3.0-or-later",
-    "LPPL-1.3c", "MIT", "MIT-0", "MPL-2.0", "MS-PL", "MS-RL", "MulanPSL-2.0", "NCSA",
-    "ODbL-1.0", "OFL-1.1", "OSL-3.0", "PostgreSQL", "Unlicense", "UPL-1.0", "Vim", "WTFPL",
-    "Zlib",
-]  # fmt: skip
-SPDX = {spdx.lower(): spdx for spdx in _SPDX_IDS}
-_EXPRESSION_SPLIT = re.compile(r"\s+(AND|OR|WITH)\s+", re.IGNORECASE)
+# Longest licence expression kept: Artifact.license's max_length. A longer one could only be
+# stored cut, which would no longer be an expression; it falls back like any other non-SPDX value.
+MAX_LICENSE_CHARS = 100
+_SPDX_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]*$")
+
+
+@functools.cache
+def _licensing() -> Licensing:
+    """SPDX license and exception ids (from the SPDX list license-expression ships), as keys.
+
+    The library's own SPDX licensing treats deprecated ids as aliases of their successors
+    (`GPL-2.0` would become `GPL-2.0-only`) and accepts `LicenseRef-` names of other licences
+    as aliases of common ones; here every SPDX id stands for itself, so an expression is kept as
+    its author wrote it, in the ids' canonical case.
+    """
+    index = license_expression.get_license_index()
+    symbols: dict[str, LicenseSymbol] = {}
+    for primary in (True, False):  # current ids first, then the deprecated ones
+        for entry in index:
+            ids = (
+                [entry.get("spdx_license_key")] if primary else entry.get("other_spdx_license_keys")
+            )
+            for spdx_id in ids or ():
+                if not spdx_id or not _SPDX_ID.match(spdx_id) or spdx_id.lower() in symbols:
+                    continue
+                if spdx_id.lower().startswith("licenseref-"):
+                    continue
+                exception = bool(entry.get("is_exception"))
+                symbols[spdx_id.lower()] = LicenseSymbol(spdx_id, is_exception=exception)
+    return Licensing(list(symbols.values()))
 
 
 def spdx_identifier(value: Any) -> str:
-    """The canonical SPDX identifier or expression in `value`, or "" when it is not one."""
+    """The SPDX identifier or expression in `value`, in canonical form, or "" when it is not one.
+
+    `mit` -> `MIT`; `(MIT OR apache-2.0) and BSD-3-Clause` -> `(MIT OR Apache-2.0) AND
+    BSD-3-Clause`; prose, unknown ids and malformed expressions -> "".
+    """
     if not isinstance(value, str):
         return ""
-    text = value.strip().strip("()")
-    parts = _EXPRESSION_SPLIT.split(text)
-    if not text or len(parts) > 9:
+    text = value.strip()
+    if not text or len(text) > MAX_LICENSE_CHARS:
         return ""
-    out: list[str] = []
-    for i, part in enumerate(parts):
-        if i % 2:
-            out.append(part.upper())
-            continue
-        if i and parts[i - 1].upper() == "WITH":
-            out.append(part)  # an exception id (e.g. Classpath-exception-2.0), kept as written
-            continue
-        canonical = SPDX.get(part.lower())
-        if canonical is None:
-            return ""
-        out.append(canonical)
-    return " ".join(out)
+    try:
+        parsed = _licensing().parse(text, validate=True, strict=True)
+    except Exception:
+        # ExpressionError for what is not an expression of known ids; on some malformed input
+        # the parser also fails with IndexError or AssertionError. Frontmatter is anybody's
+        # text: whatever it is, it is not a licence expression, never a reason to crash.
+        return ""
+    if parsed is None:
+        return ""
+    rendered = str(parsed.render())
+    return rendered if len(rendered) <= MAX_LICENSE_CHARS else ""
 
 
 def _text(value: Any) -> str:

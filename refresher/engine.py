@@ -3,7 +3,7 @@
 A refresh has three phases. It reads the collection's artifacts (one query), reads upstream with
 no transaction open (`refresher.upstream`), then writes every result in one short transaction
 (`refresher.apply`). The GitHub client is injected: production builds it from settings
-(`refresher.client`), tests point it at a loopback server.
+(`refresher.factory`), tests point it at a loopback server.
 """
 
 import logging
@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 
-from collections_app.models import Artifact
+from collections_app.models import Artifact, Collection
 from refresher.apply import Result, apply_results
 from refresher.evaluate import errored, evaluate, skipped
 from refresher.exceptions import InvalidSource, UpstreamUnavailable
@@ -24,7 +24,7 @@ from refresher.httpcache import HttpCache
 from refresher.models import Mode, RefreshRun
 from refresher.options import ArtifactFilter, RefreshOptions
 from refresher.providers import GitHubProvider, Provider, ReadContext
-from refresher.runs import fail_run, heartbeat, start_run
+from refresher.runs import Requester, fail_run, heartbeat, start_run
 from refresher.sources import SourceKind, parse_source
 from refresher.upstream import GitHubAPI, Target, UpstreamArtifact
 from skillmeat_site.logs import log_context
@@ -86,10 +86,10 @@ class Refresher:
 
     def refresh(
         self,
-        collection: Any,
+        collection: Collection,
         options: RefreshOptions,
         *,
-        user: Any = None,
+        user: Requester = None,
         request_id: str = "",
         idempotency_key: str = "",
         deadline_seconds: float | None = None,

@@ -3,9 +3,11 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from refresher.changes import compare
+from collections_app.models import Artifact
+from refresher.changes import ContentVersion, FieldChange, compare
 from refresher.derive import derive_fields
-from refresher.frontmatter import MetadataError, decode, parse_config, parse_markdown
+from refresher.exceptions import MetadataError
+from refresher.frontmatter import Document, decode, parse_config, parse_markdown
 from refresher.models import EntryStatus, Mode
 from refresher.options import RefreshOptions
 from refresher.upstream import UpstreamArtifact
@@ -18,7 +20,7 @@ class Outcome:
     """The entry a run records for one artifact, and the values it would write."""
 
     status: str
-    changes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    changes: dict[str, FieldChange] = field(default_factory=dict)
     updates: dict[str, Any] = field(default_factory=dict)
     reason: str = ""
     error_code: str = ""
@@ -44,7 +46,7 @@ def errored(code: str, message: str, *, current_sha: str = "") -> Outcome:
     )
 
 
-def evaluate(*, artifact: Any, upstream: UpstreamArtifact, options: RefreshOptions) -> Outcome:
+def evaluate(*, artifact: Artifact, upstream: UpstreamArtifact, options: RefreshOptions) -> Outcome:
     """Compare a stored artifact with what upstream says; decide what the run would write."""
     current_sha = artifact.resolved_sha
     if upstream.error is not None:
@@ -77,7 +79,7 @@ def evaluate(*, artifact: Any, upstream: UpstreamArtifact, options: RefreshOptio
     reasons: list[str] = []
     for change in found:
         apply = options.writes and not change.locked
-        out.changes[change.field] = {"old": change.old, "new": change.new, "applied": apply}
+        out.changes[change.field] = FieldChange(old=change.old, new=change.new, applied=apply)
         if apply:
             out.updates[change.field] = change.new
         if change.locked:
@@ -106,7 +108,7 @@ def evaluate(*, artifact: Any, upstream: UpstreamArtifact, options: RefreshOptio
 
 
 def _plan_content_sync(
-    artifact: Any,
+    artifact: Artifact,
     upstream: UpstreamArtifact,
     *,
     document_text: bytes | None,
@@ -131,18 +133,18 @@ def _plan_content_sync(
         # an update, so nothing is rewritten and the stored commit stays where it is.
         return
     text = (document_text or b"").decode("utf-8-sig", errors="replace")
-    old = {
-        "text": artifact.content,
-        "content_sha": artifact.content_sha,
-        "resolved_sha": artifact.resolved_sha,
-    }
-    new = {"text": text, "content_sha": path_sha, "resolved_sha": commit}
-    out.changes[CONTENT] = {"old": old, "new": new, "applied": options.writes}
+    old = ContentVersion(
+        text=artifact.content,
+        content_sha=artifact.content_sha,
+        resolved_sha=artifact.resolved_sha,
+    )
+    new = ContentVersion(text=text, content_sha=path_sha, resolved_sha=commit)
+    out.changes[CONTENT] = FieldChange(old=old, new=new, applied=options.writes)
     if options.writes:
         out.updates.update(content=text, content_sha=path_sha, resolved_sha=commit)
 
 
-def _fit_columns(values: dict[str, Any], model: Any) -> dict[str, Any]:
+def _fit_columns(values: dict[str, Any], model: type[Artifact]) -> dict[str, Any]:
     """Cut over-long upstream strings to their column's length, as they will be stored.
 
     Compared uncut, a 400-character title would differ from its stored 300 characters on every
@@ -156,7 +158,7 @@ def _fit_columns(values: dict[str, Any], model: Any) -> dict[str, Any]:
     return fitted
 
 
-def _document(kind: str, main_file: str, data: bytes) -> Any:
+def _document(kind: str, main_file: str, data: bytes) -> Document:
     text = decode(data)
     if kind == "mcp" and main_file.lower().endswith((".json", ".yaml", ".yml")):
         return parse_config(text, filename=main_file)

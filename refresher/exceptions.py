@@ -1,17 +1,46 @@
-"""Domain errors of the refresh engine.
+"""Domain errors of the refresh engine, all on one base.
 
-Each carries the API error `code` and HTTP `status` of SPEC section 6; the one exception handler in
-`skillmeat_site.errors` turns them into the RefreshError body. Nothing here knows about HTTP
-frameworks, so the admin, the command line and the task worker can catch them too.
+Every error carries a stable `code` and a `message` for people. `ServiceError`s end a request: each
+also carries the HTTP `status` of SPEC section 6, and the one exception handler in
+`skillmeat_site.errors` turns them into the RefreshError body. `ArtifactError`s and `ReadSkipped`
+end only one artifact's refresh and become its entry's `error_code` or `reason`. Nothing here knows
+about HTTP frameworks, so the admin, the command line and the task worker can catch them too. (The
+GitHub transport's own `GitHubError` lives beside its client in `refresher.github`.)
 """
 
 from typing import Any
 
 
-class ServiceError(Exception):
-    """An error the service reports to its caller with a stable code."""
+class RefresherError(Exception):
+    """The base of every domain error: a stable `code` and a `message` for people."""
 
     code = "internal_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exceptions pickle through their positional args by default, which the subclasses'
+        # constructors do not all take back; errors may cross a process boundary in task backends.
+        return (_rebuild, (type(self), dict(self.__dict__)))
+
+
+def _rebuild(cls: type[RefresherError], state: dict[str, Any]) -> RefresherError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, state["message"])
+    error.__dict__.update(state)
+    return error
+
+
+# -- errors that end a request ----------------------------------------------------------------
+
+
+class ServiceError(RefresherError):
+    """An error the service reports to its caller with a stable code and an HTTP status."""
+
     status = 500
 
     def __init__(
@@ -22,7 +51,6 @@ class ServiceError(Exception):
         retry_after: int | None = None,
     ) -> None:
         super().__init__(message)
-        self.message = message
         self.details = details
         self.retry_after = retry_after
 
@@ -44,15 +72,22 @@ class RefreshInProgress(ServiceError):
     status = 409
 
 
+class RunAbandoned(RefreshInProgress):
+    """The run lost its hold on the collection before it could apply (its lease expired and
+    another run took over, or the collection was deleted); it applied nothing."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(
+            "The run lost its hold on the collection before applying; nothing was written.",
+            details={"run_id": run_id},
+        )
+
+
 class UpstreamUnavailable(ServiceError):
     """GitHub could not be read at all: unreachable or rate limited before any artifact was read."""
 
     code = "upstream_unavailable"
     status = 503
-
-
-class InvalidSource(ValueError):
-    """A source spec that is not a valid GitHub spec (SPEC section 3)."""
 
 
 class AlreadyExists(ServiceError):
@@ -81,3 +116,35 @@ class RollbackRefused(ServiceError):
 
     code = "rollback_refused"
     status = 409
+
+
+# -- errors that end one artifact's refresh ---------------------------------------------------
+
+
+class InvalidSource(RefresherError, ValueError):
+    """A source spec that is not a valid GitHub spec (SPEC section 3)."""
+
+    code = "invalid_source"
+
+
+class ArtifactError(RefresherError):
+    """One artifact could not be refreshed; `code` is its entry error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message, code=code)
+
+
+class ReadFailed(ArtifactError):
+    """This artifact could not be read upstream."""
+
+
+class MetadataError(ArtifactError):
+    """The artifact's main file cannot be read as metadata."""
+
+
+class ReadSkipped(RefresherError):
+    """This artifact was not read at all (rate limit or deadline); `reason` says why."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message, code=reason)
+        self.reason = reason

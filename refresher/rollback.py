@@ -6,10 +6,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from collections_app.models import Artifact
-from refresher.changes import same_value
+from refresher.changes import FieldChange, same_value
 from refresher.evaluate import CONTENT
 from refresher.exceptions import RollbackRefused
 from refresher.models import Mode, RefreshRun
+from refresher.runs import Requester, recorded_user
 
 CONTENT_COLUMNS = {"text": "content", "content_sha": "content_sha", "resolved_sha": "resolved_sha"}
 
@@ -35,7 +36,7 @@ def _restore(artifact: Artifact, field: str, old: Any) -> list[str]:
     return [field]
 
 
-def rollback_run(run: RefreshRun, *, user: Any = None) -> dict[str, Any]:
+def rollback_run(run: RefreshRun, *, user: Requester = None) -> dict[str, Any]:
     """Undo a run's applied changes; fields edited since the run are left alone and reported.
 
     Raises RollbackRefused for dry runs, checks, unfinished runs and runs already rolled back.
@@ -50,7 +51,7 @@ def rollback_run(run: RefreshRun, *, user: Any = None) -> dict[str, Any]:
     with transaction.atomic():
         # Claiming the rollback first makes a second, concurrent rollback find it taken.
         claimed = RefreshRun.objects.filter(pk=run.pk, rolled_back_at__isnull=True).update(
-            rolled_back_at=now, rolled_back_by=user if getattr(user, "pk", None) else None
+            rolled_back_at=now, rolled_back_by=recorded_user(user)
         )
         if not claimed:
             raise RollbackRefused("This run was already rolled back.")
@@ -65,7 +66,8 @@ def rollback_run(run: RefreshRun, *, user: Any = None) -> dict[str, Any]:
                 continue
             restored: list[str] = []
             left: dict[str, str] = {}
-            for field, change in entry.changes.items():
+            changes: dict[str, FieldChange] = entry.changes
+            for field, change in changes.items():
                 if not change.get("applied"):
                     continue
                 if _unchanged_since(field, _current(artifact, field), change["new"]):

@@ -4,18 +4,34 @@ import hashlib
 import json
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
+from collections_app.models import Collection
 from refresher.exceptions import RefreshInProgress
 from refresher.models import ACTIVE_STATUSES, RefreshRun, RunStatus
 from refresher.options import RefreshOptions
 
+if TYPE_CHECKING:
+    # The stubs' names for settings.AUTH_USER_MODEL (and it or AnonymousUser), which mypy's
+    # Django plugin resolves to the configured model.
+    from django.contrib.auth.models import _AnyUser, _User
+
 logger = logging.getLogger("refresher.runs")
+
+# Who asks for a run or a rollback: a user (settings.AUTH_USER_MODEL), an anonymous request, or
+# nobody (the command line, the task worker). Only a saved user is recorded.
+type Requester = _AnyUser | None
+
+
+def recorded_user(user: Requester) -> "_User | None":
+    """The user to record as having asked, or None for an anonymous or absent one."""
+    return user if isinstance(user, AbstractBaseUser) and user.pk is not None else None
 
 
 def request_fingerprint(collection_id: Any, options: RefreshOptions) -> str:
@@ -67,9 +83,9 @@ def fail_stale_runs(*, collection_id: Any = None) -> int:
 
 def start_run(
     *,
-    collection: Any,
+    collection: Collection,
     options: RefreshOptions,
-    user: Any,
+    user: Requester,
     request_id: str = "",
     idempotency_key: str = "",
     queued: bool,
@@ -82,7 +98,7 @@ def start_run(
     now = timezone.now()
     run = RefreshRun(
         collection=collection,
-        requested_by=user if getattr(user, "pk", None) else None,
+        requested_by=recorded_user(user),
         mode=options.mode,
         dry_run=options.dry_run,
         fields=list(options.fields),

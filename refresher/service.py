@@ -5,28 +5,25 @@ from typing import Any
 
 from django.conf import settings
 
+from collections_app.models import Collection
 from refresher import tasks
-from refresher.client import github_client_from_settings
-from refresher.engine import Refresher, count_artifacts
+from refresher.engine import Progress, count_artifacts
 from refresher.exceptions import IdempotencyKeyReused, RefreshInProgress
+from refresher.factory import refresher_from_settings
 from refresher.models import RefreshRun
 from refresher.options import RefreshOptions
-from refresher.runs import request_fingerprint, start_run
-
-
-def refresher_from_settings() -> Refresher:
-    return Refresher(github_client_from_settings(), concurrency=settings.REFRESH_CONCURRENCY)
+from refresher.runs import Requester, recorded_user, request_fingerprint, start_run
 
 
 def refresh_now(
-    collection: Any,
+    collection: Collection,
     options: RefreshOptions,
     *,
-    user: Any = None,
+    user: Requester = None,
     request_id: str = "",
     idempotency_key: str = "",
     deadline_seconds: float | None = None,
-    progress: Any = None,
+    progress: Progress | None = None,
 ) -> RefreshRun:
     """Refresh inline with the production client; see Refresher.refresh."""
     refresher = refresher_from_settings()
@@ -45,10 +42,10 @@ def refresh_now(
 
 
 def refresh_in_background(
-    collection: Any,
+    collection: Collection,
     options: RefreshOptions,
     *,
-    user: Any = None,
+    user: Requester = None,
     request_id: str = "",
     idempotency_key: str = "",
 ) -> RefreshRun:
@@ -73,16 +70,17 @@ class Started:
 
 
 def previous_attempt(
-    collection: Any, user: Any, idempotency_key: str, options: RefreshOptions
+    collection: Collection, user: Requester, idempotency_key: str, options: RefreshOptions
 ) -> RefreshRun | None:
     """The run an earlier request with this Idempotency-Key started, if any.
 
     The same key with a different request is refused: replaying an answer to another question
     would be wrong, and starting a second run would defeat the key.
     """
-    if not idempotency_key or not getattr(user, "pk", None):
+    requester = recorded_user(user)
+    if not idempotency_key or requester is None:
         return None
-    run = RefreshRun.objects.filter(requested_by=user, idempotency_key=idempotency_key).first()
+    run = RefreshRun.objects.filter(requested_by=requester, idempotency_key=idempotency_key).first()
     if run is not None and run.request_fingerprint != request_fingerprint(collection.pk, options):
         raise IdempotencyKeyReused(
             "This Idempotency-Key was used for a different refresh request.",
@@ -92,10 +90,10 @@ def previous_attempt(
 
 
 def start_refresh(
-    collection: Any,
+    collection: Collection,
     options: RefreshOptions,
     *,
-    user: Any = None,
+    user: Requester = None,
     request_id: str = "",
     idempotency_key: str = "",
 ) -> Started:
@@ -112,7 +110,11 @@ def start_refresh(
         count_artifacts(collection.pk, options.artifact_filter)
         > settings.REFRESH_SYNC_MAX_ARTIFACTS
     )
-    kwargs = {"user": user, "request_id": request_id, "idempotency_key": idempotency_key}
+    kwargs: dict[str, Any] = {
+        "user": user,
+        "request_id": request_id,
+        "idempotency_key": idempotency_key,
+    }
     if options.background or large:
         return Started(refresh_in_background(collection, options, **kwargs), background=True)
     run = refresh_now(

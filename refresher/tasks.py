@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import transaction
 from django.tasks import task
 
+from refresher.factory import refresher_from_settings
 from refresher.models import RefreshRun
 from refresher.runs import claim, fail_run, fail_stale_runs
 from skillmeat_site.logs import log_context
@@ -26,8 +27,6 @@ def refresh_run(run_id: str) -> str:
 
 
 def _execute(run: RefreshRun) -> str:
-    from refresher.service import refresher_from_settings
-
     run_id = str(run.pk)
     if not claim(run):
         return f"not queued ({run.status})"

@@ -14,8 +14,9 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
+from refresher.exceptions import ReadFailed, ReadSkipped
 from refresher.github import GitHubError, GitHubResponse, RateLimit
 from refresher.httpcache import CachedAnswer, HttpCache, cache_key
 from refresher.sources import Source
@@ -42,24 +43,6 @@ class GitHubAPI(Protocol):
     def rate_limit(self) -> RateLimit | None: ...
 
     def close(self) -> None: ...
-
-
-class ReadFailed(Exception):
-    """This artifact could not be read; `code` is its entry error code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-class ReadSkipped(Exception):
-    """This artifact was not read at all (rate limit or deadline); `reason` says why."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -90,10 +73,60 @@ class UpstreamArtifact:
     blob_sha: str = field(default="", repr=False)
 
 
+class Entry(NamedTuple):
+    """A path in a tree or a directory listing."""
+
+    kind: str  # file, dir, link, or other (a submodule's commit)
+    sha: str  # its tree or blob SHA
+
+
+class RepoRef(NamedTuple):
+    repo: str  # owner/name
+    ref: str  # a branch or tag name
+
+
+class ResolvedRef(NamedTuple):
+    """What a ref names: a branch (tracked) or a tag (pinned), and its commit."""
+
+    kind: str  # branch or tag
+    sha: str
+
+
+class RepoCommit(NamedTuple):
+    repo: str
+    commit: str
+
+
+class RepoDir(NamedTuple):
+    """A directory of a repository at a commit, as the Contents API lists it."""
+
+    repo: str
+    commit: str
+    directory: str
+
+
+class RepoBlob(NamedTuple):
+    repo: str
+    sha: str
+
+
+class Fetch(NamedTuple):
+    """One GET of a wave."""
+
+    path: str
+    params: dict[str, str] | None
+    immutable: bool  # addressed by SHA: a cached answer is used without a request
+
+
+class MainFile(NamedTuple):
+    path: str
+    blob_sha: str
+
+
 @dataclass
 class _Tree:
     sha: str
-    entries: dict[str, tuple[str, str]]  # path -> (kind, sha); kind: file, dir, link, other
+    entries: dict[str, Entry]  # by path
     truncated: bool
 
 
@@ -102,19 +135,19 @@ class _View:
     """One repository's files at any commit the run read, from its trees or listings."""
 
     name: str
-    trees: dict[tuple[str, str], "_Tree | Exception"]
-    listings: dict[tuple[str, str, str], dict[str, tuple[str, str]] | Exception]
+    trees: dict[RepoCommit, "_Tree | Exception"]
+    listings: dict[RepoDir, dict[str, Entry] | Exception]
 
-    def lookup(self, commit: str, path: str) -> tuple[str, str] | None:
-        """(kind, sha) of `path` at `commit`, None when it does not exist."""
-        tree = self.trees[(self.name, commit)]
+    def lookup(self, commit: str, path: str) -> Entry | None:
+        """What `path` is at `commit`, None when it does not exist."""
+        tree = self.trees[RepoCommit(self.name, commit)]
         if isinstance(tree, Exception):
             raise tree
         if not path:
-            return ("dir", tree.sha)
+            return Entry("dir", tree.sha)
         if not tree.truncated:
             return tree.entries.get(path)
-        listing = self.listings[(self.name, commit, _parent(path))]
+        listing = self.listings[RepoDir(self.name, commit, _parent(path))]
         if isinstance(listing, ReadFailed) and listing.code == "upstream_not_found":
             return None
         if isinstance(listing, Exception):
@@ -194,7 +227,7 @@ class UpstreamReader:
         self, targets: list[Target], results: dict[Any, UpstreamArtifact]
     ) -> dict[str, dict[str, Any]]:
         names = sorted({t.source.full_name for t in targets})
-        answers = self._fetch_all({n: (f"/repos/{n}", None, False) for n in names})
+        answers = self._fetch_all({n: Fetch(f"/repos/{n}", None, False) for n in names})
         repos: dict[str, dict[str, Any]] = {}
         for t in targets:
             answer = answers[t.source.full_name]
@@ -212,60 +245,67 @@ class UpstreamReader:
         repos: dict[str, dict[str, Any]],
     ) -> None:
         """Resolve each artifact's refs to the commit to read at and the commit to track."""
-        wanted: set[tuple[str, str]] = set()
+        wanted: set[RepoRef] = set()
         for t in self._live(targets, results):
             repo = repos[t.source.full_name]
-            wanted.add((t.source.full_name, repo.get("default_branch") or "main"))
+            wanted.add(RepoRef(t.source.full_name, repo.get("default_branch") or "main"))
             if t.source.ref and not t.source.pinned_to_sha:
-                wanted.add((t.source.full_name, t.source.ref))
+                wanted.add(RepoRef(t.source.full_name, t.source.ref))
 
         def ref_path(name: str, ref: str, kind: str) -> str:
             return f"/repos/{name}/git/ref/{kind}/{ref}"
 
-        heads = self._fetch_all({(n, r): (ref_path(n, r, "heads"), None, False) for n, r in wanted})
-        resolved: dict[tuple[str, str], tuple[str, str] | Exception] = {}
-        missing: list[tuple[str, str]] = []
+        heads = self._fetch_all(
+            {key: Fetch(ref_path(*key, "heads"), None, False) for key in wanted}
+        )
+        resolved: dict[RepoRef, ResolvedRef | Exception] = {}
+        missing: list[RepoRef] = []
         for key, answer in heads.items():
             if isinstance(answer, ReadFailed) and answer.code == "upstream_not_found":
                 missing.append(key)
             elif isinstance(answer, Exception):
                 resolved[key] = answer
             else:
-                resolved[key] = ("branch", answer["object"]["sha"])
+                resolved[key] = ResolvedRef("branch", answer["object"]["sha"])
         # A ref that is not a branch may be a tag; annotated tags point at a tag object first.
-        tags = self._fetch_all({(n, r): (ref_path(n, r, "tags"), None, False) for n, r in missing})
-        annotated: dict[tuple[str, str], str] = {}
+        tags = self._fetch_all({key: Fetch(ref_path(*key, "tags"), None, False) for key in missing})
+        annotated: dict[RepoRef, str] = {}
         for key, answer in tags.items():
             if isinstance(answer, ReadFailed) and answer.code == "upstream_not_found":
                 resolved[key] = ReadFailed(
-                    "upstream_not_found", f"no branch or tag named {key[1]!r} in {key[0]}"
+                    "upstream_not_found", f"no branch or tag named {key.ref!r} in {key.repo}"
                 )
             elif isinstance(answer, Exception):
                 resolved[key] = answer
             elif answer["object"]["type"] == "tag":
                 annotated[key] = answer["object"]["sha"]
             else:
-                resolved[key] = ("tag", answer["object"]["sha"])
+                resolved[key] = ResolvedRef("tag", answer["object"]["sha"])
         objects = self._fetch_all(
-            {key: (f"/repos/{key[0]}/git/tags/{sha}", None, True) for key, sha in annotated.items()}
+            {
+                key: Fetch(f"/repos/{key.repo}/git/tags/{sha}", None, True)
+                for key, sha in annotated.items()
+            }
         )
         for key, answer in objects.items():
             resolved[key] = (
-                answer if isinstance(answer, Exception) else ("tag", answer["object"]["sha"])
+                answer
+                if isinstance(answer, Exception)
+                else ResolvedRef("tag", answer["object"]["sha"])
             )
 
         for t in self._live(targets, results):
             name, source, item = t.source.full_name, t.source, results[t.id]
-            default = resolved[(name, repos[name].get("default_branch") or "main")]
+            default = resolved[RepoRef(name, repos[name].get("default_branch") or "main")]
             if isinstance(default, Exception):
                 self._fail(item, default)
                 continue
-            item.tracked_sha = default[1]
-            item.read_sha = default[1]
+            item.tracked_sha = default.sha
+            item.read_sha = default.sha
             if source.pinned_to_sha:
                 item.pinned, item.read_sha = True, source.ref
             elif source.ref:
-                own = resolved[(name, source.ref)]
+                own = resolved[RepoRef(name, source.ref)]
                 if isinstance(own, Exception):
                     self._fail(item, own)
                     continue
@@ -280,24 +320,24 @@ class UpstreamReader:
         self,
         targets: list[Target],
         results: dict[Any, UpstreamArtifact],
-    ) -> dict[tuple[str, str], _Tree | Exception]:
-        commits: set[tuple[str, str]] = set()
+    ) -> dict[RepoCommit, _Tree | Exception]:
+        commits: set[RepoCommit] = set()
         for t in self._live(targets, results):
             item = results[t.id]
-            commits.add((t.source.full_name, item.read_sha))
-            commits.add((t.source.full_name, item.tracked_sha))
+            commits.add(RepoCommit(t.source.full_name, item.read_sha))
+            commits.add(RepoCommit(t.source.full_name, item.tracked_sha))
         answers = self._fetch_all(
             {
-                (name, sha): (f"/repos/{name}/git/trees/{sha}", {"recursive": "1"}, True)
-                for name, sha in commits
+                key: Fetch(f"/repos/{key.repo}/git/trees/{key.commit}", {"recursive": "1"}, True)
+                for key in commits
             }
         )
-        trees: dict[tuple[str, str], _Tree | Exception] = {}
+        trees: dict[RepoCommit, _Tree | Exception] = {}
         for key, answer in answers.items():
             if isinstance(answer, Exception):
                 trees[key] = answer
                 continue
-            entries = {e["path"]: (_tree_kind(e), e["sha"]) for e in answer.get("tree", [])}
+            entries = {e["path"]: Entry(_tree_kind(e), e["sha"]) for e in answer.get("tree", [])}
             trees[key] = _Tree(answer["sha"], entries, bool(answer.get("truncated")))
         return trees
 
@@ -305,48 +345,45 @@ class UpstreamReader:
         self,
         targets: list[Target],
         results: dict[Any, UpstreamArtifact],
-        trees: dict[tuple[str, str], _Tree | Exception],
-    ) -> dict[tuple[str, str, str], dict[str, tuple[str, str]] | Exception]:
+        trees: dict[RepoCommit, _Tree | Exception],
+    ) -> dict[RepoDir, dict[str, Entry] | Exception]:
         """Directory listings (Contents API) for repositories whose recursive tree GitHub cut.
 
         Every lookup of a path reads its parent directory's listing, so the listings needed
         are known before any is read: they go out as one wave like the other reads.
         """
-        needed: set[tuple[str, str, str]] = set()
+        needed: set[RepoDir] = set()
         for t in self._live(targets, results):
             item, name, path = results[t.id], t.source.full_name, t.source.path
             for commit in {item.read_sha, item.tracked_sha}:
-                tree = trees.get((name, commit))
+                tree = trees.get(RepoCommit(name, commit))
                 if not isinstance(tree, _Tree) or not tree.truncated:
                     continue
                 for wanted in [path, *main_file_candidates(t.type, path)]:
                     if wanted:
-                        needed.add((name, commit, _parent(wanted)))
+                        needed.add(RepoDir(name, commit, _parent(wanted)))
 
         def url(name: str, directory: str) -> str:
             return f"/repos/{name}/contents/{directory}".rstrip("/")
 
         answers = self._fetch_all(
-            {
-                (name, commit, directory): (url(name, directory), {"ref": commit}, True)
-                for name, commit, directory in needed
-            }
+            {key: Fetch(url(key.repo, key.directory), {"ref": key.commit}, True) for key in needed}
         )
-        listings: dict[tuple[str, str, str], dict[str, tuple[str, str]] | Exception] = {}
+        listings: dict[RepoDir, dict[str, Entry] | Exception] = {}
         for key, answer in answers.items():
             if isinstance(answer, Exception):
                 listings[key] = answer
             else:
                 items = answer if isinstance(answer, list) else [answer]
-                listings[key] = {e["path"]: (_contents_kind(e), e["sha"]) for e in items}
+                listings[key] = {e["path"]: Entry(_contents_kind(e), e["sha"]) for e in items}
         return listings
 
     def _locate(
         self,
         targets: list[Target],
         results: dict[Any, UpstreamArtifact],
-        trees: dict[tuple[str, str], _Tree | Exception],
-        listings: dict[tuple[str, str, str], dict[str, tuple[str, str]] | Exception],
+        trees: dict[RepoCommit, _Tree | Exception],
+        listings: dict[RepoDir, dict[str, Entry] | Exception],
     ) -> None:
         """Find each artifact's path SHA and main file blob at the commits it needs."""
         for t in self._live(targets, results):
@@ -359,26 +396,26 @@ class UpstreamReader:
                         "upstream_not_found",
                         f"{path!r} does not exist in {name}@{item.read_sha[:7]}",
                     )
-                item.read_path_sha = found[1]
+                item.read_path_sha = found.sha
                 item.main_file, item.blob_sha = self._main_file(t, view, item.read_sha)
                 if item.tracked_sha == item.read_sha:
                     item.tracked_path_sha = item.read_path_sha
                 else:
                     tracked = view.lookup(item.tracked_sha, path)
                     # A path gone from the tracked branch is an update of its own kind.
-                    item.tracked_path_sha = tracked[1] if tracked else ""
+                    item.tracked_path_sha = tracked.sha if tracked else ""
             except (ReadFailed, ReadSkipped) as exc:
                 self._fail(item, exc)
 
     @staticmethod
-    def _main_file(target: Target, view: "_View", commit: str) -> tuple[str, str]:
+    def _main_file(target: Target, view: "_View", commit: str) -> MainFile:
         name = view.name
         candidates = main_file_candidates(target.type, target.source.path)
         for candidate in candidates:
             found = view.lookup(commit, candidate)
-            if found and found[0] == "file":
-                return candidate, found[1]
-            if found and found[0] == "link":
+            if found and found.kind == "file":
+                return MainFile(candidate, found.sha)
+            if found and found.kind == "link":
                 raise ReadFailed(
                     "upstream_not_found",
                     f"{candidate} in {name}@{commit[:7]} is a symbolic link, which is not followed",
@@ -388,13 +425,14 @@ class UpstreamReader:
         )
 
     def _wave_blobs(self, targets: list[Target], results: dict[Any, UpstreamArtifact]) -> None:
-        blobs = {(t.source.full_name, results[t.id].blob_sha) for t in self._live(targets, results)}
+        live = self._live(targets, results)
+        blobs = {RepoBlob(t.source.full_name, results[t.id].blob_sha) for t in live}
         answers = self._fetch_all(
-            {key: (f"/repos/{key[0]}/git/blobs/{key[1]}", None, True) for key in blobs}
+            {key: Fetch(f"/repos/{key.repo}/git/blobs/{key.sha}", None, True) for key in blobs}
         )
         for t in self._live(targets, results):
             item = results[t.id]
-            answer = answers[(t.source.full_name, item.blob_sha)]
+            answer = answers[RepoBlob(t.source.full_name, item.blob_sha)]
             if isinstance(answer, Exception):
                 self._fail(item, answer)
                 continue
@@ -427,15 +465,13 @@ class UpstreamReader:
         if self.on_progress:
             self.on_progress(1)
 
-    def _fetch_all(
-        self, requests: dict[Any, tuple[str, dict[str, str] | None, bool]]
-    ) -> dict[Any, Any]:
+    def _fetch_all(self, requests: dict[Any, Fetch]) -> dict[Any, Any]:
         """Fetch many paths in parallel; each value is the answer's body or the exception."""
         if not requests:
             return {}
         self.cache.prefetch({cache_key(path, params) for path, params, _ in requests.values()})
 
-        def one(item: tuple[Any, tuple[str, dict[str, str] | None, bool]]) -> tuple[Any, Any]:
+        def one(item: tuple[Any, Fetch]) -> tuple[Any, Any]:
             key, (path, params, immutable) = item
             try:
                 return key, self._fetch(path, params, immutable)

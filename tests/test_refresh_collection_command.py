@@ -2,6 +2,10 @@
 
 import io
 import json
+import logging
+import os
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -24,13 +28,20 @@ class TerminalIO(io.StringIO):
         return True
 
 
-def run_command(*args: str, stdout: io.StringIO | None = None) -> tuple[object, str, str]:
-    """Run the command like a shell would see it: (exit status, stdout, stderr)."""
-    out, err = stdout or io.StringIO(), io.StringIO()
+def run_command(
+    *args: str, stdout: io.StringIO | None = None, stderr: io.StringIO | None = None
+) -> tuple[int, str, str]:
+    """Run the command like a shell would see it: (exit status, stdout, stderr).
+
+    A CommandError is reported as `manage.py` does (BaseCommand.run_from_argv): its message on
+    stderr, its returncode as the exit status. test_exit_status_from_a_real_process checks that.
+    """
+    out, err = stdout or io.StringIO(), stderr or io.StringIO()
     try:
         call_command("refresh_collection", *args, stdout=out, stderr=err)
-    except SystemExit as exited:
-        code = exited.code
+    except CommandError as exc:
+        err.write(f"CommandError: {exc}\n")
+        code = exc.returncode
     else:
         code = 0
     return code, out.getvalue(), err.getvalue()
@@ -323,3 +334,132 @@ def test_an_unreachable_github_exits_1(upstream, pdf):
     assert "GitHub could not be read for any artifact" in err
     assert out == ""
     assert RefreshRun.objects.get().status == RunStatus.FAILED
+
+
+# -- exit status through CommandError, and --verbosity 0 -----------------------------------------
+
+
+def test_a_failed_entry_is_a_command_error_with_returncode_1(upstream, pdf):
+    ArtifactFactory(collection=pdf.collection, name="gone", source="acme/skills/skills/gone")
+
+    with pytest.raises(CommandError) as caught:
+        call_command("refresh_collection", str(pdf.collection_id), stdout=io.StringIO())
+
+    assert caught.value.returncode == 1
+    assert str(caught.value) == "1 artifact could not be refreshed."
+
+
+def test_a_check_that_found_something_is_a_command_error_with_returncode_2(upstream, pdf):
+    with pytest.raises(CommandError) as caught:
+        call_command(
+            "refresh_collection",
+            str(pdf.collection_id),
+            "--mode",
+            "check_only",
+            stdout=io.StringIO(),
+        )
+
+    assert caught.value.returncode == 2
+    assert str(caught.value) == "The check found changes or updates for 1 artifact."
+
+
+def test_a_bad_argument_is_a_command_error_with_returncode_1(collection):
+    with pytest.raises(CommandError) as caught:
+        call_command("refresh_collection", "alice/Nothing", stdout=io.StringIO())
+
+    assert caught.value.returncode == 1
+    assert str(caught.value) == "No collection named 'Nothing' owned by 'alice'."
+
+
+def test_a_run_that_failed_as_a_whole_names_its_error(upstream, pdf):
+    upstream.fail(r".*", status=503)
+
+    code, _, err = run_command(str(pdf.collection_id), "--verbosity", "0")
+
+    assert code == 1
+    assert err.startswith("CommandError: GitHub could not be read for any artifact")
+
+
+def test_verbosity_0_prints_nothing_when_all_went_well(upstream, pdf):
+    code, out, err = run_command(str(pdf.collection_id), "--verbosity", "0")
+
+    assert (code, out, err) == (0, "", "")
+    pdf.refresh_from_db()
+    assert pdf.description == PDF_DESCRIPTION  # quiet, but the refresh did its work
+
+
+def test_verbosity_0_prints_only_the_errors_on_stderr(upstream, pdf):
+    ArtifactFactory(collection=pdf.collection, name="gone", source="acme/skills/skills/gone")
+
+    code, out, err = run_command(str(pdf.collection_id), "--verbosity", "0")
+
+    assert code == 1
+    assert out == ""
+    [entry_error, reason] = err.splitlines()
+    assert entry_error.startswith("skill:gone: upstream_not_found: ")
+    assert reason == "CommandError: 1 artifact could not be refreshed."
+
+
+def test_verbosity_0_still_prints_the_json_asked_for(upstream, pdf):
+    code, out, err = run_command(str(pdf.collection_id), "--verbosity", "0", "--json")
+
+    assert (code, err) == (0, "")
+    assert json.loads(out)["summary"]["refreshed"] == 1
+
+
+def test_verbosity_0_on_a_terminal_draws_no_progress_bar(upstream, pdf):
+    err = TerminalIO()
+    code, out, _ = run_command(str(pdf.collection_id), "-v", "0", stdout=TerminalIO(), stderr=err)
+
+    assert (code, out, err.getvalue()) == (0, "", "")
+
+
+def test_a_terminal_gets_a_progress_bar_through_the_commands_own_stderr(upstream, pdf):
+    err = TerminalIO()
+
+    code, out, _ = run_command(str(pdf.collection_id), stdout=TerminalIO(), stderr=err)
+
+    assert code == 0
+    assert "Refreshing alice/Team skills" in err.getvalue()
+    # Written as rich wrote it: Django's wrapper adds no newline after each piece of the bar.
+    assert "Refreshing alice/Team skills\n" not in err.getvalue()
+    assert "run id" in out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_exit_status_from_a_real_process(upstream, pdf):
+    """`manage.py` turns the CommandError into the exit status and one line on stderr."""
+    from tests.refresher.test_background import ROOT, database_url
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": database_url(),
+        "GITHUB_API_URL": upstream.url,
+        "GITHUB_TOKEN": upstream.token,
+    }
+
+    def manage(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "manage.py", "refresh_collection", *args]
+        return subprocess.run(
+            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+
+    found = manage(str(pdf.collection_id), "--mode", "check_only", "--verbosity", "0")
+    assert (found.returncode, found.stdout) == (2, ""), found.stderr[-2000:]
+    assert found.stderr == "CommandError: The check found changes or updates for 1 artifact.\n"
+
+    unknown = manage("team-skills")
+    assert unknown.returncode == 1
+    assert "CommandError: 'team-skills' is neither a collection id" in unknown.stderr
+
+
+def test_verbosity_0_holds_back_the_runs_info_log_line(upstream, pdf, caplog):
+    caplog.set_level(logging.INFO, logger="refresher")
+
+    run_command(str(pdf.collection_id), "--verbosity", "0")
+    assert not [r for r in caplog.records if r.name == "refresher.engine"]
+    assert logging.getLogger("refresher").level == logging.INFO  # restored afterwards
+
+    run_command(str(pdf.collection_id))
+    assert [r.levelname for r in caplog.records if r.name == "refresher.engine"] == ["INFO"]

@@ -2,29 +2,32 @@
 
 It validates its options with the API's RefreshRequest serializer and calls the same
 `refresh_now` the API does, so a refresh behaves the same through every door. The exit status is
-meant for scripts and CI: 0 ok, 1 an entry error or a bad argument, 2 a check found something.
+meant for scripts and CI: 0 ok, 1 an entry error or a bad argument, 2 a check found something;
+a non-zero status is a CommandError with that `returncode`, so Django prints its message on stderr.
+The report itself is rendered by `refresher.report`, which the admin's run pages share.
+`--verbosity 0` prints nothing but errors (and the JSON asked for with `--json`).
 """
 
-import json
+import io
+import logging
 import sys
 import uuid
 from collections.abc import Iterator
-from typing import Any, NoReturn, TextIO
+from contextlib import contextmanager
+from typing import Any, NoReturn, TextIO, cast
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 from rest_framework.renderers import JSONRenderer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from rich.text import Text
 
 from collections_app.models import ArtifactType, Collection
 from collections_app.refresh_serializers import RefreshRequestSerializer, RefreshResponseSerializer
 from refresher.changes import FIELDS
-from refresher.evaluate import CONTENT
 from refresher.exceptions import ServiceError
 from refresher.models import EntryStatus, Mode, RefreshEntry, RefreshRun
 from refresher.options import RefreshOptions
+from refresher.report import Report, collection_label
 from refresher.service import refresh_now
 
 EXIT_OK = 0
@@ -107,36 +110,40 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         collection = self._collection(options["collection"])
         refresh_options = self._refresh_options(options)
+        quiet = options["verbosity"] == 0
         progress = ProgressReport(
             self.stderr,
             label=f"Refreshing {collection_label(collection)}",
             bar=self.stdout.isatty() and self.stderr.isatty(),
-            quiet=options["verbosity"] == 0,
+            quiet=quiet,
             color=not options["no_color"],
         )
         try:
             try:
-                run = refresh_now(collection, refresh_options, progress=progress)
+                with quiet_logs(quiet):
+                    run = refresh_now(collection, refresh_options, progress=progress)
             finally:
                 progress.close()
         except ServiceError as exc:
             self._fail(service_error_message(exc))
 
         entries = list(run.entries.all())
+        report = Report(collection, run, entries)
         if options["json"]:
             data = RefreshResponseSerializer(run).data
             self.stdout.write(JSONRenderer().render(data, renderer_context={"indent": 2}).decode())
+        elif quiet:
+            for line in report.error_lines():
+                self.stderr.write(line)
+        elif self.stdout.isatty():
+            report.print_rich(console_file(self.stdout), color=not options["no_color"])
         else:
-            report = Report(collection, run, entries)
-            if self.stdout.isatty():
-                report.print_rich(raw_stream(self.stdout), color=not options["no_color"])
-            else:
-                for line in report.plain_lines():
-                    self.stdout.write(line)
+            for line in report.plain_lines():
+                self.stdout.write(line)
 
         code = exit_code(run, entries)
         if code != EXIT_OK:
-            raise SystemExit(code)
+            raise CommandError(exit_message(run, entries, code), returncode=code)
 
     def _collection(self, ref: str) -> Collection:
         """The collection named by id or by owner/name; exit 1 when there is none."""
@@ -177,9 +184,8 @@ class Command(BaseCommand):
             self._fail("\n".join(validation_messages(serializer.errors)))
         return serializer.to_options()
 
-    def _fail(self, message: str, code: int = EXIT_ERROR) -> NoReturn:
-        self.stderr.write(message)
-        raise SystemExit(code)
+    def _fail(self, message: str) -> NoReturn:
+        raise CommandError(message, returncode=EXIT_ERROR)
 
 
 class ProgressReport:
@@ -188,7 +194,9 @@ class ProgressReport:
     Plain lines are thinned out to about twenty per run so a big collection does not flood a CI log.
     """
 
-    def __init__(self, stream: Any, *, label: str, bar: bool, quiet: bool, color: bool) -> None:
+    def __init__(
+        self, stream: OutputWrapper, *, label: str, bar: bool, quiet: bool, color: bool
+    ) -> None:
         self.stream = stream
         self.quiet = quiet
         self.last_printed = 0
@@ -199,7 +207,7 @@ class ProgressReport:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
-                console=Console(file=raw_stream(stream), no_color=not color),
+                console=Console(file=console_file(stream), no_color=not color),
                 transient=True,
             )
             self.task = self.bar.add_task(label, total=None)
@@ -222,156 +230,56 @@ class ProgressReport:
             self.bar = None
 
 
-class Report:
-    """The human-readable outcome of a run: summary, changes, updates, skips and errors."""
-
-    def __init__(self, collection: Collection, run: RefreshRun, entries: list[RefreshEntry]):
-        self.collection = collection
-        self.run = run
-        self.entries = entries
-
-    def title(self) -> str:
-        mode = f"{self.run.mode}, dry run" if self.run.dry_run else self.run.mode
-        return f"Refresh of {collection_label(self.collection)} ({mode})"
-
-    def summary_rows(self) -> list[tuple[str, str]]:
-        run = self.run
-        return [
-            ("total", str(run.total)),
-            ("refreshed", str(run.refreshed)),
-            ("unchanged", str(run.unchanged)),
-            ("skipped", str(run.skipped)),
-            ("error", str(run.error)),
-            ("updates available", str(run.updates_available)),
-            ("status", run.status),
-            ("duration", f"{run.duration_ms or 0} ms"),
-            ("run id", str(run.pk)),
-        ]
-
-    def change_rows(self) -> Iterator[tuple[RefreshEntry, str, str, str, bool]]:
-        """(entry, field, old, new, applied) for every changed field, values in full."""
-        for entry in self.entries:
-            for name, change in entry.changes.items():
-                applied = bool(change.get("applied"))
-                if name != CONTENT:
-                    yield entry, name, show(change.get("old")), show(change.get("new")), applied
-                    continue
-                # The text can be any size: its SHAs say what moved. The commit is shown only
-                # when it moved, as it can without the content changing.
-                old, new = change.get("old") or {}, change.get("new") or {}
-                for key in ("content_sha", "resolved_sha"):
-                    if key == "content_sha" or old.get(key) != new.get(key):
-                        before, after = old.get(key) or None, new.get(key) or None
-                        yield entry, f"content.{key}", show(before), show(after), applied
-
-    def updates(self) -> list[RefreshEntry]:
-        return [e for e in self.entries if e.update_available]
-
-    def skipped(self) -> list[RefreshEntry]:
-        return [e for e in self.entries if e.status == EntryStatus.SKIPPED]
-
-    def errors(self) -> list[tuple[str, str, str]]:
-        rows = [
-            (e.artifact_key, e.error_code, e.error_message)
-            for e in self.entries
-            if e.status == EntryStatus.ERROR
-        ]
-        if self.run.error_code:
-            rows.append(("(run)", self.run.error_code, self.run.error_message))
-        return rows
-
-    def plain_lines(self) -> Iterator[str]:
-        yield self.title()
-        width = max(len(label) for label, _ in self.summary_rows())
-        for label, value in self.summary_rows():
-            yield f"  {label.ljust(width)}  {value}"
-
-        current = None
-        for entry, name, old, new, applied in self.change_rows():
-            if current is None:
-                yield ""
-                yield "Changes"
-            if entry is not current:
-                reason = f", {entry.reason}" if entry.reason else ""
-                yield f"  {entry.artifact_key} ({entry.status}{reason})"
-                current = entry
-            yield f"    {name}: {old} -> {new}{'' if applied else '  (not applied)'}"
-
-        if updates := self.updates():
-            yield ""
-            yield "Updates available"
-            for e in updates:
-                yield f"  {e.artifact_key}: {sha(e.current_sha)} -> {sha(e.upstream_sha)}"
-        if skipped := self.skipped():
-            yield ""
-            yield "Skipped"
-            for e in skipped:
-                yield f"  {e.artifact_key}: {e.reason or '-'}"
-        if errors := self.errors():
-            yield ""
-            yield "Errors"
-            for key, code, message in errors:
-                yield f"  {key}: {code}: {message}"
-
-    def print_rich(self, stream: TextIO, *, color: bool = True) -> None:
-        console = Console(file=stream, no_color=not color)
-        summary = Table(title=self.title(), show_header=False, title_justify="left")
-        summary.add_column(style="bold")
-        summary.add_column(overflow="fold")
-        for label, value in self.summary_rows():
-            summary.add_row(label, Text(value))
-        console.print(summary)
-
-        changes = self.change_rows()
-        first = next(changes, None)
-        if first is not None:
-            table = table_of("Changes", "artifact", "field", "old", "new", "applied")
-            for entry, name, old, new, applied in (first, *changes):
-                table.add_row(
-                    Text(entry.artifact_key), name, Text(old), Text(new), "yes" if applied else "no"
-                )
-            console.print(table)
-        if updates := self.updates():
-            table = table_of("Updates available", "artifact", "current commit", "upstream commit")
-            for e in updates:
-                table.add_row(Text(e.artifact_key), sha(e.current_sha), sha(e.upstream_sha))
-            console.print(table)
-        if skipped := self.skipped():
-            table = table_of("Skipped", "artifact", "reason")
-            for e in skipped:
-                table.add_row(Text(e.artifact_key), e.reason or "-")
-            console.print(table)
-        if errors := self.errors():
-            table = table_of("Errors", "artifact", "code", "message", style="red")
-            for key, code, message in errors:
-                table.add_row(Text(key), code, Text(message))
-            console.print(table)
+# The project's loggers; the engine logs one INFO line per run.
+PROJECT_LOGGERS = ("refresher", "collections_app", "skillmeat_site")
 
 
-def table_of(title: str, *columns: str, style: str = "") -> Table:
-    # "fold" wraps long values onto more lines: a changed value is never cut short.
-    table = Table(title=title, title_justify="left", title_style=style or None)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    return table
+@contextmanager
+def quiet_logs(quiet: bool) -> Iterator[None]:
+    """With `quiet`, only warnings and errors of the project's loggers are printed meanwhile."""
+    loggers = [logging.getLogger(name) for name in PROJECT_LOGGERS] if quiet else []
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        if logger.getEffectiveLevel() < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
-def collection_label(collection: Collection) -> str:
-    return f"{collection.owner.get_username()}/{collection.name}"
+class ConsoleFile(io.TextIOBase):
+    """A command's output stream as a plain file for rich.
+
+    Django's OutputWrapper ends every write with a newline (which breaks rich's live display) and
+    styles stderr as an error on a terminal; rich writes its own line ends and colours.
+    """
+
+    def __init__(self, wrapper: OutputWrapper) -> None:
+        self.wrapper = wrapper
+
+    def write(self, text: str) -> int:
+        self.wrapper.write(text, style_func=_unstyled, ending="")
+        return len(text)
+
+    def flush(self) -> None:
+        self.wrapper.flush()
+
+    def isatty(self) -> bool:
+        return self.wrapper.isatty()
+
+    def writable(self) -> bool:
+        return True
 
 
-def show(value: Any) -> str:
-    """A field value on one line, quoted, so blanks and whitespace stay visible."""
-    return json.dumps(value, ensure_ascii=False)
+def _unstyled(text: str) -> str:
+    return text
 
 
-def sha(value: str) -> str:
-    return value or "(none)"
-
-
-def raw_stream(wrapper: Any) -> Any:
-    # Django's OutputWrapper appends a newline to every write, which breaks rich's live display.
-    return getattr(wrapper, "_out", wrapper)
+def console_file(wrapper: OutputWrapper) -> TextIO:
+    # Rich writes, flushes and asks isatty() only; the stubs' TextIOBase is not an IO[str].
+    return cast(TextIO, ConsoleFile(wrapper))
 
 
 def validation_messages(errors: Any, path: str = "") -> Iterator[str]:
@@ -406,3 +314,17 @@ def exit_code(run: RefreshRun, entries: list[RefreshEntry]) -> int:
     ):
         return EXIT_CHECK_FOUND
     return EXIT_OK
+
+
+def exit_message(run: RefreshRun, entries: list[RefreshEntry], code: int) -> str:
+    """Why the command exits with a non-zero `code` (it goes to stderr, after the report)."""
+    if code == EXIT_CHECK_FOUND:
+        found = sum(1 for e in entries if e.status == EntryStatus.REFRESHED or e.update_available)
+        return f"The check found changes or updates for {_artifacts(found)}."
+    if run.error_code:
+        return f"The run failed: {run.error_code}: {run.error_message}"
+    return f"{_artifacts(run.error).capitalize()} could not be refreshed."
+
+
+def _artifacts(count: int) -> str:
+    return f"{count} artifact{'' if count == 1 else 's'}"

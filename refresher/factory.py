@@ -1,0 +1,27 @@
+"""The one factory that builds the production GitHub client and refresher from settings.
+
+The service (inline runs) and the task worker (background runs) both build their refresher here,
+so neither has to import the other.
+"""
+
+from django.conf import settings
+
+from refresher.engine import Refresher
+from refresher.github import GitHubClient
+
+
+def github_client_from_settings() -> GitHubClient:
+    return GitHubClient(
+        base_url=settings.GITHUB_API_URL,
+        token=settings.GITHUB_TOKEN,
+        timeout=settings.REFRESH_HTTP_TIMEOUT,
+        max_retries=settings.REFRESH_MAX_RETRIES,
+        backoff=settings.REFRESH_RETRY_BACKOFF,
+        concurrency=settings.REFRESH_CONCURRENCY,
+        max_inline_wait=settings.REFRESH_MAX_INLINE_WAIT,
+    )
+
+
+def refresher_from_settings() -> Refresher:
+    """A refresher reading GitHub with the client above; close its `client` when done."""
+    return Refresher(github_client_from_settings(), concurrency=settings.REFRESH_CONCURRENCY)
