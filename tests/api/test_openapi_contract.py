@@ -10,11 +10,15 @@ beside this file. On any finding the test fails with schemathesis's report.
 
 Run it alone: `pytest -m contract` (or `pytest tests/api/test_openapi_contract.py`).
 
-Nothing is excluded from the run: every operation and every check. The one generation setting
-that narrows it, `allow-x00 = false`, is explained in `schemathesis.toml` and docs/decisions.md.
+Nothing is excluded from the run: every operation and every check. Two settings shape the data
+(both explained in `schemathesis.toml` and docs/decisions.md): generated strings hold no U+0000
+(the server refuses it everywhere with a 400, which OpenAPI 3.0 cannot say short of a pattern on
+every string), and a schema-valid `source` that is not a GitHub spec is swapped for a valid one by
+`contract_hooks.py` (the spec grammar of SPEC 3 is prose the document cannot express).
 """
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -131,6 +135,9 @@ def test_schemathesis_finds_no_disagreement_between_the_schema_and_the_site(
         pytest.fail(f"schemathesis did not finish within {RUN_TIMEOUT_SECONDS} s:\n{report}")
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-REPORT_CHARS:]
-    # Every operation of the document was tested, and requests reached the site.
-    assert "Tested:" in output, output
-    assert "No issues found" in output or " passed" in output, output
+    # Every operation of the document was selected and tested: none filtered out or skipped.
+    selected = re.search(r"Selected: (\d+)/(\d+)", output)
+    tested = re.search(r"Tested: (\d+)", output)
+    assert selected and tested, output[-REPORT_CHARS:]
+    assert selected.group(1) == selected.group(2) == tested.group(1), output[-REPORT_CHARS:]
+    assert int(tested.group(1)) >= 16, output[-REPORT_CHARS:]
