@@ -342,13 +342,15 @@ class PhaseTimer:
     @contextmanager
     def installed(self) -> Iterator[None]:
         import refresher.engine as engine
+        import refresher.providers as providers
 
-        originals = {name: getattr(engine, name) for name in (*self.WRAPPED, "UpstreamReader")}
+        originals = {name: getattr(engine, name) for name in self.WRAPPED}
+        reader = providers.UpstreamReader
         for name in self.WRAPPED:
             setattr(engine, name, self._timed(name, originals[name]))
         timer = self
 
-        class TimedReader(originals["UpstreamReader"]):  # type: ignore[misc, valid-type]
+        class TimedReader(reader):  # type: ignore[misc, valid-type]
             def read(self, targets: Any) -> Any:
                 started = time.perf_counter()
                 try:
@@ -356,12 +358,14 @@ class PhaseTimer:
                 finally:
                     timer.totals["network (read plan)"] += time.perf_counter() - started
 
-        engine.UpstreamReader = TimedReader  # type: ignore[misc]
+        # The REST plan's reader is built by the GitHub provider, so it is timed there.
+        providers.UpstreamReader = TimedReader  # type: ignore[misc]
         try:
             yield
         finally:
             for name, original in originals.items():
                 setattr(engine, name, original)
+            providers.UpstreamReader = reader  # type: ignore[misc]
 
     def _timed(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
@@ -598,19 +602,28 @@ def _bench(args: argparse.Namespace, fake: FakeProcess, database_url: str) -> in
 
     from refresher.engine import Refresher
     from refresher.github import GitHubClient
+    from refresher.governor import QuotaGovernor, QuotaState
     from refresher.options import RefreshOptions
+    from refresher.quota import DatabaseQuotaStore
 
     big = Layout.build(args.artifacts, args.repos, "bench")
     small = Layout.build(10, 1, "probe")
     publish(fake, big, args.seed)
     publish(fake, small, args.seed + 1)
+    # A site that has refreshed before knows its token's quota: the row every process shares
+    # exists (the very first run of a token creates it, three queries more, once).
+    DatabaseQuotaStore(api_url=fake.url, token=fake.token).save(QuotaState())
 
     owner = get_user_model().objects.create_user("bench", password="not-used")
     main_collection = make_collection(owner, "bench", big)
     probe_collection = make_collection(owner, "probe-10", small)
 
     def client(concurrency: int) -> GitHubClient:
-        return GitHubClient(base_url=fake.url, token=fake.token, concurrency=concurrency)
+        # The production governor, shared through the database: its reads and writes count.
+        quota = QuotaGovernor(DatabaseQuotaStore(api_url=fake.url, token=fake.token))
+        return GitHubClient(
+            base_url=fake.url, token=fake.token, concurrency=concurrency, quota=quota
+        )
 
     def refresh(collection: Any, concurrency: int) -> Callable[[], Any]:
         def go() -> Any:
@@ -750,8 +763,10 @@ def _bench(args: argparse.Namespace, fake: FakeProcess, database_url: str) -> in
          probe_warm.queries_unbatched == warm.queries_unbatched,
          f"{probe_warm.queries_unbatched} vs {warm.queries_unbatched} (raw {probe_warm.queries} vs"
          f" {warm.queries})"),
-        ("queries per refresh <= 25",
-         max(m.queries for m in results) <= 25, str(max(m.queries for m in results))),
+        # 25 before the shared GitHub quota, which adds up to five: its read at the start, its
+        # reads before the waves that follow requests, and one merge-write of what the run spent.
+        ("queries per refresh <= 30",
+         max(m.queries for m in results) <= 30, str(max(m.queries for m in results))),
         ("every request carried the token", all(m.unauthorized == 0 for m in all_rows),
          str(sum(m.unauthorized for m in all_rows))),
         ("peak memory < 250 MB", maxrss_mb() < 250, f"maxrss {maxrss_mb():.0f} MB"),

@@ -9,7 +9,14 @@ from rest_framework.utils import html
 from collections_app.fields import StrictCharField, StrictUUIDField
 from collections_app.models import ArtifactType
 from refresher.changes import FIELDS
-from refresher.models import EntryStatus, Mode, RefreshEntry, RefreshRun, RunStatus
+from refresher.models import (
+    EntryErrorCode,
+    EntryStatus,
+    Mode,
+    RefreshEntry,
+    RefreshRun,
+    RunStatus,
+)
 from refresher.options import ArtifactFilter, RefreshOptions, normalize_fields
 
 
@@ -123,7 +130,7 @@ class RefreshRequestSerializer(StrictKeysSerializer):
 
 
 class EntryErrorSerializer(serializers.Serializer):
-    code = serializers.CharField()
+    code = serializers.ChoiceField(choices=EntryErrorCode.choices)
     message = serializers.CharField()
 
     class Meta:
@@ -148,6 +155,12 @@ class RefreshEntrySerializer(serializers.ModelSerializer[RefreshEntry]):
         "`content` holds {text, content_sha, resolved_sha} before and after.",
     )
     error = serializers.SerializerMethodField()
+    details = serializers.JSONField(
+        allow_null=True,
+        help_text="More for the owner, or null: `renamed_to` (`owner/repo`) when GitHub "
+        "redirected the source's repository to a new name (reason `repository_renamed`); "
+        "update the source to it.",
+    )
 
     class Meta:
         model = RefreshEntry
@@ -164,6 +177,7 @@ class RefreshEntrySerializer(serializers.ModelSerializer[RefreshEntry]):
             "upstream_sha",
             "update_available",
             "duration_ms",
+            "details",
         ]
 
     @extend_schema_field(EntryErrorSerializer(allow_null=True))
@@ -192,6 +206,11 @@ class RateLimitSerializer(serializers.Serializer):
     limit = serializers.IntegerField()
     remaining = serializers.IntegerField()
     reset_at = serializers.DateTimeField()
+    resource = serializers.ChoiceField(
+        choices=[("core", "core"), ("graphql", "graphql")],
+        default="core",
+        help_text="The GitHub quota the run used most: `core` (REST) or `graphql`.",
+    )
 
     class Meta:
         ref_name = "RateLimit"

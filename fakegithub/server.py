@@ -52,6 +52,17 @@ from .store import (
 
 logger = logging.getLogger("fakegithub")
 
+# What GitHub says when a token sends too much too fast (a secondary rate limit).
+SECONDARY_LIMIT_MESSAGE = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+    "If you reach out to GitHub Support for help, please include the request ID."
+)
+SECONDARY_LIMIT_DOCS_URL = (
+    "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
+)
+# Requests without a token get a quota of their own, per address: 60 an hour.
+ANONYMOUS_RATE_LIMIT = 60
+
 
 @dataclass(frozen=True)
 class RequestRecord:
@@ -72,6 +83,7 @@ class _FailRule:
     times: int | None
     message: str | None
     headers: dict[str, str]
+    documentation_url: str = DOCS_URL
 
 
 class _Fail(Exception):
@@ -130,11 +142,13 @@ class FakeGitHub:
         self._ids = itertools.count(1000)
         self._clock = int(time.time()) - 86400
         self._remaining = rate_limit
+        self._anonymous_remaining = ANONYMOUS_RATE_LIMIT
         self.rate_limit_reset = int(time.time()) + 3600
         self._failures: list[_FailRule] = []
         self._delays: list[tuple[re.Pattern[str], float]] = []
         self._records: list[RequestRecord] = []
         self._in_flight = 0
+        self._in_flight_paths: list[str] = []
         self.peak_in_flight = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -329,6 +343,12 @@ class FakeGitHub:
         with self._lock:
             self._remaining = max(0, value)
 
+    @property
+    def anonymous_remaining(self) -> int:
+        """Requests left for callers without a token (GitHub: 60 an hour per address)."""
+        with self._lock:
+            return self._anonymous_remaining
+
     # -- network shaping ---------------------------------------------------------------------
 
     def fail(
@@ -350,6 +370,32 @@ class FakeGitHub:
                 _FailRule(re.compile(path_regex), status, times, message, dict(headers or {}))
             )
 
+    def secondary_limit(
+        self,
+        path_regex: str = r".",
+        *,
+        status: int = 403,
+        retry_after: int | None = None,
+        times: int | None = None,
+    ) -> None:
+        """Answer matching requests as GitHub does when a secondary rate limit is met.
+
+        GitHub answers 403 or 429 with its secondary-limit message, with ``Retry-After`` when it
+        says how long to wait and without it when it does not; the primary limit is untouched.
+        """
+        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+        with self._lock:
+            self._failures.append(
+                _FailRule(
+                    re.compile(path_regex),
+                    status,
+                    times,
+                    SECONDARY_LIMIT_MESSAGE,
+                    headers,
+                    SECONDARY_LIMIT_DOCS_URL,
+                )
+            )
+
     def delay(self, path_regex: str, seconds: float) -> None:
         """Hold answers to matching paths for ``seconds`` (to make a client time out)."""
         with self._lock:
@@ -368,6 +414,11 @@ class FakeGitHub:
         """A copy of the requests answered so far, oldest first."""
         with self._lock:
             return list(self._records)
+
+    def in_flight_paths(self) -> list[str]:
+        """The paths of the requests being answered right now (arrived, not yet answered)."""
+        with self._lock:
+            return list(self._in_flight_paths)
 
     def reset_log(self) -> None:
         """Forget the recorded requests and the in-flight peak."""
@@ -435,12 +486,14 @@ class FakeGitHub:
         request = Request(environ)
         with self._lock:
             self._in_flight += 1
+            self._in_flight_paths.append(request.path)
             self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
         try:
             response = self._handle(request)
         finally:
             with self._lock:
                 self._in_flight -= 1
+                self._in_flight_paths.remove(request.path)
         return response(environ, start_response)
 
     def _handle(self, request: Request) -> Response:
@@ -473,19 +526,26 @@ class FakeGitHub:
             response = self._error(failure)
         response = self._conditional(request, response)
 
-        # Only /rate_limit and 304s are free, as on GitHub.
-        billed = path != "/rate_limit" and response.status_code != 304
+        # /rate_limit is free, and so is a 304, but only for a request made with a token:
+        # GitHub bills an unauthenticated 304 like any other answer.
+        billed = path != "/rate_limit" and (response.status_code != 304 or not authorized)
         with self._lock:
-            if billed and self._remaining > 0:
-                self._remaining -= 1
-            remaining, reset = self._remaining, self.rate_limit_reset
+            if authorized or not self.token:
+                if billed and self._remaining > 0:
+                    self._remaining -= 1
+                limit, remaining = self.rate_limit, self._remaining
+            else:
+                if billed and self._anonymous_remaining > 0:
+                    self._anonymous_remaining -= 1
+                limit, remaining = ANONYMOUS_RATE_LIMIT, self._anonymous_remaining
+            reset = self.rate_limit_reset
         response.headers.update(
             {
                 "X-GitHub-Api-Version-Selected": API_VERSION,
                 "X-GitHub-Request-Id": secrets.token_hex(8).upper(),
-                "X-RateLimit-Limit": str(self.rate_limit),
+                "X-RateLimit-Limit": str(limit),
                 "X-RateLimit-Remaining": str(remaining),
-                "X-RateLimit-Used": str(self.rate_limit - remaining),
+                "X-RateLimit-Used": str(limit - remaining),
                 "X-RateLimit-Reset": str(reset),
                 "X-RateLimit-Resource": "core",
                 "Vary": "Accept, Authorization, Cookie, X-GitHub-OTP",
@@ -508,8 +568,10 @@ class FakeGitHub:
         with self._lock:
             if time.time() >= self.rate_limit_reset:
                 self._remaining = self.rate_limit
+                self._anonymous_remaining = ANONYMOUS_RATE_LIMIT
                 self.rate_limit_reset = int(time.time()) + 3600
-            if self._remaining > 0:
+            left = self._remaining if authorized or not self.token else self._anonymous_remaining
+            if left > 0:
                 return
         who = "user ID 1" if authorized else "127.0.0.1"
         raise _Fail(
@@ -524,7 +586,12 @@ class FakeGitHub:
                 if rule.pattern.search(path) and (rule.times is None or rule.times > 0):
                     if rule.times is not None:
                         rule.times -= 1
-                    raise _Fail(rule.status, rule.message, headers=rule.headers)
+                    raise _Fail(
+                        rule.status,
+                        rule.message,
+                        headers=rule.headers,
+                        documentation_url=rule.documentation_url,
+                    )
 
     def _conditional(self, request: Request, response: Response) -> Response:
         """Add a strong ETag to a 200 and answer 304 when the client's validator still holds."""

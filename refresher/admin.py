@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from refresher.changes import FIELDS
 from refresher.exceptions import RollbackRefused
-from refresher.models import HttpCacheEntry, Mode, RefreshRun
+from refresher.models import GitHubQuota, HttpCacheEntry, Mode, RefreshRun
 from refresher.report import change_rows, outcome_text
 from refresher.rollback import rollback_run
 
@@ -317,3 +317,37 @@ class HttpCacheEntryAdmin(admin.ModelAdmin):
         if len(text) > limit:
             text = text[:limit] + f"\n… ({len(text) - limit:,} more characters)"
         return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)
+
+
+@admin.register(GitHubQuota)
+class GitHubQuotaAdmin(admin.ModelAdmin):
+    """The GitHub quota every process shares: what is left per resource, and any pause.
+
+    Read-only but for one action: lifting a pause early (after GitHub support lifted a block,
+    say). Deleting the row only forgets what is known; the next answer from GitHub writes it again.
+    """
+
+    list_display = ["api_url", "paused_until", "strikes", "updated_at"]
+    readonly_fields = fields = (
+        "api_url",
+        "account",
+        "resources",
+        "paused_until",
+        "pause_seconds",
+        "strikes",
+        "updated_at",
+    )
+    actions = ["lift_pause"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Lift the secondary-limit pause now")
+    def lift_pause(self, request: HttpRequest, queryset: QuerySet[GitHubQuota]) -> None:
+        lifted = queryset.exclude(paused_until=None).update(
+            paused_until=None, strikes=0, updated_at=timezone.now()
+        )
+        self.message_user(request, f"Lifted {lifted} pause(s).", messages.SUCCESS)

@@ -186,4 +186,5 @@ def _entry(run: RefreshRun, r: Result, *, exists: bool) -> RefreshEntry:
         upstream_content_sha=o.upstream_content_sha,
         update_available=o.update_available,
         duration_ms=r.duration_ms,
+        details=o.details,
     )

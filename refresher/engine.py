@@ -20,6 +20,7 @@ from collections_app.models import Artifact, Collection
 from refresher.apply import Result, apply_results
 from refresher.evaluate import errored, evaluate, skipped
 from refresher.exceptions import InvalidSource, UpstreamUnavailable
+from refresher.governor import Block
 from refresher.httpcache import HttpCache
 from refresher.models import Mode, RefreshRun
 from refresher.options import ArtifactFilter, RefreshOptions
@@ -32,7 +33,9 @@ from skillmeat_site.logs import log_context
 logger = logging.getLogger("refresher.engine")
 
 Progress = Callable[[int, int], None]  # (artifacts done, total)
-UNREACHABLE = frozenset({"upstream_unavailable", "rate_limited"})
+# Entry codes that mean upstream could not be asked at all (down, out of quota, token refused):
+# a run where every entry failed for one of them answers 503.
+UNREACHABLE = frozenset({"upstream_unavailable", "rate_limited", "upstream_unauthorized"})
 # Seconds between heartbeats: a background run's page shows its progress, so it reports often;
 # an inline run only has to prove it is alive, well within the lease.
 PROGRESS_EVERY = 2.0
@@ -110,7 +113,7 @@ class Refresher:
         )
         with log_context(run_id=str(run.pk)):
             try:
-                run, unreachable = self._execute(
+                run, unreachable, block = self._execute(
                     run, deadline_seconds=deadline_seconds, progress=progress
                 )
             except Exception:
@@ -121,6 +124,12 @@ class Refresher:
                     run, code="internal_error", message="The run stopped on an unexpected error."
                 )
                 raise
+        if block is not None:
+            raise UpstreamUnavailable(
+                f"{block.describe()}; nothing was sent and nothing was changed.",
+                details={"run_id": str(run.pk)},
+                retry_after=max(1, math.ceil(block.seconds_left())),
+            )
         if unreachable:
             raise UpstreamUnavailable(
                 "GitHub could not be read for any artifact; nothing was changed.",
@@ -138,12 +147,26 @@ class Refresher:
                 reads.update(provider.reader(context).read(mine))
         return reads
 
+    def _blocked(self, targets: list[Target]) -> Block | None:
+        """Why the run must not send anything at all (a shared pause or spent quota), or None."""
+        for provider in self.providers:
+            check = getattr(provider, "unavailable", None)
+            if check is None or not any(self._by_kind[t.source.kind] is provider for t in targets):
+                continue
+            block: Block | None = check()
+            if block is not None:
+                return block
+        return None
+
     def _retry_after(self) -> int | None:
-        """Seconds until GitHub's rate limit resets, when the run used it up."""
-        rate = self.client.rate_limit
-        if rate is None or rate.remaining > 0:
-            return None
-        return max(1, math.ceil((rate.reset_at - datetime.now(UTC)).total_seconds()))
+        """Seconds until GitHub may be asked again, when the run met a pause or spent the quota."""
+        block = self.client.quota.blocked(self.client.quota.state.resources.keys())
+        if block is None:
+            rate = self.client.rate_limit
+            if rate is None or rate.remaining > 0:
+                return None
+            return max(1, math.ceil((rate.reset_at - datetime.now(UTC)).total_seconds()))
+        return max(1, math.ceil(block.seconds_left()))
 
     def execute(
         self,
@@ -152,7 +175,11 @@ class Refresher:
         deadline_seconds: float | None = None,
         progress: Progress | None = None,
     ) -> RefreshRun:
-        """Refresh the artifacts of a running run and record the outcome."""
+        """Refresh the artifacts of a running run and record the outcome.
+
+        A run that may not ask GitHub at all (paused or out of quota) is failed at once with
+        code `upstream_unavailable`.
+        """
         return self._execute(run, deadline_seconds=deadline_seconds, progress=progress)[0]
 
     def _execute(
@@ -161,7 +188,7 @@ class Refresher:
         *,
         deadline_seconds: float | None,
         progress: Progress | None,
-    ) -> tuple[RefreshRun, bool]:
+    ) -> tuple[RefreshRun, bool, Block | None]:
         started = time.monotonic()
         options = options_of(run)
         artifacts = select_artifacts(
@@ -185,6 +212,17 @@ class Refresher:
                 result.outcome = skipped(reason, current_sha=artifact.resolved_sha)
 
         total = len(artifacts)
+        block = self._blocked(targets)
+        if block is not None:
+            # Another run or process met a secondary limit or spent the quota: asking now
+            # would only prolong the penalty, so the run sends nothing and ends here.
+            logger.warning("refresh run %s not started: %s", run.pk, block.describe())
+            fail_run(
+                run,
+                code="upstream_unavailable",
+                message=f"{block.describe()}; nothing was sent and nothing was changed.",
+            )
+            return run, True, block
         done = total - len(targets)
         heartbeat(run, total=total, processed=done)
         last_beat = time.monotonic()
@@ -245,4 +283,4 @@ class Refresher:
             run.updates_available,
             run.duration_ms,
         )
-        return run, unreachable
+        return run, unreachable, None

@@ -30,6 +30,7 @@ class Outcome:
     upstream_content_sha: str = ""
     update_available: bool | None = None
     read: bool = False  # upstream was read successfully (last_refreshed_at moves)
+    details: dict[str, Any] | None = None  # more for the owner, e.g. a repository's new name
 
     @property
     def applied(self) -> bool:
@@ -47,7 +48,22 @@ def errored(code: str, message: str, *, current_sha: str = "") -> Outcome:
 
 
 def evaluate(*, artifact: Artifact, upstream: UpstreamArtifact, options: RefreshOptions) -> Outcome:
-    """Compare a stored artifact with what upstream says; decide what the run would write."""
+    """Compare a stored artifact with what upstream says; decide what the run would write.
+
+    A repository GitHub reports under a new name is read through the redirect; the entry says
+    so (reason `repository_renamed`, `details.renamed_to`) so the owner can fix the source.
+    """
+    out = _evaluate(artifact=artifact, upstream=upstream, options=options)
+    if upstream.renamed_to:
+        out.details = {"renamed_to": upstream.renamed_to}
+        if out.read:
+            out.reason = "repository_renamed"
+    return out
+
+
+def _evaluate(
+    *, artifact: Artifact, upstream: UpstreamArtifact, options: RefreshOptions
+) -> Outcome:
     current_sha = artifact.resolved_sha
     if upstream.error is not None:
         return errored(upstream.error.code, upstream.error.message, current_sha=current_sha)

@@ -8,9 +8,11 @@ from django.conf import settings
 
 from refresher.engine import Refresher
 from refresher.github import GitHubClient
+from refresher.quota import governor_from_settings
 
 
 def github_client_from_settings() -> GitHubClient:
+    """A client whose rate-limit state is shared with every process through the database."""
     return GitHubClient(
         base_url=settings.GITHUB_API_URL,
         token=settings.GITHUB_TOKEN,
@@ -19,6 +21,8 @@ def github_client_from_settings() -> GitHubClient:
         backoff=settings.REFRESH_RETRY_BACKOFF,
         concurrency=settings.REFRESH_CONCURRENCY,
         max_inline_wait=settings.REFRESH_MAX_INLINE_WAIT,
+        # Shared with every process through the database (refresher.quota).
+        quota=governor_from_settings(),
     )
 
 

@@ -27,6 +27,8 @@ from urllib.parse import quote, urljoin
 
 import httpx
 
+from refresher.governor import QuotaGovernor, ResourceQuota
+
 __all__ = [
     "API_VERSION",
     "ErrorCode",
@@ -43,16 +45,18 @@ API_VERSION = "2022-11-28"
 DEFAULT_ACCEPT = "application/vnd.github+json"
 
 ErrorCode = Literal[
-    "upstream_not_found", "upstream_forbidden", "rate_limited", "upstream_unavailable"
+    "upstream_not_found",
+    "upstream_forbidden",
+    "upstream_unauthorized",
+    "rate_limited",
+    "upstream_unavailable",
 ]
 
 _RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 _REDIRECT_STATUSES = frozenset({301, 302, 307, 308})
 _MAX_REDIRECTS = 3
 _NOT_FOUND_STATUSES = frozenset({404, 409, 410, 422})
-_FORBIDDEN_STATUSES = frozenset({401, 403, 451})
-# GitHub asks clients hit by a secondary limit without Retry-After to wait at least a minute.
-_SECONDARY_DEFAULT_WAIT = 60.0
+_FORBIDDEN_STATUSES = frozenset({403, 451})
 _MAX_MESSAGE_CHARS = 300
 
 _REPO_PREFIX = re.compile(r"^/(?:repos/[^/]+/[^/]+|repositories/\d+)(?P<rest>/.*)?$")
@@ -96,11 +100,12 @@ class RateLimit:
     resource: str = "core"
 
     def as_dict(self) -> dict[str, Any]:
-        """The public shape stored in run records and API answers (no resource, UTC with Z)."""
+        """The public shape stored in run records and API answers (UTC with Z)."""
         return {
             "limit": self.limit,
             "remaining": self.remaining,
             "reset_at": self.reset_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "resource": self.resource,
         }
 
     @property
@@ -201,10 +206,15 @@ class _Limiter:
 
 
 class GitHubClient:
-    """A thread-safe GitHub REST client for read requests, shared by all workers of a refresh.
+    """A thread-safe GitHub client for read requests, shared by all workers of a refresh.
 
     One instance holds one connection pool sized to ``concurrency``; the engine calls :meth:`get`
-    from a thread pool. The client is also a context manager that closes the pool on exit.
+    (REST) and :meth:`post` (GraphQL) from a thread pool. Every request, whatever its API, first
+    asks the quota governor (``quota``) whether it may go, and every answer tells the governor
+    what GitHub said of the rate limits; a production client's governor is shared with every
+    other process through the database (``refresher.quota``). The first ``401 Bad credentials``
+    stops the client: later requests are refused without being sent. The client is also a
+    context manager that closes the pool on exit.
     """
 
     def __init__(
@@ -219,6 +229,7 @@ class GitHubClient:
         max_inline_wait: float = 10.0,
         user_agent: str = "skillmeat-site",
         transport: httpx.BaseTransport | None = None,
+        quota: QuotaGovernor | None = None,
     ) -> None:
         self._base = httpx.URL(base_url.rstrip("/") + "/")
         if self._base.scheme not in ("http", "https") or not self._base.host:
@@ -231,7 +242,11 @@ class GitHubClient:
         self._limiter = _Limiter(concurrency)
         self._lock = threading.Lock()
         self._stats: Counter[tuple[str, int]] = Counter()
-        self._rate_limit: RateLimit | None = None
+        # This client's own view: the latest snapshot per resource and how often each was used.
+        self._rate_limits: dict[str, RateLimit] = {}
+        self._resource_uses: Counter[str] = Counter()
+        self._quota = quota if quota is not None else QuotaGovernor()
+        self._unauthorized: GitHubError | None = None
         headers = {
             "Accept": DEFAULT_ACCEPT,
             "X-GitHub-Api-Version": API_VERSION,
@@ -270,9 +285,22 @@ class GitHubClient:
 
     @property
     def rate_limit(self) -> RateLimit | None:
-        """The latest primary rate-limit snapshot GitHub reported, or None before any answer."""
+        """The latest snapshot of the resource this client used most, or None before any answer.
+
+        A run sends REST requests (``core``) and GraphQL queries (``graphql``) through one
+        client; its record shows the quota it spent the most requests of.
+        """
         with self._lock:
-            return self._rate_limit
+            if not self._resource_uses:
+                return None
+            # On a tie the resource used first wins.
+            resource = max(self._resource_uses, key=self._resource_uses.__getitem__)
+            return self._rate_limits.get(resource)
+
+    @property
+    def quota(self) -> QuotaGovernor:
+        """The rate-limit state every request of this client obeys (maybe shared by processes)."""
+        return self._quota
 
     @property
     def concurrency(self) -> int:
@@ -306,23 +334,61 @@ class GitHubClient:
         ``deadline`` (a ``time.monotonic()`` value) bounds the whole call, retries and waits
         included: no attempt or wait runs past it.
         """
-        url_path = "/" + path.lstrip("/")
-        kind = endpoint_kind(url_path)
         headers = {"Accept": accept}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        return self._request(
+            "GET", path, params=params, headers=headers, resource="core", deadline=deadline
+        )
+
+    def post(
+        self,
+        path: str,
+        *,
+        json: Any,
+        resource: str = "graphql",
+        deadline: float | None = None,
+    ) -> GitHubResponse:
+        """POST a JSON body (a GraphQL query) to ``path`` and return the answer.
+
+        Only read queries are sent this way, so a failed attempt is retried like a GET.
+        ``resource`` names the quota the request is expected to spend (what the governor checks
+        before sending); what GitHub's ``x-ratelimit-resource`` header says is what is recorded.
+        """
+        return self._request(
+            "POST",
+            path,
+            headers={"Accept": DEFAULT_ACCEPT},
+            json=json,
+            resource=resource,
+            deadline=deadline,
+        )
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str],
+        resource: str,
+        params: dict[str, str] | None = None,
+        json: Any = None,
+        deadline: float | None = None,
+    ) -> GitHubResponse:
+        url_path = "/" + path.lstrip("/")
+        kind = endpoint_kind(url_path)
         # "./" keeps a first segment containing ":" from being read as a URL scheme.
         url = self._base.join("./" + quote(url_path.lstrip("/"), safe="/:@!$&'()*+,;=-._~"))
+        request = _Request(method, url, url_path, kind, params, headers, json)
         attempt = 0
         while True:
-            self._refuse_when_exhausted(url_path)
+            self._wait_for_quota(url_path, resource, deadline)
             timeout = self._timeout_before(deadline, url_path)
+            self._quota.sending()
             try:
-                return self._attempt(
-                    url, url_path, kind, params, headers, attempt=attempt, timeout=timeout
-                )
+                return self._attempt(request, attempt=attempt, timeout=timeout)
             except _Retry as retry:
                 # The limiter slot is already released: other workers proceed while this one waits.
                 if deadline is not None and time.monotonic() + retry.wait >= deadline:
@@ -342,19 +408,12 @@ class GitHubClient:
         return httpx.Timeout(left)
 
     def _attempt(
-        self,
-        url: httpx.URL,
-        url_path: str,
-        kind: str,
-        params: dict[str, str] | None,
-        headers: dict[str, str],
-        *,
-        attempt: int,
-        timeout: httpx.Timeout | None,
+        self, request: _Request, *, attempt: int, timeout: httpx.Timeout | None
     ) -> GitHubResponse:
+        url_path, kind, headers = request.url_path, request.kind, request.headers
         can_retry = attempt < self._max_retries
         try:
-            response = self._send(url, url_path, params, headers, timeout=timeout)
+            response = self._send(request, timeout=timeout)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             self._count(kind, 0)
             transient = not isinstance(exc, httpx.UnsupportedProtocol)
@@ -382,41 +441,41 @@ class GitHubClient:
         self._record_rate_limit(response.headers)
         sent_validator = "If-None-Match" in headers or "If-Modified-Since" in headers
         if status == 200 or (status == 304 and sent_validator):
+            self._quota.succeeded()
             return self._success(response, url_path)
+        if status == 401:
+            raise self._stop_unauthorized(response, url_path)
         if status in (403, 429):
             self._raise_for_rate_limit(response, url_path, can_retry=can_retry)
         if status in _RETRYABLE_STATUSES and can_retry:
             raise _Retry(self._backoff_delay(attempt))
         raise self._status_error(response, url_path)
 
-    def _send(
-        self,
-        url: httpx.URL,
-        url_path: str,
-        params: dict[str, str] | None,
-        headers: dict[str, str],
-        *,
-        timeout: httpx.Timeout | None = None,
-    ) -> httpx.Response:
+    def _send(self, request: _Request, *, timeout: httpx.Timeout | None = None) -> httpx.Response:
         """Send the request inside a limiter slot, following same-origin redirects only."""
+        url, url_path, params = request.url, request.url_path, request.params
         with self._limiter:
             for _hop in range(_MAX_REDIRECTS + 1):
                 started = time.perf_counter()
                 outcome: int | str = "no answer"
                 try:
-                    if timeout is None:
-                        response = self._http.get(url, params=params, headers=headers)
-                    else:
-                        response = self._http.get(
-                            url, params=params, headers=headers, timeout=timeout
-                        )
+                    response = self._http.request(
+                        request.method,
+                        url,
+                        params=params,
+                        headers=request.headers,
+                        json=request.json,
+                        timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                    )
                     outcome = response.status_code
                 except httpx.HTTPError as exc:
                     outcome = type(exc).__name__
                     raise
                 finally:
                     elapsed_ms = (time.perf_counter() - started) * 1000
-                    logger.debug("GET %s -> %s in %.1f ms", url.path, outcome, elapsed_ms)
+                    logger.debug(
+                        "%s %s -> %s in %.1f ms", request.method, url.path, outcome, elapsed_ms
+                    )
                 if response.status_code not in _REDIRECT_STATUSES:
                     return response
                 target = _redirect_target(url, response.headers.get("location", ""))
@@ -492,9 +551,10 @@ class GitHubClient:
         secondary = "secondary rate limit" in body_message.lower() or retry_after is not None
         if not secondary and response.status_code != 429:
             return
-        # Secondary limits punish bursts, so every later request of this client goes slower too.
+        # Secondary limits punish bursts, so every later request of this client goes slower too,
+        # and every request of every process pauses (the governor shares the pause).
         limit = self._limiter.halve()
-        wait = retry_after if retry_after is not None else _SECONDARY_DEFAULT_WAIT
+        wait = self._quota.pause(retry_after)
         logger.warning(
             "GitHub secondary rate limit on %s: concurrency lowered to %d, wait %.0f s",
             url_path,
@@ -536,22 +596,49 @@ class GitHubClient:
             code=code, message=self._scrub(message), status=status, permanent=permanent
         )
 
-    def _refuse_when_exhausted(self, url_path: str) -> None:
-        """Spend no request while the last snapshot says the quota is gone until a future reset."""
-        snapshot = self.rate_limit
+    def _wait_for_quota(self, url_path: str, resource: str, deadline: float | None) -> None:
+        """Send nothing while the quota forbids it: wait out a short pause, refuse otherwise.
+
+        A pause no longer than ``max_inline_wait`` (and within the deadline) is slept out, as a
+        short ``Retry-After`` would be; a longer pause or an exhausted resource raises
+        ``rate_limited`` without a request. After a ``401`` every request is refused.
+        """
+        if self._unauthorized is not None:
+            raise GitHubError(
+                code="upstream_unauthorized",
+                message=f"{self._unauthorized.message}; request for {url_path} not sent",
+                permanent=True,
+            )
         # /rate_limit itself is free, and is how a caller checks whether the window has reset.
-        if snapshot is None or not snapshot.exhausted or url_path == "/rate_limit":
+        if url_path == "/rate_limit":
             return
-        wait = max(0.0, (snapshot.reset_at - datetime.now(UTC)).total_seconds())
-        raise GitHubError(
-            code="rate_limited",
-            message=(
-                f"GitHub API rate limit exhausted until {_iso(snapshot.reset_at)};"
-                f" request for {url_path} not sent"
-            ),
-            retry_after=wait,
-            reset_at=snapshot.reset_at,
+        while (block := self._quota.blocked((resource,))) is not None:
+            wait = block.seconds_left()
+            short = block.reason == "paused" and wait <= self._max_inline_wait
+            if short and (deadline is None or time.monotonic() + wait < deadline):
+                time.sleep(wait)
+                continue
+            raise GitHubError(
+                code="rate_limited",
+                message=f"{block.describe()}; request for {url_path} not sent",
+                retry_after=wait,
+                reset_at=block.until,
+            )
+
+    def _stop_unauthorized(self, response: httpx.Response, url_path: str) -> GitHubError:
+        """A 401: the token is wrong or revoked, and no later request can do better."""
+        detail = _body_message(response) or "Bad credentials"
+        error = GitHubError(
+            code="upstream_unauthorized",
+            message=self._scrub(f"GitHub answered 401 for {url_path}: {detail}"),
+            status=401,
+            permanent=True,
         )
+        with self._lock:
+            if self._unauthorized is None:
+                self._unauthorized = error
+        logger.warning("GitHub refused the token (401); no further request is sent")
+        return error
 
     def _record_rate_limit(self, headers: httpx.Headers) -> None:
         try:
@@ -559,22 +646,22 @@ class GitHubClient:
                 limit=int(headers["x-ratelimit-limit"]),
                 remaining=int(headers["x-ratelimit-remaining"]),
                 reset_at=datetime.fromtimestamp(int(headers["x-ratelimit-reset"]), UTC),
-                resource=headers.get("x-ratelimit-resource", "core"),
+                resource=headers.get("x-ratelimit-resource", "core") or "core",
             )
         except (KeyError, ValueError, OverflowError, OSError):
             return
+        quota = ResourceQuota(snapshot.limit, snapshot.remaining, snapshot.reset_at)
+        self._quota.observe(snapshot.resource, quota)
         with self._lock:
-            current = self._rate_limit
+            self._resource_uses[snapshot.resource] += 1
+            current = self._rate_limits.get(snapshot.resource)
             # Answers from parallel requests arrive out of order; within one window the quota only
             # goes down, so an older, higher "remaining" must not overwrite a newer, lower one.
-            if (
-                current is not None
-                and current.reset_at == snapshot.reset_at
-                and current.resource == snapshot.resource
-                and current.remaining < snapshot.remaining
+            if current is not None and not quota.newer_than(
+                ResourceQuota(current.limit, current.remaining, current.reset_at)
             ):
                 return
-            self._rate_limit = snapshot
+            self._rate_limits[snapshot.resource] = snapshot
 
     def _count(self, kind: str, status: int) -> None:
         with self._lock:
@@ -595,6 +682,19 @@ def _deadline_error(url_path: str) -> GitHubError:
         message=f"the refresh's deadline was reached before GitHub answered {url_path}",
         deadline=True,
     )
+
+
+@dataclass(frozen=True)
+class _Request:
+    """One request as the client sends it, attempt after attempt."""
+
+    method: str
+    url: httpx.URL
+    url_path: str
+    kind: str
+    params: dict[str, str] | None
+    headers: dict[str, str]
+    json: Any = None
 
 
 class _Retry(Exception):

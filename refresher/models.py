@@ -31,6 +31,20 @@ class EntryStatus(models.TextChoices):
     ERROR = "error", "Error"
 
 
+class EntryErrorCode(models.TextChoices):
+    """Why one artifact could not be refreshed (an entry's `error.code`)."""
+
+    INVALID_SOURCE = "invalid_source", "The stored source is not a valid spec"
+    UPSTREAM_NOT_FOUND = "upstream_not_found", "Repository, ref or path not found upstream"
+    UPSTREAM_FORBIDDEN = "upstream_forbidden", "Upstream refused access"
+    UPSTREAM_UNAUTHORIZED = "upstream_unauthorized", "GitHub refused the token (401)"
+    RATE_LIMITED = "rate_limited", "GitHub's rate limit stopped the read"
+    UPSTREAM_UNAVAILABLE = "upstream_unavailable", "Upstream could not be reached"
+    INVALID_METADATA = "invalid_metadata", "The main file could not be parsed"
+    FILE_TOO_LARGE = "file_too_large", "The main file is over 1 MiB"
+    MODIFIED_DURING_REFRESH = "modified_during_refresh", "Edited while the run read upstream"
+
+
 class RefreshRun(models.Model):
     """One refresh of a collection, dry runs and checks included, with its counts and outcome.
 
@@ -138,6 +152,8 @@ class RefreshEntry(models.Model):
     upstream_content_sha = models.CharField(max_length=40, blank=True, default="")
     update_available = models.BooleanField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
+    # More for the owner, e.g. {"renamed_to": "owner/repo"} when GitHub moved the repository.
+    details = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["run", "artifact_key"]
@@ -193,3 +209,29 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.worker
+
+
+class GitHubQuota(models.Model):
+    """The last known GitHub rate-limit state of one token, shared by every process.
+
+    Written by runs when GitHub reports something others must know (a secondary-limit pause, an
+    exhausted resource) and at the end of their reads; read at the start of every run and before
+    every wave of requests. `account` is a fingerprint of the API URL and the token, never the
+    token itself.
+    """
+
+    account = models.CharField(max_length=64, unique=True)
+    api_url = models.CharField(max_length=300, blank=True, default="")
+    # {resource: {"limit": int, "remaining": int, "reset_at": ISO 8601}} per GitHub resource.
+    resources = models.JSONField(default=dict, blank=True)
+    paused_until = models.DateTimeField(null=True, blank=True)
+    pause_seconds = models.FloatField(default=0.0)
+    # Secondary limits met in a row without a success: a pause without Retry-After doubles.
+    strikes = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "GitHub quota"
+
+    def __str__(self) -> str:
+        return f"GitHub quota at {self.api_url or self.account}"

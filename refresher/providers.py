@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from refresher.github import RateLimit
+from refresher.governor import Block
 from refresher.httpcache import HttpCache
 from refresher.sources import SourceKind
 from refresher.upstream import GitHubAPI, Target, UpstreamArtifact, UpstreamReader
@@ -31,7 +32,11 @@ class Reader(Protocol):
 
 
 class Provider(Protocol):
-    """Reads the sources of some kinds; `rate_limit` is its last known quota, if it has one."""
+    """Reads the sources of some kinds; `rate_limit` is its last known quota, if it has one.
+
+    A provider with a quota may also have `unavailable() -> Block | None`: the engine asks it
+    before a run and, when it answers a block, ends the run at once without a request.
+    """
 
     kinds: frozenset[SourceKind]
 
@@ -61,3 +66,12 @@ class GitHubProvider:
     @property
     def rate_limit(self) -> RateLimit | None:
         return self.client.rate_limit
+
+    def unavailable(self) -> Block | None:
+        """Whether GitHub may be asked now, by the state every process shares (one query)."""
+        self.client.quota.sync()
+        return self.client.quota.blocked(READ_RESOURCES)
+
+
+# The quotas a GitHub run may spend: REST reads, and GraphQL queries when a plan sends them.
+READ_RESOURCES = ("core",)

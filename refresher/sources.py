@@ -3,12 +3,19 @@
 `parse_source` turns the text into a `Source`. GitHub specs are validated strictly and raise
 `InvalidSource` with a message naming the problem; empty and local sources, and URLs of other hosts,
 are accepted but marked as not refreshable.
+
+A URL is a GitHub source only when its host is the configured GitHub web host (`GITHUB_WEB_URL`:
+github.com, or a GitHub Enterprise host), because it will be read from `GITHUB_API_URL` alone: a
+URL of any other host is `unsupported_source` and is never sent to another host's API.
 """
 
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import unquote, urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from refresher.exceptions import InvalidSource
 
@@ -18,6 +25,7 @@ SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 MAX_REF_LENGTH = 255
 MAX_PATH_LENGTH = 500
 GITHUB_HOSTS = frozenset({"github.com", "www.github.com"})
+DEFAULT_WEB_URL = "https://github.com"
 LOCAL_PREFIXES = ("/", "./", "../", "~", "file:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Characters git forbids in ref names (git-check-ref-format), plus whitespace.
@@ -57,6 +65,16 @@ class Source:
         return text + (f"@{self.ref}" if self.ref else "")
 
 
+def github_web_hosts() -> frozenset[str]:
+    """The hosts whose source URLs are GitHub sources read from the configured API."""
+    try:
+        web_url = getattr(settings, "GITHUB_WEB_URL", "") or DEFAULT_WEB_URL
+    except ImproperlyConfigured:  # used outside a configured site (scripts, the fake)
+        web_url = DEFAULT_WEB_URL
+    host = (urlsplit(web_url).hostname or "").lower()
+    return GITHUB_HOSTS if host in GITHUB_HOSTS else frozenset({host})
+
+
 def parse_source(text: str | None) -> Source:
     """Parse a source spec; raise InvalidSource for a malformed GitHub spec."""
     raw = (text or "").strip()
@@ -77,7 +95,7 @@ def _parse_url(raw: str) -> Source:
         raise InvalidSource(f"not a valid URL ({exc})") from None
     if parts.scheme not in ("http", "https"):
         raise InvalidSource(f"unsupported URL scheme {parts.scheme!r}")
-    if host not in GITHUB_HOSTS:
+    if host not in github_web_hosts():
         return Source(SourceKind.UNSUPPORTED)
     if parts.query or parts.fragment:
         raise InvalidSource("a GitHub URL source must not carry a query or a fragment")

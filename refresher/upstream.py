@@ -7,6 +7,15 @@ next wave needs, so worker threads never touch the database.
 
 Trees, blobs and tag objects are addressed by SHA and never change: a cached one is used without a
 request. Repository and ref answers are revalidated with their ETag (a free 304 when unchanged).
+
+Owner and repository names are case-insensitive on GitHub, so the plan addresses every repository
+by its lower-cased name: `Foo/Bar` and `foo/bar` are one repository in a run and in the cache. A
+renamed repository is read once through GitHub's redirect; the rest of the run uses its new name,
+and each of its artifacts reports it (`UpstreamArtifact.renamed_to`).
+
+Before every wave the engine's thread syncs the client's quota governor with the state shared by
+all processes (one query): a secondary-limit pause another process met stops this run's requests
+too. Worker threads only consult the governor's memory.
 """
 
 import base64
@@ -17,9 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
 from refresher.exceptions import ReadFailed, ReadSkipped
+from refresher.frontmatter import MAX_FILE_BYTES
 from refresher.github import GitHubError, GitHubResponse, RateLimit
+from refresher.governor import QuotaGovernor
 from refresher.httpcache import CachedAnswer, HttpCache, cache_key
-from refresher.sources import Source
+from refresher.sources import OWNER_RE, REPO_RE, Source
 from skillmeat_site.logs import carry_context
 
 # Consecutive transient failures after which upstream is taken as down for the rest of the run.
@@ -41,6 +52,9 @@ class GitHubAPI(Protocol):
 
     @property
     def rate_limit(self) -> RateLimit | None: ...
+
+    @property
+    def quota(self) -> QuotaGovernor: ...
 
     def close(self) -> None: ...
 
@@ -69,6 +83,7 @@ class UpstreamArtifact:
     error: ReadFailed | None = None
     skipped: ReadSkipped | None = None
     duration_ms: int = 0  # from the start of the reads until this artifact was done
+    renamed_to: str = ""  # the repository's new `owner/name` when GitHub redirected its old one
     # Internal: the blob SHA of the main file, fetched in the last wave.
     blob_sha: str = field(default="", repr=False)
 
@@ -78,6 +93,7 @@ class Entry(NamedTuple):
 
     kind: str  # file, dir, link, or other (a submodule's commit)
     sha: str  # its tree or blob SHA
+    size: int = 0  # a file's byte size, as the tree or listing gives it (0 for the rest)
 
 
 class RepoRef(NamedTuple):
@@ -121,6 +137,7 @@ class Fetch(NamedTuple):
 class MainFile(NamedTuple):
     path: str
     blob_sha: str
+    size: int
 
 
 @dataclass
@@ -128,6 +145,9 @@ class _Tree:
     sha: str
     entries: dict[str, Entry]  # by path
     truncated: bool
+    # Set when the recursive tree could not be read at all (a timeout, a 502): the artifacts of
+    # that commit are then found through directory listings, like those of a truncated tree.
+    failed: "ReadFailed | None" = None
 
 
 @dataclass
@@ -144,6 +164,8 @@ class _View:
         if isinstance(tree, Exception):
             raise tree
         if not path:
+            if tree.failed is not None:
+                raise tree.failed  # the root's own SHA is only in the tree that failed
             return Entry("dir", tree.sha)
         if not tree.truncated:
             return tree.entries.get(path)
@@ -155,8 +177,19 @@ class _View:
         return listing.get(path)
 
 
+def _valid_name(full_name: str) -> bool:
+    """Whether a name upstream reports is one we may put in a request path (`owner/repo`)."""
+    owner, _, repo = full_name.partition("/")
+    return bool(OWNER_RE.match(owner) and REPO_RE.match(repo) and repo not in (".", ".."))
+
+
 def _parent(path: str) -> str:
     return path.rpartition("/")[0]
+
+
+def _entry(kind: str, entry: dict[str, Any]) -> Entry:
+    size = entry.get("size") if kind == "file" else 0
+    return Entry(kind, entry["sha"], size if isinstance(size, int) else 0)
 
 
 def _tree_kind(entry: dict[str, Any]) -> str:
@@ -206,6 +239,9 @@ class UpstreamReader:
         self.on_progress = on_progress
         self._stop: ReadSkipped | ReadFailed | None = None
         self._transient_failures = 0
+        # Lower-cased `owner/repo` as written -> the name requests use (the new one after a
+        # rename), filled by the repository wave.
+        self._names: dict[str, str] = {}
 
     # -- the waves -----------------------------------------------------------------------------
 
@@ -221,21 +257,36 @@ class UpstreamReader:
             listings = self._wave_listings(targets, results, trees)
             self._locate(targets, results, trees, listings)
             self._wave_blobs(targets, results)
+        # Share what this run learnt of the quota (its remaining counts) with the other processes.
+        self.client.quota.sync(final=True)
         return results
+
+    def _name(self, target: Target) -> str:
+        """The name this run addresses the target's repository by (lower-cased, renames applied)."""
+        key = target.source.full_name.lower()
+        return self._names.get(key, key)
 
     def _wave_repositories(
         self, targets: list[Target], results: dict[Any, UpstreamArtifact]
     ) -> dict[str, dict[str, Any]]:
-        names = sorted({t.source.full_name for t in targets})
+        names = sorted({self._name(t) for t in targets})
         answers = self._fetch_all({n: Fetch(f"/repos/{n}", None, False) for n in names})
+        for name, answer in answers.items():
+            current = answer.get("full_name") if isinstance(answer, dict) else None
+            if isinstance(current, str) and current.lower() != name and _valid_name(current):
+                # GitHub redirected the old name: the rest of the run asks for the new one.
+                self._names[name] = current.lower()
         repos: dict[str, dict[str, Any]] = {}
         for t in targets:
-            answer = answers[t.source.full_name]
+            key = t.source.full_name.lower()
+            answer = answers[key]
             if isinstance(answer, Exception):
                 self._fail(results[t.id], answer)
-            else:
-                repos[t.source.full_name] = answer
-                results[t.id].repository = answer
+                continue
+            repos[self._name(t)] = answer
+            results[t.id].repository = answer
+            if key in self._names:
+                results[t.id].renamed_to = answer["full_name"]
         return repos
 
     def _wave_refs(
@@ -247,10 +298,10 @@ class UpstreamReader:
         """Resolve each artifact's refs to the commit to read at and the commit to track."""
         wanted: set[RepoRef] = set()
         for t in self._live(targets, results):
-            repo = repos[t.source.full_name]
-            wanted.add(RepoRef(t.source.full_name, repo.get("default_branch") or "main"))
+            repo = repos[self._name(t)]
+            wanted.add(RepoRef(self._name(t), repo.get("default_branch") or "main"))
             if t.source.ref and not t.source.pinned_to_sha:
-                wanted.add(RepoRef(t.source.full_name, t.source.ref))
+                wanted.add(RepoRef(self._name(t), t.source.ref))
 
         def ref_path(name: str, ref: str, kind: str) -> str:
             return f"/repos/{name}/git/ref/{kind}/{ref}"
@@ -295,7 +346,7 @@ class UpstreamReader:
             )
 
         for t in self._live(targets, results):
-            name, source, item = t.source.full_name, t.source, results[t.id]
+            name, source, item = self._name(t), t.source, results[t.id]
             default = resolved[RepoRef(name, repos[name].get("default_branch") or "main")]
             if isinstance(default, Exception):
                 self._fail(item, default)
@@ -324,8 +375,8 @@ class UpstreamReader:
         commits: set[RepoCommit] = set()
         for t in self._live(targets, results):
             item = results[t.id]
-            commits.add(RepoCommit(t.source.full_name, item.read_sha))
-            commits.add(RepoCommit(t.source.full_name, item.tracked_sha))
+            commits.add(RepoCommit(self._name(t), item.read_sha))
+            commits.add(RepoCommit(self._name(t), item.tracked_sha))
         answers = self._fetch_all(
             {
                 key: Fetch(f"/repos/{key.repo}/git/trees/{key.commit}", {"recursive": "1"}, True)
@@ -334,10 +385,15 @@ class UpstreamReader:
         )
         trees: dict[RepoCommit, _Tree | Exception] = {}
         for key, answer in answers.items():
+            if isinstance(answer, ReadFailed) and answer.code == "upstream_unavailable":
+                # A big repository's recursive tree can time out or answer 502 where the
+                # artifact's own directories still read fine.
+                trees[key] = _Tree("", {}, truncated=True, failed=answer)
+                continue
             if isinstance(answer, Exception):
                 trees[key] = answer
                 continue
-            entries = {e["path"]: Entry(_tree_kind(e), e["sha"]) for e in answer.get("tree", [])}
+            entries = {e["path"]: _entry(_tree_kind(e), e) for e in answer.get("tree", [])}
             trees[key] = _Tree(answer["sha"], entries, bool(answer.get("truncated")))
         return trees
 
@@ -347,14 +403,14 @@ class UpstreamReader:
         results: dict[Any, UpstreamArtifact],
         trees: dict[RepoCommit, _Tree | Exception],
     ) -> dict[RepoDir, dict[str, Entry] | Exception]:
-        """Directory listings (Contents API) for repositories whose recursive tree GitHub cut.
+        """Directory listings (Contents API) where a recursive tree was cut or could not be read.
 
         Every lookup of a path reads its parent directory's listing, so the listings needed
         are known before any is read: they go out as one wave like the other reads.
         """
         needed: set[RepoDir] = set()
         for t in self._live(targets, results):
-            item, name, path = results[t.id], t.source.full_name, t.source.path
+            item, name, path = results[t.id], self._name(t), t.source.path
             for commit in {item.read_sha, item.tracked_sha}:
                 tree = trees.get(RepoCommit(name, commit))
                 if not isinstance(tree, _Tree) or not tree.truncated:
@@ -375,7 +431,7 @@ class UpstreamReader:
                 listings[key] = answer
             else:
                 items = answer if isinstance(answer, list) else [answer]
-                listings[key] = {e["path"]: Entry(_contents_kind(e), e["sha"]) for e in items}
+                listings[key] = {e["path"]: _entry(_contents_kind(e), e) for e in items}
         return listings
 
     def _locate(
@@ -385,9 +441,13 @@ class UpstreamReader:
         trees: dict[RepoCommit, _Tree | Exception],
         listings: dict[RepoDir, dict[str, Entry] | Exception],
     ) -> None:
-        """Find each artifact's path SHA and main file blob at the commits it needs."""
+        """Find each artifact's path SHA and main file blob at the commits it needs.
+
+        The tree entries carry each blob's size, so a main file over the size cap is
+        `file_too_large` before anything is downloaded.
+        """
         for t in self._live(targets, results):
-            item, name, path = results[t.id], t.source.full_name, t.source.path
+            item, name, path = results[t.id], self._name(t), t.source.path
             view = _View(name, trees, listings)
             try:
                 found = view.lookup(item.read_sha, path)
@@ -397,7 +457,12 @@ class UpstreamReader:
                         f"{path!r} does not exist in {name}@{item.read_sha[:7]}",
                     )
                 item.read_path_sha = found.sha
-                item.main_file, item.blob_sha = self._main_file(t, view, item.read_sha)
+                item.main_file, item.blob_sha, size = self._main_file(t, view, item.read_sha)
+                if size > MAX_FILE_BYTES:
+                    raise ReadFailed(
+                        "file_too_large",
+                        f"{item.main_file} is {size} bytes; at most {MAX_FILE_BYTES} are read",
+                    )
                 if item.tracked_sha == item.read_sha:
                     item.tracked_path_sha = item.read_path_sha
                 else:
@@ -414,7 +479,7 @@ class UpstreamReader:
         for candidate in candidates:
             found = view.lookup(commit, candidate)
             if found and found.kind == "file":
-                return MainFile(candidate, found.sha)
+                return MainFile(candidate, found.sha, found.size)
             if found and found.kind == "link":
                 raise ReadFailed(
                     "upstream_not_found",
@@ -426,13 +491,13 @@ class UpstreamReader:
 
     def _wave_blobs(self, targets: list[Target], results: dict[Any, UpstreamArtifact]) -> None:
         live = self._live(targets, results)
-        blobs = {RepoBlob(t.source.full_name, results[t.id].blob_sha) for t in live}
+        blobs = {RepoBlob(self._name(t), results[t.id].blob_sha) for t in live}
         answers = self._fetch_all(
             {key: Fetch(f"/repos/{key.repo}/git/blobs/{key.sha}", None, True) for key in blobs}
         )
         for t in self._live(targets, results):
             item = results[t.id]
-            answer = answers[RepoBlob(t.source.full_name, item.blob_sha)]
+            answer = answers[RepoBlob(self._name(t), item.blob_sha)]
             if isinstance(answer, Exception):
                 self._fail(item, answer)
                 continue
@@ -469,6 +534,8 @@ class UpstreamReader:
         """Fetch many paths in parallel; each value is the answer's body or the exception."""
         if not requests:
             return {}
+        # A pause or an exhausted quota another process met since the last wave stops this one.
+        self.client.quota.sync(if_sent=True)
         self.cache.prefetch({cache_key(path, params) for path, params, _ in requests.values()})
 
         def one(item: tuple[Any, Fetch]) -> tuple[Any, Any]:
@@ -509,6 +576,13 @@ class UpstreamReader:
         if exc.deadline:
             # The client refuses to start, retry or wait for a read past the deadline.
             return ReadSkipped("deadline_exceeded", "the refresh ran out of time for this read")
+        if exc.code == "upstream_unauthorized":
+            # The token is refused: every later request would be refused the same way.
+            self._stop = ReadFailed(
+                "upstream_unauthorized",
+                "GitHub refused the token (401 Bad credentials); nothing more was read",
+            )
+            return ReadFailed(exc.code, exc.message)
         if exc.code == "rate_limited":
             reset = exc.reset_at.isoformat().replace("+00:00", "Z") if exc.reset_at else None
             stop = ReadSkipped(

@@ -3,7 +3,9 @@
 Only the database decides the status code (503 when it does not answer): a load balancer should
 take a web process out of rotation for that, not because the worker or GitHub is in trouble. The
 rest is for operators and monitoring: how long ago a task worker was last seen, how long the
-oldest queued run has waited, and GitHub's state. Two small queries answer it all.
+oldest queued run has waited, and GitHub's state as every process shares it (token set or
+missing, the last known remaining quota per resource, a secondary-limit pause). Three small
+queries answer it all.
 """
 
 from datetime import datetime
@@ -16,15 +18,27 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
 from refresher.models import RefreshRun, RunStatus, WorkerHeartbeat
+from refresher.quota import quota_status
 
 
 def _seconds_since(moment: datetime | None, now: datetime) -> int | None:
     return None if moment is None else max(0, int((now - moment).total_seconds()))
 
 
-def github_state() -> dict[str, Any]:
-    """What the site knows about GitHub without asking it: whether it has a token."""
-    return {"token": "set" if settings.GITHUB_TOKEN else "missing"}
+def github_state(*, shared: bool = True) -> dict[str, Any]:
+    """What the site knows about GitHub without asking it.
+
+    The token is only said to be set or missing; the quota is the state every process shares
+    (`refresher.quota`), or nothing known when the database cannot be read.
+    """
+    if shared:
+        return quota_status()
+    return {
+        "token": "set" if settings.GITHUB_TOKEN else "missing",
+        "api_url": settings.GITHUB_API_URL,
+        "resources": {},
+        "paused_until": None,
+    }
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -35,13 +49,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
         oldest = RefreshRun.objects.filter(status=RunStatus.QUEUED).aggregate(
             oldest=Min("created_at")
         )["oldest"]
+        github = github_state()
     except DatabaseError:
         body: dict[str, Any] = {
             "status": "unavailable",
             "database": "unavailable",
             "worker": None,
             "queue": None,
-            "github": github_state(),
+            "github": github_state(shared=False),
         }
         return JsonResponse(body, status=503)
     body = {
@@ -51,6 +66,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "worker": _seconds_since(last_seen, now),
         # Age in seconds of the oldest run waiting for a worker; null when none waits.
         "queue": _seconds_since(oldest, now),
-        "github": github_state(),
+        "github": github,
     }
     return JsonResponse(body)

@@ -214,8 +214,10 @@ REFRESH_ERRORS: dict[int, OpenApiResponse] = {
     ),
     429: THROTTLED,
     503: error(
-        "GitHub was unreachable or rate limited before any artifact could be read; the run is "
-        "recorded as failed and nothing was changed. Retry-After tells when to try again.",
+        "GitHub was unreachable, rate limited, paused by a secondary rate limit or refused the "
+        "token before any artifact could be read (a run that starts while the shared quota is "
+        "paused or spent sends nothing); the run is recorded as failed and nothing was changed. "
+        "Retry-After tells when to try again.",
         "upstream_unavailable",
         "GitHub could not be read for any artifact; nothing was changed.",
         {"run_id": "8d0f1c3e-5b7a-4e2d-9c4f-1a2b3c4d5e6f"},

@@ -17,6 +17,7 @@ from skillmeat_site.env import (
     env_str,
     load_env_file,
 )
+from skillmeat_site.github_hosts import default_github_web_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # A `.env` in the project root (or the file DJANGO_ENV_FILE names) fills in what the real
@@ -183,6 +184,7 @@ SPECTACULAR_SETTINGS = {
         "RefreshModeEnum": "refresher.models.Mode.choices",
         "RunStatusEnum": "refresher.models.RunStatus.choices",
         "EntryStatusEnum": "refresher.models.EntryStatus.choices",
+        "EntryErrorCodeEnum": "refresher.models.EntryErrorCode.choices",
     },
 }
 
@@ -199,6 +201,10 @@ REFRESH_TASK_BACKEND = env_str("REFRESH_TASK_BACKEND", "default")
 # Upstream and refresh behaviour (SPEC section 8).
 GITHUB_API_URL = env_str("GITHUB_API_URL", "https://api.github.com").rstrip("/")
 GITHUB_TOKEN = env_str("GITHUB_TOKEN")
+# The web host whose source URLs (`https://<host>/owner/repo/...`) are read from GITHUB_API_URL:
+# github.com, unless the API is a GitHub Enterprise server (`https://ghe.example.com/api/v3`),
+# whose web host is its own. A source URL of any other host is `unsupported_source`.
+GITHUB_WEB_URL = env_str("GITHUB_WEB_URL", default_github_web_url(GITHUB_API_URL)).rstrip("/")
 REFRESH_CONCURRENCY = env_int("REFRESH_CONCURRENCY", 8, minimum=1)
 REFRESH_HTTP_TIMEOUT = env_float("REFRESH_HTTP_TIMEOUT", 10.0, minimum=0.1)
 REFRESH_MAX_RETRIES = env_int("REFRESH_MAX_RETRIES", 3, minimum=0)

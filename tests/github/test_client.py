@@ -223,11 +223,22 @@ def test_private_repository_is_not_found_without_the_token(
     assert err.code == "upstream_not_found"
 
 
-def test_bad_token_is_permanent_upstream_forbidden(make_client: MakeClient) -> None:
-    err = _error(lambda: make_client(token="not-the-token").get(f"/repos/{REPO}"))
+def test_bad_token_is_permanent_upstream_unauthorized_and_stops_the_client(
+    fake: FakeGitHub, make_client: MakeClient
+) -> None:
+    client = make_client(token="not-the-token")
+    err = _error(lambda: client.get(f"/repos/{REPO}"))
 
-    assert (err.code, err.status, err.permanent) == ("upstream_forbidden", 401, True)
+    assert (err.code, err.status, err.permanent) == ("upstream_unauthorized", 401, True)
     assert err.message.endswith(": Bad credentials")
+    assert "not-the-token" not in err.message
+
+    # The token will not get better: nothing more is sent.
+    again = _error(lambda: client.get(f"/repos/{REPO}/git/ref/heads/main"))
+    assert (again.code, again.status, again.permanent) == ("upstream_unauthorized", None, True)
+    assert fake.count() == 1
+    (record,) = fake.requests
+    assert record.status == 401 and not record.authorized
 
 
 def test_403_without_rate_limit_signs_is_upstream_forbidden_and_not_retried(
@@ -321,15 +332,17 @@ def test_long_retry_after_raises_rate_limited_with_the_wait(
 def test_secondary_limit_halves_concurrency_down_to_one(
     fake: FakeGitHub, make_client: MakeClient
 ) -> None:
-    fake.fail(r"/git/blobs/", status=403, message=SECONDARY_MESSAGE)
-    client = make_client(concurrency=8, max_inline_wait=0)
+    # Retry-After: 0 ends each pause at once, so every call reaches GitHub again.
+    fake.fail(r"/git/blobs/", status=403, message=SECONDARY_MESSAGE, headers={"Retry-After": "0"})
+    client = make_client(concurrency=8, max_inline_wait=0, max_retries=0)
     seen = []
     for _ in range(4):
         err = _error(lambda: client.get(f"/repos/{REPO}/git/blobs/{'0' * 40}"))
-        assert err.code == "rate_limited" and err.retry_after == 60.0
+        assert err.code == "rate_limited" and err.retry_after == 0.0
         seen.append(client.concurrency)
 
     assert seen == [4, 2, 1, 1]
+    assert fake.count() == 4
 
 
 def test_in_flight_requests_never_exceed_the_concurrency_limit(
@@ -416,6 +429,7 @@ def test_token_never_appears_in_errors_reprs_or_logs(
         "upstream_not_found",
         "upstream_unavailable",
         "upstream_forbidden",
+        "upstream_unauthorized",
         "rate_limited",
     }
     texts = [str(e) for e in errors] + [repr(e) for e in errors] + [repr(client), caplog.text]
@@ -431,7 +445,12 @@ def test_token_never_appears_in_errors_reprs_or_logs(
 
 def test_rate_limit_as_dict_is_utc_with_z() -> None:
     snapshot = RateLimit(limit=60, remaining=7, reset_at=datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC))
-    assert snapshot.as_dict() == {"limit": 60, "remaining": 7, "reset_at": "2025-01-02T03:04:05Z"}
+    assert snapshot.as_dict() == {
+        "limit": 60,
+        "remaining": 7,
+        "reset_at": "2025-01-02T03:04:05Z",
+        "resource": "core",
+    }
 
 
 def test_errors_survive_pickling() -> None:

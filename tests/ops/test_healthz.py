@@ -24,7 +24,12 @@ def test_a_fresh_site_is_healthy_with_no_worker_seen_and_nothing_queued(client, 
             "database": "ok",
             "worker": None,
             "queue": None,
-            "github": {"token": "missing"},
+            "github": {
+                "token": "missing",
+                "api_url": settings.GITHUB_API_URL,
+                "resources": {},
+                "paused_until": None,
+            },
         }
 
 
@@ -62,13 +67,13 @@ def test_queue_is_the_age_of_the_oldest_queued_run_only(client):
 def test_github_says_whether_a_token_is_set_and_never_shows_it(client, settings):
     settings.GITHUB_TOKEN = "ghp_secret-token-value"
     response = client.get("/healthz")
-    assert response.json()["github"] == {"token": "set"}
+    assert response.json()["github"]["token"] == "set"
     assert "secret-token-value" not in response.content.decode()
 
 
-def test_healthz_takes_two_queries(client, django_assert_num_queries):
-    # The freshest worker heartbeat, and the oldest queued run.
-    with django_assert_num_queries(2):
+def test_healthz_takes_three_queries(client, django_assert_num_queries):
+    # The freshest worker heartbeat, the oldest queued run, and the GitHub quota.
+    with django_assert_num_queries(3):
         assert client.get("/healthz").status_code == 200
 
 
@@ -90,6 +95,10 @@ def test_an_unreachable_database_is_a_503_in_the_same_shape(tmp_path, db):
     result = run_python(code, site_env(tmp_path, DATABASE_URL=url, GITHUB_TOKEN="t"))
     assert result.returncode == 0, result.stderr[-3000:]
     answer = json.loads(result.stdout.strip().splitlines()[-1])
+    # Nothing is known of the shared quota when the database is away; the token still is.
+    github = answer["body"]["github"]
+    assert (github["token"], github["resources"], github["paused_until"]) == ("set", {}, None)
+    answer["body"]["github"] = {"token": github["token"]}
     assert answer == {
         "status": 503,
         "body": {

@@ -12,8 +12,13 @@ pytestmark = pytest.mark.django_db
 #   1  fail abandoned runs of this collection (UPDATE)
 #   3  insert the run (SAVEPOINT, INSERT, RELEASE)
 #   1  select the collection's artifacts
+#   1  read the quota every process shares (may GitHub be asked at all?)
 #   1  record the run's total (progress for anyone polling it)
-#   4  load cached answers: repositories, refs, trees, blobs (one SELECT per wave)
+#   4  per wave (repositories, refs, trees, blobs): load the wave's cached answers
+#   3  before the waves that follow a wave that sent requests (refs, trees, blobs): read the
+#      shared quota again (a pause met by another process stops the wave)
+#   4  share the quota the run spent (SAVEPOINT, SELECT ... FOR UPDATE, INSERT or UPDATE,
+#      RELEASE)
 #   3  upsert the new cached answers (in a savepoint: a failed cache write is not fatal)
 #   then the apply transaction:
 #   1  SAVEPOINT
@@ -24,7 +29,7 @@ pytestmark = pytest.mark.django_db
 #   1  final counts and status of the run
 #   1  RELEASE SAVEPOINT
 #   1  re-read the finished run
-EXPECTED_QUERIES = 21
+EXPECTED_QUERIES = 29
 
 
 def setup_upstream(github, n: int) -> None:
