@@ -37,6 +37,10 @@ install: $(UV)
 migrate: install-site
 	$(BIN)/python manage.py migrate --no-input
 
+# The offline demo reads a local git repository (git+file sources), which a site refuses unless
+# GIT_ALLOW_LOCAL is on; the demo site turns it on unless the environment says otherwise.
+seed run: export GIT_ALLOW_LOCAL ?= true
+
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 

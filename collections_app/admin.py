@@ -5,18 +5,23 @@ One collection: a dry-run preview first, then Apply. Several: one background run
 
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from collections_app.models import Artifact, Collection
+from collections_app.models import Artifact, ArtifactType, Collection
 from collections_app.querysets import with_artifact_count
 from refresher.admin import run_admin_url
+from refresher.discovery import DiscoverRequest, Status, discover_now
 from refresher.exceptions import ServiceError
 from refresher.models import EntryStatus, Mode, RefreshRun, RunStatus
 from refresher.options import RefreshOptions
@@ -36,17 +41,134 @@ class ArtifactInline(admin.TabularInline):
     show_change_link = True
 
 
+# What only the manifest uses: shown read-only, since an import of collection.toml sets them.
+MANIFEST_FIELDS = (
+    "path",
+    "origin",
+    "origin_source",
+    "manifest_upstream",
+    "version_spec",
+    "resolved_version",
+    "manifest_uuid",
+    "metadata_version",
+    "dependencies",
+    "manifest_extra",
+    "metadata_extra",
+)
+
+
+class DiscoverForm(forms.Form):
+    """The "Add from repository" page's form: a source, the kinds wanted, sync afterwards."""
+
+    source = forms.CharField(
+        max_length=1000,
+        widget=forms.TextInput(attrs={"size": 80}),
+        help_text="owner/repo[/path][@ref], a github.com URL, or "
+        "git+https://HOST/PATH/REPO.git//path@ref",
+    )
+    types = forms.MultipleChoiceField(
+        choices=ArtifactType.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every kind.",
+    )
+    refresh = forms.BooleanField(
+        required=False, label="Sync the added artifacts", help_text="Reads their content too."
+    )
+
+
 @admin.register(Collection)
 class CollectionAdmin(admin.ModelAdmin):
     list_display = ["name", "owner", "artifact_total", "updated_at"]
     list_filter = ["owner", "created_at"]
     search_fields = ["name", "description", "owner__username"]
-    readonly_fields = ["id", "created_at", "updated_at"]
+    readonly_fields = [
+        "id",
+        "created_at",
+        "updated_at",
+        "version",
+        "manifest_extra",
+        "manifest_document_extra",
+    ]
     inlines = [ArtifactInline]
     actions = ["refresh_metadata", "check_for_updates", "sync_with_upstream"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Collection]:
         return with_artifact_count(super().get_queryset(request)).select_related("owner")
+
+    def get_urls(self) -> list[URLPattern]:
+        discover = path(
+            "<uuid:object_id>/discover/",
+            self.admin_site.admin_view(self.discover_view),
+            name="collections_app_collection_discover",
+        )
+        return [discover, *super().get_urls()]
+
+    def discover_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Add from repository: a preview (a dry run) first, then Add posts the same form back."""
+        collection = get_object_or_404(self.get_queryset(request), pk=object_id)
+        if not self.has_change_permission(request, collection):
+            raise PermissionDenied
+        form = DiscoverForm(request.POST or None)
+        discovery = None
+        if request.method == "POST" and form.is_valid():
+            adding = APPLY_FIELD in request.POST
+            wanted = DiscoverRequest(
+                source=form.cleaned_data["source"].strip(),
+                types=tuple(form.cleaned_data["types"]),
+                dry_run=not adding,
+                refresh=adding and form.cleaned_data["refresh"],
+            )
+            try:
+                discovery = discover_now(
+                    collection, wanted, user=request.user, request_id=request_id_of(request)
+                )
+            except ServiceError as exc:
+                form.add_error("source", exc.message)
+            if discovery is not None and adding:
+                self._report_discovery(request, collection, discovery)
+                change = reverse("admin:collections_app_collection_change", args=[collection.pk])
+                return HttpResponseRedirect(change)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Add from repository to “{collection}”",
+            "subtitle": None,
+            "opts": self.opts,
+            "original": collection,
+            "form": form,
+            "discovery": discovery,
+            "addable": bool(
+                discovery and any(a.status == Status.FOUND for a in discovery.artifacts)
+            ),
+            "apply_field": APPLY_FIELD,
+        }
+        return TemplateResponse(request, "admin/collections_app/collection/discover.html", context)
+
+    def _report_discovery(self, request: HttpRequest, collection: Collection, found: Any) -> None:
+        added = [a for a in found.artifacts if a.status == Status.ADDED]
+        invalid = [a for a in found.artifacts if a.status == Status.INVALID]
+        text = format_html(
+            "Added {} artifact{} from {} to “{}”.",
+            len(added),
+            "" if len(added) == 1 else "s",
+            found.source,
+            collection,
+        )
+        if found.run is not None:
+            text = format_html(
+                '{} Sync: {}. <a href="{}">View the run</a>.',
+                text,
+                outcome_text(found.run),
+                run_admin_url(found.run.pk),
+            )
+        self.message_user(request, text, messages.SUCCESS if added else messages.WARNING)
+        if invalid:
+            self.message_user(
+                request,
+                f"{len(invalid)} could not be added: "
+                + "; ".join(f"{a.path or a.source} ({a.reason})" for a in invalid[:10]),
+                messages.WARNING,
+            )
 
     @admin.display(description="Artifacts", ordering="artifact_count")
     def artifact_total(self, obj: Collection) -> int:
@@ -213,6 +335,7 @@ class ArtifactAdmin(admin.ModelAdmin):
         "last_refreshed_at",
         "created_at",
         "updated_at",
+        *MANIFEST_FIELDS,
     ]
     fieldsets = [
         (None, {"fields": ["id", "collection", "type", "name", "source"]}),
@@ -234,6 +357,11 @@ class ArtifactAdmin(admin.ModelAdmin):
         ("Metadata", {"fields": ["title", "description", "author", "license", "topics"]}),
         ("Yours", {"fields": ["tags", "locked_fields"]}),
         ("Content", {"classes": ["collapse"], "fields": ["content"]}),
+        (
+            # Kept from an imported collection.toml and written back by the export.
+            "Manifest (collection.toml)",
+            {"classes": ["collapse"], "fields": MANIFEST_FIELDS},
+        ),
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
 

@@ -20,6 +20,14 @@ SOURCE_COLUMNS = (
 )
 
 
+class Origin(models.TextChoices):
+    """Where the single-user tool says an artifact came from (manifest `origin`)."""
+
+    LOCAL = "local", "Local"
+    GITHUB = "github", "GitHub"
+    MARKETPLACE = "marketplace", "Marketplace"
+
+
 class ArtifactType(models.TextChoices):
     SKILL = "skill", "Skill"
     COMMAND = "command", "Command"
@@ -48,6 +56,12 @@ class Collection(models.Model):
     )
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
+    # What a `collection.toml` carries beyond the columns above, so an export gives back what
+    # an import took in: the manifest's version, the `[collection]` table's unknown keys, and
+    # the document's unknown top-level keys.
+    version = models.CharField(max_length=100, blank=True, default="")
+    manifest_extra = models.JSONField(default=dict, blank=True)
+    manifest_document_extra = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -99,6 +113,21 @@ class Artifact(models.Model):
     locked_fields = models.JSONField(default=list, blank=True)
     content = models.TextField(blank=True, default="")
 
+    # Fields of the single-user tool's manifest (`collection.toml`) that the refresher does not
+    # use but an export must give back. `manifest_upstream` is the `upstream` as written there;
+    # `source` is derived from it and `version_spec`.
+    path = models.CharField(max_length=500, blank=True, default="")
+    origin = models.CharField(max_length=16, blank=True, default="", choices=Origin.choices)
+    origin_source = models.CharField(max_length=200, blank=True, default="")
+    manifest_upstream = models.CharField(max_length=500, blank=True, default="")
+    version_spec = models.CharField(max_length=255, blank=True, default="")
+    resolved_version = models.CharField(max_length=200, blank=True, default="")
+    manifest_uuid = models.CharField(max_length=64, blank=True, default="")
+    metadata_version = models.CharField(max_length=100, blank=True, default="")
+    dependencies = models.JSONField(default=list, blank=True)
+    manifest_extra = models.JSONField(default=dict, blank=True)
+    metadata_extra = models.JSONField(default=dict, blank=True)
+
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -137,7 +166,7 @@ class Artifact(models.Model):
 
     def clean(self) -> None:
         try:
-            parse_source(self.source)
+            parse_source(self.source, strict=True)
         except InvalidSource as exc:
             raise ValidationError({"source": str(exc)}) from None
 
@@ -147,6 +176,11 @@ class Artifact(models.Model):
 
     @property
     def parsed_source(self) -> Source:
+        if self.source_kind == SourceKind.GIT:
+            try:
+                return parse_source(self.source)
+            except InvalidSource:
+                return Source(SourceKind.UNSUPPORTED)
         if self.source_kind != SourceKind.GITHUB:
             return Source(SourceKind(self.source_kind))
         return Source(
@@ -162,7 +196,9 @@ class Artifact(models.Model):
         parsed = parse_source(text)
         self.source = text.strip()
         self.source_kind = parsed.kind.value
-        self.upstream_owner = parsed.owner
-        self.upstream_repo = parsed.repo
+        # A git source's owner segment (a group, a directory) may be longer than a GitHub login;
+        # the columns index the repository, `source` keeps the whole spec.
+        self.upstream_owner = parsed.owner[:39]
+        self.upstream_repo = parsed.repo[:100]
         self.upstream_path = parsed.path
         self.upstream_ref = parsed.ref

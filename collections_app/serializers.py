@@ -175,7 +175,7 @@ class ArtifactSerializer(StrictModelSerializer):
 
     def validate_source(self, value: str) -> str:
         try:
-            parse_source(value)
+            parse_source(value, strict=True)
         except InvalidSource as exc:
             raise serializers.ValidationError(f"Invalid source: {exc}.") from None
         return value.strip()

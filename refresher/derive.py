@@ -88,7 +88,17 @@ def derive_fields(document: Document, *, repository: dict[str, Any]) -> dict[str
         spdx_id = _text(repo_license.get("spdx_id"))
         license_ = "" if spdx_id.upper() == "NOASSERTION" else spdx_id
 
-    topics = sorted({_text(t) for t in repository.get("topics") or []} - {""})
+    # A repository that has no topics of its own (a git source of another host) leaves them to
+    # the frontmatter: a list, or a comma-separated string.
+    if "topics" in repository:
+        raw_topics: Any = repository.get("topics") or []
+    else:
+        raw_topics = meta.get("topics") or []
+        if isinstance(raw_topics, str):
+            raw_topics = raw_topics.split(",")
+    if not isinstance(raw_topics, list):
+        raw_topics = []
+    topics = sorted({_text(t) for t in raw_topics} - {""})
     return {
         "description": description,
         "title": title,

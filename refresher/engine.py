@@ -87,6 +87,10 @@ class Refresher:
         self.providers: list[Provider] = [GitHubProvider(client), *providers]
         self._by_kind = {kind: p for p in self.providers for kind in p.kinds}
 
+    def provider_for(self, kind: SourceKind) -> Provider | None:
+        """The provider serving this kind of source (discovery browses through it)."""
+        return self._by_kind.get(kind)
+
     def refresh(
         self,
         collection: Collection,

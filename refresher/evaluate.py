@@ -176,6 +176,6 @@ def _fit_columns(values: dict[str, Any], model: type[Artifact]) -> dict[str, Any
 
 def _document(kind: str, main_file: str, data: bytes) -> Document:
     text = decode(data)
-    if kind == "mcp" and main_file.lower().endswith((".json", ".yaml", ".yml")):
+    if kind in ("mcp", "hook") and main_file.lower().endswith((".json", ".yaml", ".yml")):
         return parse_config(text, filename=main_file)
     return parse_markdown(text)

@@ -118,6 +118,13 @@ class RollbackRefused(ServiceError):
     status = 409
 
 
+class PayloadTooLarge(ServiceError):
+    """A request body (e.g. an uploaded manifest) over the size the site accepts."""
+
+    code = "payload_too_large"
+    status = 413
+
+
 # -- errors that end one artifact's refresh ---------------------------------------------------
 
 
@@ -136,6 +143,10 @@ class ArtifactError(RefresherError):
 
 class ReadFailed(ArtifactError):
     """This artifact could not be read upstream."""
+
+
+class GitFailed(ArtifactError):
+    """A git command failed or timed out; `code` is the entry error code its message maps to."""
 
 
 class MetadataError(ArtifactError):

@@ -8,6 +8,7 @@ from django.conf import settings
 
 from refresher.engine import Refresher
 from refresher.github import GitHubClient
+from refresher.gitprovider import git_provider_from_settings
 from refresher.quota import governor_from_settings
 
 
@@ -27,5 +28,10 @@ def github_client_from_settings() -> GitHubClient:
 
 
 def refresher_from_settings() -> Refresher:
-    """A refresher reading GitHub with the client above; close its `client` when done."""
-    return Refresher(github_client_from_settings(), concurrency=settings.REFRESH_CONCURRENCY)
+    """A refresher reading GitHub with the client above, and git sources through the git
+    command line; close its `client` when done."""
+    return Refresher(
+        github_client_from_settings(),
+        concurrency=settings.REFRESH_CONCURRENCY,
+        providers=[git_provider_from_settings()],
+    )

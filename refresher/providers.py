@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from refresher.github import RateLimit
+from refresher.githubbrowse import GitHubBrowser
 from refresher.governor import Block
 from refresher.httpcache import HttpCache
 from refresher.sources import SourceKind
@@ -61,6 +62,15 @@ class GitHubProvider:
             concurrency=context.concurrency,
             deadline=context.deadline,
             on_progress=context.on_progress,
+        )
+
+    def browser(self, context: ReadContext) -> GitHubBrowser:
+        """Discovery's view of a repository (`refresher.browse.Browser`)."""
+        return GitHubBrowser(
+            self.client,
+            context.cache,
+            concurrency=context.concurrency,
+            deadline=context.deadline,
         )
 
     @property

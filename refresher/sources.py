@@ -7,11 +7,17 @@ are accepted but marked as not refreshable.
 A URL is a GitHub source only when its host is the configured GitHub web host (`GITHUB_WEB_URL`:
 github.com, or a GitHub Enterprise host), because it will be read from `GITHUB_API_URL` alone: a
 URL of any other host is `unsupported_source` and is never sent to another host's API.
+
+Git sources (SPEC section 12), `git+https://HOST/PATH/REPO.git//sub/path@ref` and
+`git+file:///abs/repo//sub/path@ref`, are validated as strictly, since their parts end up as
+arguments of the `git` command line. Whether a host (or a local repository) may be read is a site
+setting: a refused one is `unsupported` when stored, and a 400 when written (`strict=True`).
 """
 
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
@@ -37,6 +43,7 @@ class SourceKind(StrEnum):
     NONE = "none"
     LOCAL = "local"
     UNSUPPORTED = "unsupported"
+    GIT = "git"
 
 
 @dataclass(frozen=True)
@@ -46,10 +53,13 @@ class Source:
     repo: str = ""
     path: str = ""
     ref: str = ""
+    # Git sources only: the URL git is given (`https://...` or `file:///...`) and its host.
+    url: str = ""
+    host: str = ""
 
     @property
     def refreshable(self) -> bool:
-        return self.kind is SourceKind.GITHUB
+        return self.kind in (SourceKind.GITHUB, SourceKind.GIT)
 
     @property
     def pinned_to_sha(self) -> bool:
@@ -57,12 +67,28 @@ class Source:
 
     @property
     def full_name(self) -> str:
-        return f"{self.owner}/{self.repo}"
+        """`owner/repo` of a GitHub source; the repository URL of a git source."""
+        return self.url if self.kind is SourceKind.GIT else f"{self.owner}/{self.repo}"
 
     def spec(self) -> str:
-        """The canonical short form, `owner/repo[/path][@ref]`."""
-        text = self.full_name + (f"/{self.path}" if self.path else "")
+        """The canonical form: `owner/repo[/path][@ref]`, or `git+URL[//path][@ref]`."""
+        if self.kind is SourceKind.GIT:
+            text = f"git+{self.url}" + (f"//{self.path}" if self.path else "")
+        else:
+            text = self.full_name + (f"/{self.path}" if self.path else "")
         return text + (f"@{self.ref}" if self.ref else "")
+
+    def at(self, path: str, ref: str | None = None) -> "Source":
+        """The same repository at another path (and ref)."""
+        return Source(
+            self.kind,
+            owner=self.owner,
+            repo=self.repo,
+            path=path,
+            ref=self.ref if ref is None else ref,
+            url=self.url,
+            host=self.host,
+        )
 
 
 def github_web_hosts() -> frozenset[str]:
@@ -75,11 +101,17 @@ def github_web_hosts() -> frozenset[str]:
     return GITHUB_HOSTS if host in GITHUB_HOSTS else frozenset({host})
 
 
-def parse_source(text: str | None) -> Source:
-    """Parse a source spec; raise InvalidSource for a malformed GitHub spec."""
+def parse_source(text: str | None, *, strict: bool = False) -> Source:
+    """Parse a source spec; raise InvalidSource for a malformed GitHub or git spec.
+
+    A git source the site does not allow (`GIT_ALLOWED_HOSTS`, `GIT_ALLOW_LOCAL`) is
+    `unsupported`, or an InvalidSource with `strict=True` (what a write of the source uses).
+    """
     raw = (text or "").strip()
     if not raw:
         return Source(SourceKind.NONE)
+    if raw.lower().startswith("git+"):
+        return _allowed(_parse_git(raw), strict=strict)
     if raw.startswith(LOCAL_PREFIXES):
         return Source(SourceKind.LOCAL)
     if "://" in raw:
@@ -94,7 +126,10 @@ def _parse_url(raw: str) -> Source:
     except ValueError as exc:  # e.g. an unclosed "[" of an IPv6 host
         raise InvalidSource(f"not a valid URL ({exc})") from None
     if parts.scheme not in ("http", "https"):
-        raise InvalidSource(f"unsupported URL scheme {parts.scheme!r}")
+        raise InvalidSource(
+            f"unsupported URL scheme {parts.scheme!r}; git repositories of other hosts are "
+            "written git+https://HOST/PATH/REPO.git//path@ref"
+        )
     if host not in github_web_hosts():
         return Source(SourceKind.UNSUPPORTED)
     if parts.query or parts.fragment:
@@ -135,11 +170,7 @@ def _parse_short(raw: str) -> Source:
     return _validated(owner, repo, path, ref)
 
 
-def _validated(owner: str, repo: str, path: str, ref: str) -> Source:
-    if not OWNER_RE.match(owner) or owner.startswith("-"):
-        raise InvalidSource(f"invalid GitHub owner {owner!r}: letters, digits and '-', 1-39 long")
-    if not REPO_RE.match(repo) or repo in (".", ".."):
-        raise InvalidSource(f"invalid GitHub repository {repo!r}: letters, digits, '.', '_', '-'")
+def _validated_path(path: str) -> str:
     path = path.rstrip("/")
     if len(path) > MAX_PATH_LENGTH:
         raise InvalidSource(f"the path is longer than {MAX_PATH_LENGTH} characters")
@@ -149,6 +180,10 @@ def _validated(owner: str, repo: str, path: str, ref: str) -> Source:
         pieces = path.split("/")
         if any(piece in ("", ".", "..") for piece in pieces):
             raise InvalidSource(f"invalid path {path!r}: no '..', '.' or empty segments")
+    return path
+
+
+def _validated_ref(ref: str) -> str:
     if ref:
         ref = ref.strip("/") if ref.endswith("/") else ref
         if len(ref) > MAX_REF_LENGTH:
@@ -162,4 +197,130 @@ def _validated(owner: str, repo: str, path: str, ref: str) -> Source:
             or "@{" in ref
         ):
             raise InvalidSource(f"invalid git ref {ref!r}")
+    return ref
+
+
+def _validated(owner: str, repo: str, path: str, ref: str) -> Source:
+    if not OWNER_RE.match(owner) or owner.startswith("-"):
+        raise InvalidSource(f"invalid GitHub owner {owner!r}: letters, digits and '-', 1-39 long")
+    if not REPO_RE.match(repo) or repo in (".", ".."):
+        raise InvalidSource(f"invalid GitHub repository {repo!r}: letters, digits, '.', '_', '-'")
+    path = _validated_path(path)
+    ref = _validated_ref(ref)
     return Source(SourceKind.GITHUB, owner=owner, repo=repo, path=path, ref=ref)
+
+
+# -- git sources (SPEC section 12) -------------------------------------------------------------
+
+GIT_SCHEMES = ("git+https://", "git+file://")
+# One segment of a repository's path on a host or on disk. A leading '-' would read as an option
+# to git, '%' could smuggle anything past these checks once decoded, so neither is accepted.
+_GIT_SEGMENT = re.compile(r"^[A-Za-z0-9_.~+][A-Za-z0-9_.~+-]{0,99}$")
+_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+MAX_URL_LENGTH = 400
+
+
+def _parse_git(raw: str) -> Source:
+    """`git+https://HOST/PATH/REPO.git//sub/path@ref` or `git+file:///abs/repo//sub/path@ref`."""
+    lowered = raw[:12].lower()
+    scheme = next((s for s in GIT_SCHEMES if lowered.startswith(s)), None)
+    if scheme is None:
+        raise InvalidSource(
+            "a git source must start with git+https:// or git+file:// "
+            "(other transports are not allowed)"
+        )
+    if _CONTROL.search(raw) or " " in raw or "\\" in raw:
+        raise InvalidSource(
+            "a git source must not contain spaces, backslashes or control characters"
+        )
+    if "?" in raw or "#" in raw or "%" in raw:
+        raise InvalidSource("a git source must not carry a query, a fragment or %-escapes")
+    rest = raw[len(scheme) :]
+    authority, slash, location = rest.partition("/")
+    if not slash:
+        raise InvalidSource("a git source must name a repository path")
+    # The repository ends at '//' (then comes the path inside it); the ref follows the last '@'.
+    repo_part, sep, inner = location.partition("//")
+    tail = inner if sep else repo_part
+    ref = ""
+    if "@" in tail:
+        tail, ref = tail.rsplit("@", 1)
+        if not ref:
+            raise InvalidSource("a ref after '@' must not be empty")
+    if sep:
+        inner = tail
+    else:
+        repo_part = tail
+    if "@" in repo_part or "@" in inner or "@" in authority:
+        raise InvalidSource("a git source must not carry credentials or a second '@'")
+    segments = repo_part.rstrip("/").split("/")
+    if not segments or any(not _GIT_SEGMENT.match(s) or s in (".", "..") for s in segments):
+        raise InvalidSource(
+            f"invalid repository path {repo_part!r}: segments of letters, digits, '.', '_', "
+            "'~', '+', '-', not starting with '-', no '..'"
+        )
+    path = _validated_path(inner)
+    if any(piece.startswith("-") for piece in path.split("/") if path):
+        raise InvalidSource(f"invalid path {path!r}: no segment may start with '-'")
+    ref = _validated_ref(ref)
+    repo = segments[-1]
+    name = repo[: -len(".git")] if repo.lower().endswith(".git") else repo
+    owner = segments[-2] if len(segments) > 1 else ""
+    if scheme == "git+file://":
+        if authority:
+            raise InvalidSource("a git+file source must be an absolute path: git+file:///abs/repo")
+        url = "file:///" + "/".join(segments)
+        host = ""
+    else:
+        host = authority.lower()
+        hostname, _, port = host.partition(":")
+        if not _HOST.match(hostname) or (port and not (port.isdigit() and 0 < int(port) < 65536)):
+            raise InvalidSource(f"invalid host {authority!r}")
+        if len(segments) < 1 or not name:
+            raise InvalidSource("a git+https source must name a repository")
+        url = f"https://{host}/" + "/".join(segments)
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidSource(f"the repository URL is longer than {MAX_URL_LENGTH} characters")
+    return Source(SourceKind.GIT, owner=owner, repo=name, path=path, ref=ref, url=url, host=host)
+
+
+@dataclass(frozen=True)
+class GitPolicy:
+    """Which git repositories the site may read (settings GIT_ALLOWED_HOSTS, GIT_ALLOW_LOCAL)."""
+
+    allowed_hosts: frozenset[str]
+    allow_local: bool
+
+    @classmethod
+    def from_settings(cls) -> "GitPolicy":
+        try:
+            hosts: Any = getattr(settings, "GIT_ALLOWED_HOSTS", ())
+            allow_local = bool(getattr(settings, "GIT_ALLOW_LOCAL", False))
+        except ImproperlyConfigured:  # outside a configured site: nothing is allowed
+            hosts, allow_local = (), False
+        return cls(
+            allowed_hosts=frozenset(h.strip().lower() for h in hosts if h.strip()),
+            allow_local=allow_local,
+        )
+
+    def refusal(self, source: Source) -> str:
+        """Why this git source may not be read, or "" when it may."""
+        if source.url.startswith("file://"):
+            return (
+                ""
+                if self.allow_local
+                else "local git repositories are not allowed (GIT_ALLOW_LOCAL)"
+            )
+        hostname = source.host.partition(":")[0]
+        if source.host in self.allowed_hosts or hostname in self.allowed_hosts:
+            return ""
+        return f"git host {source.host!r} is not allowed (GIT_ALLOWED_HOSTS)"
+
+
+def _allowed(source: Source, *, strict: bool) -> Source:
+    refusal = GitPolicy.from_settings().refusal(source)
+    if not refusal:
+        return source
+    if strict:
+        raise InvalidSource(refusal)
+    return Source(SourceKind.UNSUPPORTED)

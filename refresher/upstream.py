@@ -213,6 +213,8 @@ def main_file_candidates(kind: str, path: str) -> list[str]:
     if kind == "skill":
         # A skill is a directory; a link straight to its SKILL.md names the file itself.
         return [path] if path.lower().endswith(".md") else [join("SKILL.md")]
+    if kind == "hook" and path.lower().endswith(".json"):
+        return [path]  # a hooks file (`hooks/hooks.json`) is its own main file
     if kind == "mcp":
         if path.lower().endswith((".json", ".yaml", ".yml")):
             return [path]

@@ -223,3 +223,43 @@ REFRESH_ERRORS: dict[int, OpenApiResponse] = {
         {"run_id": "8d0f1c3e-5b7a-4e2d-9c4f-1a2b3c4d5e6f"},
     ),
 }
+
+
+DISCOVER_ERRORS: dict[int, OpenApiResponse] = {
+    400: error(
+        "An invalid source (or a git host that is not allowed), an unknown type, or too many "
+        "artifacts under the path; nothing was added.",
+        "invalid_request",
+        "source: git host 'example.com' is not allowed (GIT_ALLOWED_HOSTS)",
+        {"source": ["Invalid source: git host 'example.com' is not allowed (GIT_ALLOWED_HOSTS)."]},
+    ),
+    401: UNAUTHENTICATED,
+    404: error("No such collection, or it belongs to another user.", "not_found", "Not found."),
+    409: error(
+        "`refresh` was asked for and the collection already has a queued or running refresh; "
+        "nothing was added.",
+        "refresh_in_progress",
+        "This collection is already being refreshed; nothing was added.",
+        {"run_id": "8d0f1c3e-5b7a-4e2d-9c4f-1a2b3c4d5e6f"},
+    ),
+    429: THROTTLED,
+    503: error(
+        "The repository's host was unreachable or rate limited; nothing was added.",
+        "upstream_unavailable",
+        "The repository could not be read: GitHub is unavailable.",
+        {"reason": "upstream_unavailable"},
+    ),
+}
+
+DISCOVER_EXAMPLES = [
+    OpenApiExample(
+        "Preview a repository's skills and agents",
+        value={"source": "acme/claude-kit", "types": ["skill", "agent"], "dry_run": True},
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Add a GitLab repository's artifacts and sync them",
+        value={"source": "git+https://gitlab.com/acme/kit.git//plugins@main", "refresh": True},
+        request_only=True,
+    ),
+]

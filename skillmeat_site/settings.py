@@ -184,6 +184,7 @@ SPECTACULAR_SETTINGS = {
         "RefreshModeEnum": "refresher.models.Mode.choices",
         "RunStatusEnum": "refresher.models.RunStatus.choices",
         "EntryStatusEnum": "refresher.models.EntryStatus.choices",
+        "DiscoveryStatusEnum": "collections_app.discovery_serializers.DISCOVERY_STATUSES",
         "EntryErrorCodeEnum": "refresher.models.EntryErrorCode.choices",
     },
 }
@@ -205,6 +206,19 @@ GITHUB_TOKEN = env_str("GITHUB_TOKEN")
 # github.com, unless the API is a GitHub Enterprise server (`https://ghe.example.com/api/v3`),
 # whose web host is its own. A source URL of any other host is `unsupported_source`.
 GITHUB_WEB_URL = env_str("GITHUB_WEB_URL", default_github_web_url(GITHUB_API_URL)).rstrip("/")
+
+# Git sources of other hosts (SPEC section 12), read with the `git` command line.
+# Hosts whose git+https sources may be read (comma-separated; empty: none).
+GIT_ALLOWED_HOSTS = env_list("GIT_ALLOWED_HOSTS", [])
+# git+file sources (repositories on this machine's disk) are refused unless this is true.
+GIT_ALLOW_LOCAL = env_bool("GIT_ALLOW_LOCAL", False)
+# Bare cache repositories, one per repository URL (named by a hash of it).
+GIT_CACHE_DIR = Path(env_str("GIT_CACHE_DIR") or VAR_DIR / "git-cache")
+# Seconds one git command may run before it is stopped.
+GIT_TIMEOUT = env_float("GIT_TIMEOUT", 60.0, minimum=1.0)
+# The git executable.
+GIT_BINARY = env_str("GIT_BINARY", "git")
+
 REFRESH_CONCURRENCY = env_int("REFRESH_CONCURRENCY", 8, minimum=1)
 REFRESH_HTTP_TIMEOUT = env_float("REFRESH_HTTP_TIMEOUT", 10.0, minimum=0.1)
 REFRESH_MAX_RETRIES = env_int("REFRESH_MAX_RETRIES", 3, minimum=0)
@@ -216,6 +230,9 @@ REFRESH_MAX_INLINE_WAIT = env_float("REFRESH_MAX_INLINE_WAIT", 10.0)
 REFRESH_RUN_LEASE_SECONDS = env_int("REFRESH_RUN_LEASE_SECONDS", 300, minimum=10)
 # A queued run that no worker has started after this long is failed (is a worker running?).
 REFRESH_QUEUE_TIMEOUT_SECONDS = env_int("REFRESH_QUEUE_TIMEOUT_SECONDS", 3600, minimum=10)
+
+# The largest collection.toml an import accepts (bytes; SPEC 11: 5 MiB); a larger one is a 413.
+COLLECTION_IMPORT_MAX_BYTES = env_int("COLLECTION_IMPORT_MAX_BYTES", 5 * 1024 * 1024, minimum=1)
 
 # The HTTP cache in front of GitHub: entries no refresh has used for this many days are pruned
 # by the task worker.

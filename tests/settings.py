@@ -20,3 +20,7 @@ if _default["ENGINE"] == "django.db.backends.sqlite3":
     _default["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}  # noqa: F405
 else:
     _default["TEST"] = {"NAME": f"test_{_default['NAME']}_{os.getpid()}"}
+
+# Git sources: nothing allowed unless a test says so, whatever the environment running the suite.
+GIT_ALLOWED_HOSTS: list[str] = []
+GIT_ALLOW_LOCAL = False

@@ -56,6 +56,14 @@ CASES: dict[str, Case] = {
     "collections-refresh": Case(
         "POST", "/api/v1/collections/{c}/refresh", codes(200, 404, 200, 401), body={}
     ),
+    "collections-export": Case("GET", "/api/v1/collections/{c}/export", codes(200, 404, 200, 401)),
+    # A local repository that is not there: the answer is a 200 naming it, and nothing is read.
+    "collections-discover": Case(
+        "POST",
+        "/api/v1/collections/{c}/discover",
+        codes(200, 404, 200, 401),
+        body={"source": "git+file:///nonexistent/skillmeat/repo", "refresh": True},
+    ),
     "artifacts-list": Case("GET", "/api/v1/artifacts/", codes(200, 200, 200, 401), listed="a"),
     # Filtering by another user's collection shows nothing, as if it had no artifacts.
     "artifacts-list-filtered-by-collection": Case(
@@ -105,6 +113,13 @@ CASES: dict[str, Case] = {
         body={"action": "refresh_metadata", "_selected_action": ["{c}"], "apply": "1"},
         admin=True,
     ),
+    "admin-collection-discover": Case(
+        "POST",
+        "/admin/collections_app/collection/{c}/discover/",
+        codes(302, 302, 403, 302),
+        body={"source": "git+file:///nonexistent/skillmeat/repo", "apply": "1"},
+        admin=True,
+    ),
     "admin-run-change": Case(
         "GET", "/admin/refresher/refreshrun/{r}/change/", codes(302, 302, 403, 302), admin=True
     ),
@@ -129,7 +144,9 @@ class World:
 
 
 @pytest.fixture
-def world() -> World:
+def world(settings, tmp_path) -> World:
+    settings.GIT_ALLOW_LOCAL = True
+    settings.GIT_CACHE_DIR = tmp_path / "git-cache"
     owner = UserFactory(username="owner")
     users = {
         "owner": owner,

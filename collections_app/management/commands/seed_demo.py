@@ -3,15 +3,22 @@
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from collections_app.demo import demo_repository_path, demo_source, ensure_demo_repository
 from collections_app.models import Artifact, ArtifactType, Collection
+from refresher.discovery import DiscoverRequest, discover_now
+from refresher.exceptions import InvalidSource, ServiceError
+from refresher.gitcli import GitFailed
+from refresher.sources import parse_source
 
 DEMO_USERNAME = "demo"
 DEMO_COLLECTION = "Anthropic skills"
+OFFLINE_COLLECTION = "Offline demo (local git)"
 DEMO_ARTIFACTS = [
     (ArtifactType.SKILL, "pdf", "anthropics/skills/skills/pdf"),
     (ArtifactType.SKILL, "docx", "https://github.com/anthropics/skills/tree/main/skills/docx"),
@@ -20,7 +27,10 @@ DEMO_ARTIFACTS = [
 
 
 class Command(BaseCommand):
-    help = "Create a demo user (with an API token) and a demo collection of public skills."
+    help = (
+        "Create a demo user (with an API token), a demo collection of public skills, and an "
+        "offline demo collection backed by a local git repository (needs GIT_ALLOW_LOCAL=true)."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         User = get_user_model()
@@ -59,4 +69,46 @@ class Command(BaseCommand):
         self.stdout.write(f"  API token: {token.key}")
         self.stdout.write(
             f'  try: curl -H "Authorization: Token {token.key}" http://127.0.0.1:8000/api/v1/collections/'
+        )
+        self._offline_demo(user)
+
+    def _offline_demo(self, user: Any) -> None:
+        """A collection filled, through discovery, from a local git repository of examples."""
+        path = demo_repository_path()
+        source = demo_source(path)
+        if not settings.GIT_ALLOW_LOCAL:
+            self.stdout.write(
+                "Offline demo skipped: set GIT_ALLOW_LOCAL=true (make run does) to read local "
+                "git repositories."
+            )
+            return
+        try:
+            parse_source(source, strict=True)
+        except InvalidSource as exc:
+            self.stdout.write(f"Offline demo skipped: {path} cannot be a git source ({exc}).")
+            return
+        try:
+            created = ensure_demo_repository(path)
+        except (GitFailed, OSError) as exc:
+            self.stdout.write(f"Offline demo skipped: the demo repository failed: {exc}")
+            return
+        collection, _ = Collection.objects.get_or_create(
+            owner=user,
+            name=OFFLINE_COLLECTION,
+            defaults={"description": f"Example artifacts from the local repository {path}."},
+        )
+        try:
+            wanted = DiscoverRequest(source=source, refresh=True)
+            found = discover_now(collection, wanted, user=user)
+        except ServiceError as exc:
+            self.stdout.write(f"Offline demo: discovery failed: {exc.message}")
+            return
+        added = sum(1 for a in found.artifacts if a.status == "added")
+        self.stdout.write(
+            f"Offline demo collection: {collection.name} ({collection.id}), {added} artifact(s) "
+            f"added{' and synced' if found.run else ''}"
+        )
+        self.stdout.write(
+            f"  upstream {'created' if created else 'kept'} at {path}: edit a file there, "
+            "commit, then refresh (README: 'Offline demo')"
         )

@@ -1,0 +1,100 @@
+"""Discovery's view of a GitHub repository, through the same client and HTTP cache as a refresh.
+
+The repository and ref answers are revalidated with their ETags; the recursive tree of the commit
+(one request) and the blobs (read in parallel) are addressed by SHA and cached for good.
+"""
+
+import base64
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from refresher.browse import Snapshot
+from refresher.httpcache import HttpCache
+from refresher.sources import Source
+from refresher.upstream import (
+    Fetch,
+    GitHubAPI,
+    ReadFailed,
+    ReadSkipped,
+    Target,
+    UpstreamArtifact,
+    UpstreamReader,
+    _tree_kind,
+)
+from skillmeat_site.logs import carry_context
+
+
+class GitHubBrowser(UpstreamReader):
+    """Reads a repository's metadata, resolves the ref and lists the commit's whole tree."""
+
+    def __init__(
+        self, client: GitHubAPI, cache: HttpCache, *, concurrency: int, deadline: float | None
+    ) -> None:
+        super().__init__(client, cache, concurrency=concurrency, deadline=deadline)
+
+    def snapshot(self, source: Source) -> Snapshot:
+        target = Target("discover", "skill", source.at(""))
+        results = {target.id: UpstreamArtifact()}
+        with ThreadPoolExecutor(max_workers=self.concurrency, initializer=carry_context()) as pool:
+            self._pool, self._started = pool, time.monotonic()
+            repos = self._wave_repositories([target], results)
+            self._wave_refs([target], results, repos)
+            item = results[target.id]
+            self._raise(item)
+            name = self._name(target)  # the new name, when GitHub says the repository moved
+            answers = self._fetch_all(
+                {
+                    "tree": Fetch(
+                        f"/repos/{name}/git/trees/{item.read_sha}", {"recursive": "1"}, True
+                    )
+                }
+            )
+        tree = answers["tree"]
+        if isinstance(tree, (ReadFailed, ReadSkipped)):
+            raise tree
+        repository = item.repository or {}
+        return Snapshot(
+            handle=name,
+            source=source,
+            commit=item.read_sha,
+            ref=source.ref or repository.get("default_branch") or "main",
+            entries={e["path"]: (_tree_kind(e), e["sha"]) for e in tree.get("tree", [])},
+            repository=repository,
+            truncated=bool(tree.get("truncated")),
+        )
+
+    def read_blobs(self, snapshot: Snapshot, shas: Iterable[str]) -> dict[str, bytes | ReadFailed]:
+        name = snapshot.handle or snapshot.source.full_name
+        wanted = sorted(set(shas))
+        with ThreadPoolExecutor(max_workers=self.concurrency, initializer=carry_context()) as pool:
+            self._pool = pool
+            answers = self._fetch_all(
+                {sha: Fetch(f"/repos/{name}/git/blobs/{sha}", None, True) for sha in wanted}
+            )
+        # Share what was learnt of the quota with the other processes, as a refresh does.
+        self.client.quota.sync(final=True)
+        out: dict[str, bytes | ReadFailed] = {}
+        for sha, answer in answers.items():
+            if isinstance(answer, ReadSkipped):
+                out[sha] = ReadFailed(answer.reason, answer.message)
+            elif isinstance(answer, ReadFailed):
+                out[sha] = answer
+            else:
+                out[sha] = _decode(answer)
+        return out
+
+    @staticmethod
+    def _raise(item: UpstreamArtifact) -> None:
+        if item.error is not None:
+            raise item.error
+        if item.skipped is not None:
+            raise item.skipped
+
+
+def _decode(answer: Any) -> bytes | ReadFailed:
+    try:
+        return base64.b64decode(answer.get("content") or "")
+    except (ValueError, TypeError, AttributeError):
+        return ReadFailed("upstream_unavailable", "GitHub sent an undecodable blob")
