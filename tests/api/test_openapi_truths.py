@@ -169,14 +169,21 @@ class TestRefreshBodies:
         body = operation(schema, "/api/v1/collections/{id}/refresh/", "post")["requestBody"]
         assert list(body["content"]) == ["application/json"]
 
-    def test_every_request_body_is_documented_as_json(self, schema):
-        for path, item in schema["paths"].items():
-            for method, op in item.items():
-                if "requestBody" in op:
-                    assert list(op["requestBody"]["content"]) == ["application/json"], (
-                        method,
-                        path,
-                    )
+    @pytest.mark.parametrize(
+        ("path", "method"),
+        [
+            ("/api/v1/collections/", "post"),
+            ("/api/v1/collections/{id}/", "put"),
+            ("/api/v1/collections/{id}/", "patch"),
+            ("/api/v1/artifacts/", "post"),
+            ("/api/v1/artifacts/{id}/", "put"),
+            ("/api/v1/artifacts/{id}/", "patch"),
+        ],
+    )
+    def test_bodies_read_by_the_default_parsers_are_documented_as_json(self, schema, path, method):
+        # Views that choose their own parsers (an upload, a TOML import) document those instead.
+        body = operation(schema, path, method)["requestBody"]
+        assert list(body["content"]) == ["application/json"]
 
     @pytest.mark.parametrize("body", ["null", "[]", '"metadata_only"', "3"])
     def test_a_json_body_that_is_not_an_object_is_a_400(self, api, collection, body):
