@@ -14,6 +14,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+# The characters Python's str.strip() removes (str.isspace()), spelled out: `\s` means another set
+# in the ECMAScript regexes OpenAPI patterns are (it has U+FEFF, lacks U+001C-U+001F and U+0085).
+SPACE_CLASS = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# Text that DRF strips and must not find empty has one character that is not such a space.
+NOT_BLANK_PATTERN = f"[^{SPACE_CLASS}]"
+
 
 class StrictCharField(serializers.CharField):
     """Text that must be a JSON string (an HTML form's values are strings too)."""

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.utils import html
 
-from collections_app.fields import StrictCharField, StrictUUIDField
+from collections_app.fields import SPACE_CLASS, StrictCharField, StrictUUIDField
 from collections_app.models import ArtifactType
 from refresher.changes import FIELDS
 from refresher.models import (
@@ -61,7 +61,9 @@ def _any_case(word: str) -> str:
 
 
 # A field name in any case, with spaces around it: what normalize_fields accepts, as a pattern.
-FIELD_NAME_PATTERN = r"^\s*(?:" + "|".join(_any_case(f) for f in FIELDS) + r")\s*$"
+FIELD_NAME_PATTERN = (
+    f"^[{SPACE_CLASS}]*(?:" + "|".join(_any_case(f) for f in FIELDS) + f")[{SPACE_CLASS}]*$"
+)
 
 
 @extend_schema_field(

@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from collections_app.fields import StrictCharField, StrictModelSerializer
+from collections_app.fields import SPACE_CLASS, StrictCharField, StrictModelSerializer
 from collections_app.models import (
     ARTIFACT_NAME_MAX_LENGTH,
     Artifact,
@@ -70,7 +70,7 @@ class StringListField(serializers.ListField):
 # The rules of validate_artifact_name as a pattern on the text as sent (DRF strips it first):
 # after optional spaces, a first character that is not a space or '.', then no '/' or '\', and
 # every '.' followed by something other than '.', or ending the name.
-ARTIFACT_NAME_PATTERN = r"^\s*[^\s./\\](?:[^./\\]|\.[^./\\])*\.?$"
+ARTIFACT_NAME_PATTERN = rf"^[{SPACE_CLASS}]*[^{SPACE_CLASS}./\\](?:[^./\\]|\.[^./\\])*\.?$"
 
 
 @extend_schema_field(

@@ -53,7 +53,13 @@ from refresher.discovery import discover_now
 from refresher.models import RefreshRun
 from refresher.service import start_refresh
 from skillmeat_site.request_id import request_id_of
-from skillmeat_site.schema import DISCOVER_ERRORS, DISCOVER_EXAMPLES, NAME_TAKEN, REFRESH_ERRORS
+from skillmeat_site.schema import (
+    BODY_REQUIRED,
+    DISCOVER_ERRORS,
+    DISCOVER_EXAMPLES,
+    NAME_TAKEN,
+    REFRESH_ERRORS,
+)
 
 
 @extend_schema_view(
@@ -128,6 +134,9 @@ class CollectionViewSet(viewsets.ModelViewSet):
             ImportResultSerializer(result).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+    # The manifest is required: the document says so, as the server does (400 without one).
+    setattr(import_collection, BODY_REQUIRED, True)
 
     @extend_schema(
         operation_id="collections_export",

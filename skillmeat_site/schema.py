@@ -8,6 +8,8 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.settings import api_settings
 
+from collections_app import fields as field_patterns
+
 Direction = Any
 
 
@@ -97,12 +99,12 @@ THROTTLED = error(
 )
 
 
+# An action whose body is required although no serializer says so (e.g. an upload) sets this.
+BODY_REQUIRED = "openapi_body_required"
 FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # Serializers whose unknown keys are a 400 say so with this attribute; their request schema then
 # carries `additionalProperties: false`.
 REJECTS_UNKNOWN_KEYS = "rejects_unknown_keys"
-# Text that is stripped and must not end up empty has at least one non-space character.
-NOT_BLANK_PATTERN = r"\S"
 
 
 class AutoSchema(DefaultAutoSchema):
@@ -155,6 +157,13 @@ class AutoSchema(DefaultAutoSchema):
     def _is_paginated(self) -> bool:
         return getattr(self.view, "pagination_class", None) is not None
 
+    def _get_request_body(self, direction: Direction = "request") -> Any:
+        body = super()._get_request_body(direction)
+        handler = getattr(self.view, getattr(self.view, "action", None) or "", None)
+        if isinstance(body, dict) and getattr(handler, BODY_REQUIRED, False):
+            body["required"] = True
+        return body
+
     def map_parsers(self) -> list[Any]:
         """JSON bodies, unless a view chose its own parsers (e.g. an upload).
 
@@ -185,7 +194,7 @@ class AutoSchema(DefaultAutoSchema):
             and "pattern" not in schema
         ):
             # DRF strips the text before checking it, so "   " is refused as blank.
-            schema["pattern"] = NOT_BLANK_PATTERN
+            schema["pattern"] = field_patterns.NOT_BLANK_PATTERN
         return schema
 
 
