@@ -7,11 +7,11 @@ one. Everything else in the case is sent as generated. The values:
 
 - an artifact's `source`: a source spec (SPEC 3) of any kind but git (no git host is allowed);
 - discovery's `source`: a GitHub repository the test's GitHub fake holds (git sources need hosts
-  in GIT_ALLOWED_HOSTS, which the test site leaves empty, so that nothing leaves the machine);
-- an imported manifest (TOML text or the `file` upload): a `collection.toml` (SPEC 11).
+  in GIT_ALLOWED_HOSTS, which the test site leaves empty, so that nothing leaves the machine).
+
+An imported manifest is left as generated: see schemathesis.toml for how its one check is set.
 """
 
-import tomllib
 from typing import Any
 
 import schemathesis
@@ -28,7 +28,6 @@ VALID_SOURCES = (
     "https://gitlab.example.com/team/repo",
 )
 DISCOVERABLE = ("anthropics/skills", "example-org/claude-toolbox")
-MANIFEST = '[collection]\nname = "Imported by the contract run"\n'
 MAX_LENGTH = 1000  # the longest `source` any operation documents
 
 
@@ -43,36 +42,10 @@ def _schema_valid_text(value: Any) -> bool:
     return isinstance(value, str) and len(value) <= MAX_LENGTH and "\x00" not in value
 
 
-def _is_manifest(value: Any) -> bool:
-    if isinstance(value, bytes):
-        try:
-            value = value.decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-    if not isinstance(value, str):
-        return False
-    try:
-        data = tomllib.loads(value)
-    except tomllib.TOMLDecodeError:
-        return False
-    table = data.get("collection")
-    return isinstance(table, dict) and isinstance(table.get("name"), str)
-
-
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     path = case.operation.path
     body = case.body
-    if path.endswith("/import/"):
-        meta = getattr(case, "_meta", None)
-        if meta is not None and meta.generation.mode.value != "positive":
-            return  # a negative case is sent as generated
-
-        if isinstance(body, dict) and "file" in body and not _is_manifest(body["file"]):
-            body["file"] = MANIFEST.encode()
-        elif isinstance(body, str | bytes) and not _is_manifest(body):
-            case.body = MANIFEST
-        return
     if not isinstance(body, dict) or not _schema_valid_text(body.get("source")):
         return  # no source, or one the schema refuses: a negative case, sent as generated
     source = body["source"]
