@@ -5,7 +5,13 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test contract install install-site check-python migrate seed lint typecheck coverage ci bench clean
+.PHONY: run test contract install install-site check-python migrate seed lint typecheck coverage ci bench clean graphql-schema
+
+# GitHub's published GraphQL schema (SPEC 10), pinned; the test suite and the GitHub fake validate
+# every query against it. npm installs it into an ignored folder.
+GRAPHQL_SCHEMA_VERSION := 15.26.1
+GRAPHQL_SCHEMA_DIR := var/graphql-schema
+GRAPHQL_SCHEMA_STAMP := $(GRAPHQL_SCHEMA_DIR)/.installed-$(GRAPHQL_SCHEMA_VERSION)
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null || { \
@@ -34,6 +40,15 @@ install-site: $(UV)
 install: $(UV)
 	@$(SYNC) --quiet --group test --group lint
 
+$(GRAPHQL_SCHEMA_STAMP):
+	@command -v npm >/dev/null || { echo "npm is needed to fetch GitHub's GraphQL schema"; exit 1; }
+	rm -rf $(GRAPHQL_SCHEMA_DIR) && mkdir -p $(GRAPHQL_SCHEMA_DIR)
+	npm install --prefix $(GRAPHQL_SCHEMA_DIR) --no-save --no-audit --no-fund --ignore-scripts \
+	  @octokit/graphql-schema@$(GRAPHQL_SCHEMA_VERSION)
+	touch $@
+
+graphql-schema: $(GRAPHQL_SCHEMA_STAMP)
+
 migrate: install-site
 	$(BIN)/python manage.py migrate --no-input
 
@@ -54,7 +69,7 @@ run: seed
 # Coverage data goes to one file per database; `make coverage` combines them.
 COVERAGE_DB := $(if $(findstring postgres,$(DATABASE_URL)),postgresql,sqlite)
 
-test: install
+test: install graphql-schema
 	@rm -f .coverage.$(COVERAGE_DB) .coverage.$(COVERAGE_DB).*
 	COVERAGE_FILE=.coverage.$(COVERAGE_DB) $(BIN)/python -m pytest --cov --cov-report=term:skip-covered --cov-fail-under=0 $(PYTEST_ARGS)
 
@@ -76,7 +91,7 @@ coverage: install
 	$(BIN)/coverage combine --keep --quiet
 	$(BIN)/coverage report
 
-bench: install
+bench: install graphql-schema
 	@$(SYNC) --quiet --group test --group lint --group load
 	$(BIN)/python bench/refresh_bench.py
 

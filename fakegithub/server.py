@@ -33,6 +33,8 @@ from werkzeug.wrappers import Request, Response
 
 from refresher.github import API_VERSION, endpoint_kind
 
+from .graphql import NODE_LIMIT, GraphQLEndpoint, github_schema, schema_path, serve_graphql
+from .graphql import _Context as _GraphQLContext
 from .store import (
     _LICENSES,
     _REPO_FIELDS,
@@ -62,6 +64,8 @@ SECONDARY_LIMIT_DOCS_URL = (
 )
 # Requests without a token get a quota of their own, per address: 60 an hour.
 ANONYMOUS_RATE_LIMIT = 60
+# GitHub's GraphQL endpoint, and GitHub Enterprise's (`/api/graphql` beside `/api/v3`).
+GRAPHQL_PATHS = frozenset({"/graphql", "/api/graphql"})
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ class RequestRecord:
     status: int
     headers: dict[str, str]  # lower-cased names
     authorized: bool  # carried the fake's token
+    body: bytes = b""  # what a POST sent (GraphQL queries)
 
 
 @dataclass
@@ -150,6 +155,14 @@ class FakeGitHub:
         self._in_flight = 0
         self._in_flight_paths: list[str] = []
         self.peak_in_flight = 0
+        # GraphQL (fakegithub.graphql): its own quota of points, GitHub's server time per
+        # resolved item, its 10 s budget per query and its node limit.
+        self.graphql_rate_limit = rate_limit
+        self._graphql_remaining = rate_limit
+        self.graphql_cost_per_item = 0.002
+        self.graphql_timeout = 10.0
+        self.graphql_node_limit = NODE_LIMIT
+        self._graphql_endpoint = GraphQLEndpoint(self)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -158,6 +171,9 @@ class FakeGitHub:
         if self._server is not None:
             return self
         self._stopping.clear()
+        # Building GitHub's schema takes a second: once per process, before the first query.
+        if schema_path().exists():
+            github_schema()
         # The socket is listening when make_server returns, so callers need not wait for it.
         self._server = make_server(
             "127.0.0.1", self._port, self._wsgi, threaded=True, request_handler=_QuietHandler
@@ -509,6 +525,12 @@ class FakeGitHub:
             f"Bearer {self.token}",
             f"token {self.token}",
         )
+        if path in GRAPHQL_PATHS:
+            response = serve_graphql(
+                self, request, authorization=authorization, authorized=authorized
+            )
+            self._log(request, response, authorized)
+            return response
         overrides: dict[str, str] = {}
         try:
             if request.method not in ("GET", "HEAD"):
@@ -563,6 +585,70 @@ class FakeGitHub:
         with self._lock:
             self._records.append(record)
         return response
+
+    @property
+    def graphql_remaining(self) -> int:
+        """GraphQL points left in the current window; 0 makes GitHub refuse (RATE_LIMITED)."""
+        with self._lock:
+            return self._graphql_remaining
+
+    @graphql_remaining.setter
+    def graphql_remaining(self, value: int) -> None:
+        with self._lock:
+            self._graphql_remaining = max(0, value)
+
+    def graphql_queries(self) -> list[str]:
+        """The query texts of the GraphQL requests answered so far, oldest first."""
+        out = []
+        for record in self.requests:
+            if record.path in GRAPHQL_PATHS and record.body:
+                try:
+                    out.append(str(json.loads(record.body).get("query", "")))
+                except (ValueError, AttributeError):
+                    out.append("")
+        return out
+
+    def _graphql_quota(self) -> _GraphQLContext:
+        with self._lock:
+            if time.time() >= self.rate_limit_reset:
+                self._remaining = self.rate_limit
+                self._graphql_remaining = self.graphql_rate_limit
+                self.rate_limit_reset = int(time.time()) + 3600
+            return _GraphQLContext(
+                limit=self.graphql_rate_limit,
+                remaining=self._graphql_remaining,
+                used=self.graphql_rate_limit - self._graphql_remaining,
+                reset_at=self.rate_limit_reset,
+            )
+
+    def _charge_graphql(self, cost: int) -> None:
+        with self._lock:
+            self._graphql_remaining = max(0, self._graphql_remaining - cost)
+
+    def _graphql_headers(self) -> dict[str, str]:
+        with self._lock:
+            remaining, reset = self._graphql_remaining, self.rate_limit_reset
+        return {
+            "X-GitHub-Request-Id": secrets.token_hex(8).upper(),
+            "X-RateLimit-Limit": str(self.graphql_rate_limit),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Used": str(self.graphql_rate_limit - remaining),
+            "X-RateLimit-Reset": str(reset),
+            "X-RateLimit-Resource": "graphql",
+        }
+
+    def _log(self, request: Request, response: Response, authorized: bool) -> None:
+        record = RequestRecord(
+            method=request.method,
+            path=request.path,
+            query=dict(request.args.items()),
+            status=response.status_code,
+            headers={key.lower(): value for key, value in request.headers.items()},
+            authorized=authorized,
+            body=request.get_data() if request.method == "POST" else b"",
+        )
+        with self._lock:
+            self._records.append(record)
 
     def _check_quota(self, authorized: bool) -> None:
         with self._lock:

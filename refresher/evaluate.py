@@ -1,6 +1,7 @@
 """Deciding, for one artifact, what upstream changed and what a run would write (no I/O here)."""
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from collections_app.models import Artifact
@@ -175,7 +176,19 @@ def _fit_columns(values: dict[str, Any], model: type[Artifact]) -> dict[str, Any
 
 
 def _document(kind: str, main_file: str, data: bytes) -> Document:
+    config = kind in ("mcp", "hook") and main_file.lower().endswith((".json", ".yaml", ".yml"))
+    return _parsed(data, main_file.lower().rsplit(".", 1)[-1] if config else "")
+
+
+@lru_cache(maxsize=4096)
+def _parsed(data: bytes, config_extension: str) -> Document:
+    """The parsed main file; the same bytes parse the same, so a process keeps recent parses.
+
+    Parsing YAML is most of a warm refresh's CPU time, and an unchanged collection hands the
+    engine the same files run after run. Documents are only read after parsing, never changed.
+    Failures raise and are not kept.
+    """
     text = decode(data)
-    if kind in ("mcp", "hook") and main_file.lower().endswith((".json", ".yaml", ".yml")):
-        return parse_config(text, filename=main_file)
+    if config_extension:
+        return parse_config(text, filename=f"file.{config_extension}")
     return parse_markdown(text)

@@ -159,3 +159,10 @@ class ReadSkipped(RefresherError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message, code=reason)
         self.reason = reason
+
+
+class ReadByRest(RefresherError):
+    """GraphQL could not read this (its query failed as a whole, also halved); the REST plan
+    reads it instead. Never reaches an entry: the GraphQL reader hands such artifacts on."""
+
+    code = "read_by_rest"

@@ -16,6 +16,7 @@ def github_client_from_settings() -> GitHubClient:
     """A client whose rate-limit state is shared with every process through the database."""
     return GitHubClient(
         base_url=settings.GITHUB_API_URL,
+        graphql_url=settings.GITHUB_GRAPHQL_URL,
         token=settings.GITHUB_TOKEN,
         timeout=settings.REFRESH_HTTP_TIMEOUT,
         max_retries=settings.REFRESH_MAX_RETRIES,

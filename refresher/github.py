@@ -12,9 +12,11 @@ benchmarks and tests alike.
 from __future__ import annotations
 
 import email.utils
+import functools
 import logging
 import random
 import re
+import ssl
 import threading
 import time
 from collections import Counter
@@ -25,6 +27,7 @@ from types import TracebackType
 from typing import Any, Literal, Self
 from urllib.parse import quote, urljoin
 
+import certifi
 import httpx
 
 from refresher.governor import QuotaGovernor, ResourceQuota
@@ -36,6 +39,7 @@ __all__ = [
     "GitHubError",
     "GitHubResponse",
     "RateLimit",
+    "default_graphql_url",
     "endpoint_kind",
 ]
 
@@ -230,10 +234,14 @@ class GitHubClient:
         user_agent: str = "skillmeat-site",
         transport: httpx.BaseTransport | None = None,
         quota: QuotaGovernor | None = None,
+        graphql_url: str = "",
     ) -> None:
         self._base = httpx.URL(base_url.rstrip("/") + "/")
         if self._base.scheme not in ("http", "https") or not self._base.host:
             raise ValueError("base_url must be an absolute http(s) URL")
+        self._graphql_url = httpx.URL(graphql_url or default_graphql_url(base_url))
+        if self._graphql_url.scheme not in ("http", "https") or not self._graphql_url.host:
+            raise ValueError("graphql_url must be an absolute http(s) URL")
         self._token = token
         self._timeout = timeout
         self._max_retries = max(0, max_retries)
@@ -261,6 +269,7 @@ class GitHubClient:
             limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
             follow_redirects=False,
             transport=transport,
+            verify=_ssl_context(),
         )
 
     def __repr__(self) -> str:
@@ -301,6 +310,11 @@ class GitHubClient:
     def quota(self) -> QuotaGovernor:
         """The rate-limit state every request of this client obeys (maybe shared by processes)."""
         return self._quota
+
+    @property
+    def authenticated(self) -> bool:
+        """True when requests carry a token (GitHub's GraphQL API answers nothing without one)."""
+        return bool(self._token)
 
     @property
     def concurrency(self) -> int:
@@ -366,6 +380,58 @@ class GitHubClient:
             deadline=deadline,
         )
 
+    def graphql(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        deadline: float | None = None,
+    ) -> GitHubResponse:
+        """POST one GraphQL query to the GraphQL endpoint and return its parsed body.
+
+        Everything :meth:`post` does (the governor, timeouts, retries, the rate-limit snapshot,
+        the error classes) applies. A 200 answer comes back as it is, per-field errors included
+        (the caller knows what each alias meant), except GitHub's ``RATE_LIMITED`` answer, which
+        raises a ``rate_limited`` :class:`GitHubError` like an exhausted REST quota.
+        """
+        response = self._request(
+            "POST",
+            self._graphql_url.path or "/graphql",
+            headers={"Accept": "application/json"},
+            json={"query": query, "variables": variables or {}},
+            resource="graphql",
+            deadline=deadline,
+            url=self._graphql_url,
+        )
+        url_path = self._graphql_url.path or "/graphql"
+        if not isinstance(response.data, dict):
+            raise GitHubError(
+                code="upstream_unavailable",
+                message=f"GitHub answered {url_path} without a JSON object",
+                status=response.status,
+            )
+        self._raise_for_graphql_rate_limit(response.data, url_path)
+        return response
+
+    def _raise_for_graphql_rate_limit(self, body: dict[str, Any], url_path: str) -> None:
+        errors = body.get("errors")
+        if not isinstance(errors, list):
+            return
+        if not any(isinstance(e, dict) and e.get("type") == "RATE_LIMITED" for e in errors):
+            return
+        with self._lock:
+            snapshot = self._rate_limits.get("graphql")
+        reset_at = snapshot.reset_at if snapshot is not None else None
+        wait = max(0.0, (reset_at - datetime.now(UTC)).total_seconds()) if reset_at else None
+        raise GitHubError(
+            code="rate_limited",
+            message=f"GitHub's GraphQL rate limit is exhausted for {url_path}"
+            + (f"; it resets at {_iso(reset_at)}" if reset_at else ""),
+            status=200,
+            retry_after=wait,
+            reset_at=reset_at,
+        )
+
     def _request(
         self,
         method: str,
@@ -376,11 +442,13 @@ class GitHubClient:
         params: dict[str, str] | None = None,
         json: Any = None,
         deadline: float | None = None,
+        url: httpx.URL | None = None,
     ) -> GitHubResponse:
         url_path = "/" + path.lstrip("/")
-        kind = endpoint_kind(url_path)
-        # "./" keeps a first segment containing ":" from being read as a URL scheme.
-        url = self._base.join("./" + quote(url_path.lstrip("/"), safe="/:@!$&'()*+,;=-._~"))
+        kind = "graphql" if resource == "graphql" else endpoint_kind(url_path)
+        if url is None:
+            # "./" keeps a first segment containing ":" from being read as a URL scheme.
+            url = self._base.join("./" + quote(url_path.lstrip("/"), safe="/:@!$&'()*+,;=-._~"))
         request = _Request(method, url, url_path, kind, params, headers, json)
         attempt = 0
         while True:
@@ -674,6 +742,28 @@ class GitHubClient:
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._token, "[token]") if self._token else text
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context per process (certifi's roots, as httpx uses by default).
+
+    Building one loads the whole CA bundle, which took 140 ms per client on a busy machine:
+    more than a warm refresh's network phase. Contexts are safe to share between clients.
+    """
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def default_graphql_url(api_url: str) -> str:
+    """GitHub's GraphQL endpoint beside a REST base URL (SPEC 10).
+
+    ``https://api.github.com`` -> ``https://api.github.com/graphql``; a GitHub Enterprise base
+    ending in ``/api/v3`` -> ``/api/graphql`` on the same host.
+    """
+    base = api_url.rstrip("/")
+    if base.endswith("/api/v3"):
+        return base.removesuffix("/v3") + "/graphql"
+    return base + "/graphql"
 
 
 def _deadline_error(url_path: str) -> GitHubError:

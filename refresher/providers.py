@@ -8,11 +8,14 @@ run's cache, deadline and progress callback.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
+
+from django.conf import settings
 
 from refresher.github import RateLimit
 from refresher.githubbrowse import GitHubBrowser
 from refresher.governor import Block
+from refresher.graphql_plan import GraphQLAPI, GraphQLReader
 from refresher.httpcache import HttpCache
 from refresher.sources import SourceKind
 from refresher.upstream import GitHubAPI, Target, UpstreamArtifact, UpstreamReader
@@ -47,21 +50,54 @@ class Provider(Protocol):
     def rate_limit(self) -> RateLimit | None: ...
 
 
+UPSTREAM_PLANS = ("auto", "graphql", "rest")
+
+
 class GitHubProvider:
-    """GitHub sources through the REST read plan of `refresher.upstream`."""
+    """GitHub sources through one of two read plans with the same answers.
+
+    `graphql` (`refresher.graphql_plan`): batched queries, a handful of requests per run; it
+    needs a token, and hands REST whatever it could not read. `rest` (`refresher.upstream`):
+    repository, ref, tree and blob requests. `auto` (the default) is GraphQL when the client
+    carries a token and REST otherwise. `plan=None` reads `REFRESH_UPSTREAM`.
+    """
 
     kinds = frozenset({SourceKind.GITHUB})
 
-    def __init__(self, client: GitHubAPI) -> None:
+    def __init__(self, client: GitHubAPI, *, plan: str | None = None) -> None:
+        if plan is None:
+            plan = getattr(settings, "REFRESH_UPSTREAM", "auto")
+        if plan not in UPSTREAM_PLANS:
+            raise ValueError(f"unknown read plan {plan!r}; expected one of {UPSTREAM_PLANS}")
         self.client = client
+        self.plan = plan
+
+    @property
+    def uses_graphql(self) -> bool:
+        """Whether runs read through GraphQL (GitHub's GraphQL API answers only with a token)."""
+        if self.plan == "rest" or not hasattr(self.client, "graphql"):
+            return False
+        return bool(getattr(self.client, "authenticated", False))
 
     def reader(self, context: ReadContext) -> Reader:
-        return UpstreamReader(
-            self.client,
+        def rest() -> Reader:
+            return UpstreamReader(
+                self.client,
+                context.cache,
+                concurrency=context.concurrency,
+                deadline=context.deadline,
+                on_progress=context.on_progress,
+            )
+
+        if not self.uses_graphql:
+            return rest()
+        return GraphQLReader(
+            cast(GraphQLAPI, self.client),
             context.cache,
             concurrency=context.concurrency,
             deadline=context.deadline,
             on_progress=context.on_progress,
+            rest=rest,
         )
 
     def browser(self, context: ReadContext) -> GitHubBrowser:
@@ -80,7 +116,7 @@ class GitHubProvider:
     def unavailable(self) -> Block | None:
         """Whether GitHub may be asked now, by the state every process shares (one query)."""
         self.client.quota.sync()
-        return self.client.quota.blocked(READ_RESOURCES)
+        return self.client.quota.blocked(("graphql",) if self.uses_graphql else READ_RESOURCES)
 
 
 # The quotas a GitHub run may spend: REST reads, and GraphQL queries when a plan sends them.

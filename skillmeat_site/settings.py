@@ -206,6 +206,11 @@ GITHUB_TOKEN = env_str("GITHUB_TOKEN")
 # github.com, unless the API is a GitHub Enterprise server (`https://ghe.example.com/api/v3`),
 # whose web host is its own. A source URL of any other host is `unsupported_source`.
 GITHUB_WEB_URL = env_str("GITHUB_WEB_URL", default_github_web_url(GITHUB_API_URL)).rstrip("/")
+# GitHub's GraphQL endpoint (SPEC 10). Empty: derived from GITHUB_API_URL when the client is
+# built (`/graphql` beside it; `/api/v3` becomes `/api/graphql`), so the two always agree.
+GITHUB_GRAPHQL_URL = env_str("GITHUB_GRAPHQL_URL").rstrip("/")
+# Which read plan reads GitHub: graphql (needs a token), rest, or auto (graphql with a token).
+REFRESH_UPSTREAM = env_choice("REFRESH_UPSTREAM", "auto", ("auto", "graphql", "rest"))
 
 # Git sources of other hosts (SPEC section 12), read with the `git` command line.
 # Hosts whose git+https sources may be read (comma-separated; empty: none).

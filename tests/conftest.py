@@ -50,13 +50,25 @@ def anon_api() -> APIClient:
 
 
 @pytest.fixture
-def github(settings):
+def read_plan() -> str:
+    """The read plan refreshes use (REFRESH_UPSTREAM). REST unless a module runs both plans by
+    overriding this fixture with `params=READ_PLANS`."""
+    return "rest"
+
+
+READ_PLANS = ["rest", "graphql"]
+
+
+@pytest.fixture
+def github(settings, read_plan):
     """A GitHub-compatible server on 127.0.0.1 that the refresher is pointed at."""
     from fakegithub import FakeGitHub
 
     fake = FakeGitHub().start()
     settings.GITHUB_API_URL = fake.url
+    settings.GITHUB_GRAPHQL_URL = ""
     settings.GITHUB_TOKEN = fake.token
+    settings.REFRESH_UPSTREAM = read_plan
     settings.REFRESH_MAX_RETRIES = 1
     settings.REFRESH_RETRY_BACKOFF = 0.01
     settings.REFRESH_HTTP_TIMEOUT = 2.0

@@ -8,10 +8,18 @@ from refresher.exceptions import UpstreamUnavailable
 from refresher.models import EntryStatus, HttpCacheEntry, Mode, RefreshEntry, RefreshRun
 from refresher.options import ArtifactFilter, RefreshOptions
 from refresher.service import refresh_now
+from tests.conftest import READ_PLANS
 from tests.factories import ArtifactFactory, CollectionFactory
 from tests.upstream import PDF_DESCRIPTION, fixture_text
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(params=READ_PLANS)
+def read_plan(request) -> str:
+    """Every engine test runs through the REST plan and through the GraphQL plan."""
+    return request.param
+
 
 SKILL = fixture_text("skill-pdf.md")
 
@@ -139,7 +147,9 @@ class TestNeverErase:
 
     def test_rate_limit_changes_nothing(self, github, collection, repo):
         artifact = self.make(collection, "acme/skills/skills/pdf")
+        # Both of the token's quotas: REST's core and GraphQL's points.
         github.rate_limit_remaining = 0
+        github.graphql_remaining = 0
         with pytest.raises(UpstreamUnavailable) as caught:
             refresh_now(collection, RefreshOptions())
         assert caught.value.retry_after is not None and caught.value.retry_after > 0
@@ -151,7 +161,8 @@ class TestNeverErase:
     def test_timeout_changes_nothing(self, github, settings, collection, repo):
         settings.REFRESH_HTTP_TIMEOUT = 0.2
         settings.REFRESH_MAX_RETRIES = 0
-        github.delay(r"/git/blobs/", 1.0)
+        # GraphQL's queries time out and REST, which reads what they could not, meets the same.
+        github.delay(r"/git/blobs/|/graphql", 1.0)
         artifact = self.make(collection, "acme/skills/skills/pdf")
         with pytest.raises(UpstreamUnavailable):
             refresh_now(collection, RefreshOptions())
@@ -469,6 +480,7 @@ class TestUpdateDetection:
         assert artifact.description == "dev text"
         assert artifact.resolved_sha == github.head(repo, "develop")
 
+    @pytest.mark.parametrize("read_plan", ["rest"])  # recursive trees are REST's
     def test_truncated_trees_fall_back_to_the_contents_api(self, github, collection, repo):
         github.truncate_trees(repo)
         artifact = self.synced(collection)
@@ -517,19 +529,19 @@ def test_an_artifact_edited_during_the_network_phase_is_not_overwritten(
     github, collection, repo, monkeypatch
 ):
     artifact = ArtifactFactory(collection=collection, name="pdf", source="acme/skills/skills/pdf")
-    from refresher import upstream
+    from refresher.engine import Refresher
 
-    real_read = upstream.UpstreamReader.read
+    real_read = Refresher._read
 
-    def read_then_user_edits(self, targets):
-        results = real_read(self, targets)
+    def read_then_user_edits(self, targets, context):
+        results = real_read(self, targets, context)
         # A user saves the artifact while the refresh is between reading and applying.
         Artifact.objects.filter(pk=artifact.pk).update(
             description="edited by a person", updated_at=timezone.now()
         )
         return results
 
-    monkeypatch.setattr(upstream.UpstreamReader, "read", read_then_user_edits)
+    monkeypatch.setattr(Refresher, "_read", read_then_user_edits)
     run = refresh_now(collection, RefreshOptions())
     entry = entry_of(run)
     assert entry.status == EntryStatus.ERROR
@@ -547,6 +559,7 @@ def test_deadline_skips_what_was_not_read_and_applies_the_rest(github, collectio
     assert entry.reason == "deadline_exceeded"
 
 
+@pytest.mark.parametrize("read_plan", ["rest"])  # the GraphQL plan's cache: test_graphql_plan
 def test_http_cache_keeps_immutable_answers(collection, repo):
     ArtifactFactory(collection=collection, name="pdf", source="acme/skills/skills/pdf")
     refresh_now(collection, RefreshOptions())
@@ -571,7 +584,7 @@ def test_the_deadline_also_cuts_reads_in_flight(github, settings, collection, re
 
     settings.REFRESH_HTTP_TIMEOUT = 1.0
     settings.REFRESH_MAX_RETRIES = 3
-    github.delay(r"/git/blobs/", 3.0)
+    github.delay(r"/git/blobs/|/graphql", 3.0)
     ArtifactFactory(collection=collection, name="pdf", source="acme/skills/skills/pdf")
     started = time.monotonic()
     run = refresh_now(collection, RefreshOptions(), deadline_seconds=0.5)
@@ -580,6 +593,7 @@ def test_the_deadline_also_cuts_reads_in_flight(github, settings, collection, re
     assert (entry.status, entry.reason) == (EntryStatus.SKIPPED, "deadline_exceeded")
 
 
+@pytest.mark.parametrize("read_plan", ["rest"])  # recursive trees are REST's
 @pytest.mark.parametrize("n", [2, 12])
 def test_truncated_trees_cost_the_same_queries_at_any_size(
     github, user, n, django_assert_num_queries
@@ -670,6 +684,7 @@ def test_over_long_upstream_values_are_cut_to_their_column_once(github, collecti
     assert again.status == EntryStatus.UNCHANGED
 
 
+@pytest.mark.parametrize("read_plan", ["rest"])  # GraphQL's fallback: test_graphql_plan
 def test_a_dead_upstream_stops_the_run_instead_of_retrying_every_artifact(
     github, settings, collection
 ):

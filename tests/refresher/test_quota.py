@@ -275,6 +275,8 @@ def test_a_secondary_limit_a_worker_process_meets_stops_this_process(github, use
         "GITHUB_API_URL": github.url,
         "GITHUB_TOKEN": github.token,
         "REFRESH_MAX_RETRIES": "0",
+        # The limit is set on a REST path; the GraphQL plan's own pauses: test_graphql_plan.
+        "REFRESH_UPSTREAM": "rest",
     }
     worker = subprocess.run(
         [

@@ -259,6 +259,7 @@ def test_a_repository_name_upstream_reports_is_not_trusted_into_request_paths(
     settings.GITHUB_API_URL = httpserver.url_for("").rstrip("/")
     settings.GITHUB_TOKEN = "t"
     settings.REFRESH_MAX_RETRIES = 0
+    settings.REFRESH_UPSTREAM = "rest"  # REST request paths are what a hostile name could steer
     httpserver.expect_request("/repos/acme/skills").respond_with_json(
         {"full_name": "../../admin", "default_branch": "main", "owner": {"login": "acme"}}
     )

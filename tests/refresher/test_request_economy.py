@@ -151,3 +151,83 @@ def test_a_commit_elsewhere_in_the_repository_reads_its_tree_and_no_blob(github,
         ("repo", 304): 1,
         ("ref", 304): 1,
     }
+
+
+# -- the GraphQL plan (SPEC section 10) ----------------------------------------------------------
+
+
+def graphql_rounds(github) -> list[str]:
+    """Which round each GraphQL query of the log was: repositories, listings or texts."""
+    rounds = []
+    for query in github.graphql_queries():
+        if "...RepositoryFields" in query:
+            rounds.append("repositories")
+        elif "...Listing" in query:
+            rounds.append("listings")
+        elif "...Text" in query:
+            rounds.append("texts")
+        else:
+            rounds.append("other")
+    return rounds
+
+
+@pytest.mark.parametrize("read_plan", ["graphql"])
+class TestGraphQLPlan:
+    """With a token the same refreshes cost one query per round, and nothing through REST."""
+
+    def test_cold_refresh_is_three_queries(self, github, collection):
+        github.reset_log()
+        points = github.graphql_remaining
+
+        run = refresh(collection)
+
+        assert run.status == "completed" and run.refreshed == 6
+        assert [(r.method, r.path, r.status) for r in github.requests] == [
+            ("POST", "/graphql", 200)
+        ] * 3
+        assert graphql_rounds(github) == ["repositories", "listings", "texts"]
+        assert all(r.authorized for r in github.requests)
+        # Each query costs one point (no connection asks for more than 100 nodes).
+        assert points - github.graphql_remaining == 3
+        assert github.rate_limit_remaining == github.rate_limit  # no REST quota spent
+
+    def test_warm_refresh_is_one_query_for_the_heads(self, github, collection):
+        refresh(collection)
+        github.reset_log()
+
+        run = refresh(collection)
+
+        assert run.unchanged == 6
+        assert graphql_rounds(github) == ["repositories"]
+        assert len(github.requests) == 1
+        # Nothing under a commit is asked again: the heads did not move.
+        assert "object(" not in github.graphql_queries()[0]
+
+    def test_after_a_commit_only_that_repository_and_the_changed_text_are_read(
+        self, github, collection
+    ):
+        refresh(collection)
+        github.commit("acme/skills", files={"skills/docx/SKILL.md": skill_md("docx", revision=1)})
+        github.reset_log()
+
+        run = refresh(collection)
+
+        assert run.refreshed == 1 and run.unchanged == 5
+        assert graphql_rounds(github) == ["repositories", "listings", "texts"]
+        listings, texts = github.graphql_queries()[1:]
+        # The moved repository's three directories at its new head; octo/toolbox not at all.
+        assert listings.count("object(expression:") == 3
+        assert texts.count("object(oid:") == 1
+        blob = github.tree_sha("acme/skills", "skills/docx/SKILL.md")
+        body = [r.body for r in github.requests][2].decode()
+        assert blob in body and "octo" not in body
+
+    def test_a_commit_elsewhere_reads_the_listings_and_no_text(self, github, collection):
+        refresh(collection)
+        github.commit("octo/toolbox", files={"README.md": "# octo/toolbox\n\nNow with more.\n"})
+        github.reset_log()
+
+        run = refresh(collection)
+
+        assert run.unchanged == 6
+        assert graphql_rounds(github) == ["repositories", "listings"]
