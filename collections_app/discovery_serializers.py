@@ -1,5 +1,6 @@
 """The discovery API's shapes: DiscoverRequest and DiscoverResponse (SPEC section 11)."""
 
+import copy
 from typing import Any
 
 from django.http import QueryDict
@@ -105,7 +106,9 @@ class DiscoverResponseSerializer(serializers.Serializer):
 def discover_request(request: Request) -> DiscoverRequest:
     body = request.data
     if isinstance(body, QueryDict):  # a form post, e.g. from the browsable API
-        data: Any = body.copy()
+        # A shallow copy: QueryDict.copy() deep-copies, and an upload spooled to a temporary
+        # file cannot be deep-copied. A file in the body is refused like any other bad value.
+        data: Any = copy.copy(body)
     elif isinstance(body, dict):
         data = dict(body)
     else:

@@ -1,5 +1,6 @@
 """The refresh action's request parsing and the refresh-run endpoints."""
 
+import copy
 import dataclasses
 from typing import Any
 
@@ -50,7 +51,9 @@ def parse_refresh_request(request: Request) -> RefreshOptions:
     """Validate the body (optional) with `?mode=` taking precedence over the body's mode."""
     body = request.data
     if isinstance(body, QueryDict):  # a form post, e.g. from the browsable API
-        data: Any = body.copy()
+        # A shallow copy: QueryDict.copy() deep-copies, and an upload spooled to a temporary
+        # file cannot be deep-copied. A file in the body is refused like any other bad value.
+        data: Any = copy.copy(body)
     elif isinstance(body, dict):
         # An empty body parses to {} as well: "no body" means the defaults.
         data = dict(body)

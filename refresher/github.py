@@ -47,6 +47,8 @@ logger = logging.getLogger("refresher.github")
 
 API_VERSION = "2022-11-28"
 DEFAULT_ACCEPT = "application/vnd.github+json"
+# How long GitHub's primary rate-limit window lasts; no reset is further ahead than this.
+PRIMARY_WINDOW = timedelta(hours=1)
 
 ErrorCode = Literal[
     "upstream_not_found",
@@ -713,7 +715,12 @@ class GitHubClient:
             snapshot = RateLimit(
                 limit=int(headers["x-ratelimit-limit"]),
                 remaining=int(headers["x-ratelimit-remaining"]),
-                reset_at=datetime.fromtimestamp(int(headers["x-ratelimit-reset"]), UTC),
+                # GitHub's primary window is an hour: a reset further ahead (a broken proxy
+                # or server) would hold the shared quota spent long after the window ends.
+                reset_at=min(
+                    datetime.fromtimestamp(int(headers["x-ratelimit-reset"]), UTC),
+                    datetime.now(UTC) + PRIMARY_WINDOW,
+                ),
                 resource=headers.get("x-ratelimit-resource", "core") or "core",
             )
         except (KeyError, ValueError, OverflowError, OSError):

@@ -27,7 +27,8 @@ from typing import Protocol
 logger = logging.getLogger("refresher.governor")
 
 # GitHub asks clients hit by a secondary limit without Retry-After to wait at least a minute;
-# while such limits repeat without a success in between, each wait doubles, up to an hour.
+# while such limits repeat without a success in between, each wait doubles, up to an hour. No
+# pause, whatever Retry-After says, is longer than that hour.
 SECONDARY_MIN_PAUSE = 60.0
 SECONDARY_MAX_PAUSE = 3600.0
 
@@ -188,15 +189,17 @@ class QuotaGovernor:
     def pause(self, retry_after: float | None) -> float:
         """Record a secondary limit; return how many seconds every request now waits.
 
-        GitHub's ``Retry-After`` is used as given; without it the pause is at least a minute,
-        doubling while secondary limits repeat with no success in between.
+        GitHub's ``Retry-After`` is used as given up to an hour (a larger one, from a broken
+        proxy or server, would stop every process for that long, since the pause is shared);
+        without it the pause is at least a minute, doubling while secondary limits repeat with no
+        success in between.
         """
         now = datetime.now(UTC)
         with self._lock:
             state = self._state
             strikes = 0 if self._succeeded else state.strikes
             if retry_after is not None:
-                wait = max(0.0, retry_after)
+                wait = min(SECONDARY_MAX_PAUSE, max(0.0, retry_after))
             elif strikes and state.pause_seconds:
                 wait = min(SECONDARY_MAX_PAUSE, max(SECONDARY_MIN_PAUSE, state.pause_seconds * 2))
             else:

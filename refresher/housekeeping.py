@@ -2,7 +2,8 @@
 
 Both are periodic jobs (`refresher.periodic`), registered when the app loads and run by every
 `manage.py db_worker`. Both are safe when several workers run them at once: each worker writes
-only its own heartbeat row, and pruning is a plain DELETE of rows past their age.
+only its own heartbeat row, and pruning is a plain DELETE of rows past their age (checked in the
+DELETE itself, so an entry a refresh uses meanwhile is kept).
 """
 
 import logging
@@ -53,7 +54,9 @@ def prune_http_cache(*, now: datetime | None = None, max_age_days: int | None = 
         batch = list(stale.values_list("pk", flat=True)[:PRUNE_BATCH])
         if not batch:
             break
-        count, _ = HttpCacheEntry.objects.filter(pk__in=batch).delete()
+        # The age is checked again in the DELETE itself: a refresh in another process may have
+        # used an entry since the batch was picked.
+        count, _ = stale.filter(pk__in=batch).delete()
         deleted += count
     if deleted:
         logger.info("pruned %d HTTP cache entries unused for %d days", deleted, days)

@@ -2,9 +2,11 @@
 
 Django checks the limit only when a body is read through `request.body` or its form parsers; DRF's
 JSON parser reads the stream itself and would take a body of any size into memory. The
-`Content-Length` is compared up front instead, for every body but multipart ones, whose files
-do not count against the limit (Django's multipart parser checks their other fields, and the
-exception handler turns its RequestDataTooBig into the same 413).
+`Content-Length` is compared up front instead, for every body, multipart ones included: Django's
+multipart parser does not count uploaded files, and no API path but the import takes one, so a
+file part would otherwise be spooled to disk whatever its size. (A multipart field over the limit
+without a `Content-Length` is still caught by Django, whose RequestDataTooBig the exception
+handler turns into the same 413.)
 
 A path that takes larger bodies by contract checks them itself against its own limit: the
 `collection.toml` import (COLLECTION_IMPORT_MAX_BYTES, 5 MiB), whose parser refuses a larger
@@ -35,7 +37,7 @@ class BodySizeLimitMiddleware:
     @staticmethod
     def _too_large(request: HttpRequest) -> bool:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if limit is None or request.content_type == "multipart/form-data":
+        if limit is None:
             return False
         if OWN_LIMIT_PATHS.match(request.path):
             return False

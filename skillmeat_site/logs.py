@@ -55,7 +55,11 @@ class LogContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
-            record.request_id = request_id_var.get()
+            # Django writes its django.request lines ("Not Found: ...", "Internal Server
+            # Error: ...") after the middleware has returned, outside the request's context; the
+            # request it puts on the record still knows its id.
+            request = getattr(record, "request", None)
+            record.request_id = getattr(request, "request_id", None) or request_id_var.get()
         if not hasattr(record, "run_id"):
             record.run_id = run_id_var.get()
         return True

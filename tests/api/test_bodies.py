@@ -101,3 +101,34 @@ def test_the_schema_documents_413_on_every_operation_that_takes_a_body(api):
         assert "413" in operation["responses"], (method, path)
     refresh = schema["paths"]["/api/v1/collections/{id}/refresh/"]["post"]["responses"]["413"]
     assert refresh["content"]["application/json"]["schema"]["$ref"].endswith("/RefreshError")
+
+
+@pytest.mark.parametrize("action", ["refresh", "discover"])
+def test_a_multipart_body_with_a_file_spooled_to_disk_is_a_400(api, collection, settings, action):
+    # Uploads over FILE_UPLOAD_MAX_MEMORY_SIZE are kept in temporary files, which cannot be
+    # deep-copied: a form parser copying request.data wholesale answered 500.
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024
+    upload = SimpleUploadedFile("big.bin", b"x" * 4096)
+
+    response = api.post(
+        f"/api/v1/collections/{collection.id}/{action}", {"mode": upload}, format="multipart"
+    )
+
+    assert_error(response, 400, "invalid_request")
+    assert not RefreshRun.objects.exists()
+
+
+def test_a_multipart_body_over_the_limit_is_a_413_even_when_it_is_a_file(api, collection, settings):
+    # Only the collection.toml import takes uploads (under its own limit); anywhere else a file
+    # part would otherwise be spooled to disk whatever its size.
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 4096
+    upload = SimpleUploadedFile("big.bin", b"x" * 5000)
+
+    response = api.post(refresh_url(collection), {"mode": upload}, format="multipart")
+
+    assert_error(response, 413, "payload_too_large")
+    assert not RefreshRun.objects.exists()

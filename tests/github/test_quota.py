@@ -174,6 +174,22 @@ def test_a_retry_after_is_used_as_given_even_when_shorter_than_a_minute() -> Non
     assert 0 < _seconds_until(governor.state.paused_until) <= 5
 
 
+@pytest.mark.parametrize("retry_after", [99_999_999, 999_999_999_999])
+def test_an_absurd_retry_after_pauses_for_an_hour_at_most(
+    fake: FakeGitHub, make_client: MakeClient, retry_after: int
+) -> None:
+    # A broken proxy or Enterprise server must not pause every process for years (the pause is
+    # shared through the database), nor crash the run with a date past the calendar's end.
+    fake.secondary_limit(status=429, retry_after=retry_after, times=1)
+    client = make_client()
+
+    err = _error(lambda: client.get(f"/repos/{REPO}"))
+
+    assert (err.code, err.retry_after) == ("rate_limited", SECONDARY_MAX_PAUSE)
+    left = _seconds_until(client.quota.state.paused_until)
+    assert SECONDARY_MAX_PAUSE - 5 < left <= SECONDARY_MAX_PAUSE
+
+
 # -- sharing through a store ----------------------------------------------------------------
 
 
@@ -255,15 +271,29 @@ def test_a_store_that_fails_does_not_fail_the_client(
 # -- resources: REST and GraphQL through one client -----------------------------------------
 
 
-def _graphql_answer(remaining: int) -> Response:
+def _graphql_answer(remaining: int, *, reset_in: int = 1800) -> Response:
     headers = {
         "x-ratelimit-limit": "5000",
         "x-ratelimit-remaining": str(remaining),
-        "x-ratelimit-reset": str(int(time.time()) + 1800),
+        "x-ratelimit-reset": str(int(time.time()) + reset_in),
         "x-ratelimit-resource": "graphql",
     }
     body = json.dumps({"data": {"viewer": {"login": "octocat"}}})
     return Response(body, status=200, headers=headers, content_type="application/json")
+
+
+def test_a_reset_years_ahead_counts_as_the_end_of_the_hour_at_most(httpserver: HTTPServer) -> None:
+    # GitHub's primary window is an hour. A reset years ahead (a broken proxy or server) must
+    # not mark the quota spent for years in every process: later answers could never replace it.
+    httpserver.expect_request("/graphql", method="POST").respond_with_response(
+        _graphql_answer(remaining=0, reset_in=10 * 365 * 86400)
+    )
+    with GitHubClient(base_url=httpserver.url_for("/"), token="t", backoff=0.01) as client:
+        client.post("/graphql", json={"query": "{ viewer { login } }"})
+
+        reset_at = client.quota.state.resources["graphql"].reset_at
+        assert client.rate_limit is not None and client.rate_limit.reset_at == reset_at
+    assert 3590 < _seconds_until(reset_at) <= 3600
 
 
 def test_graphql_posts_obey_the_governor_and_their_resource_comes_from_the_header(

@@ -211,3 +211,25 @@ def test_the_worker_writes_json_lines_carrying_the_queued_runs_request_and_run_i
     assert any(line["message"].startswith("refresh collection=") for line in about_run)
     assert any(line["logger"] == "refresher.github" for line in about_run)
     assert {line["request_id"] for line in about_run} == {"trace-bg-1"}
+
+
+@pytest.mark.django_db
+def test_djangos_own_request_lines_carry_the_request_id(api, user, captured):
+    # Django logs "Not Found: ..." and "Internal Server Error: ..." on django.request after the
+    # middleware has returned, so the request id has to come from the request on the record.
+    django_request = logging.getLogger("django.request")
+    handler = logging.getLogger("refresher").handlers[-1]
+    django_request.addHandler(handler)
+    try:
+        response = api.get(
+            "/api/v1/collections/00000000-0000-0000-0000-000000000000/",
+            HTTP_X_REQUEST_ID="trace-404",
+        )
+    finally:
+        django_request.removeHandler(handler)
+
+    assert response.status_code == 404
+    lines = json_lines(captured.getvalue())
+    [line] = [line for line in lines if line["logger"] == "django.request"]
+    assert line["message"].startswith("Not Found:")
+    assert line["request_id"] == "trace-404"

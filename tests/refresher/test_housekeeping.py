@@ -61,6 +61,26 @@ def test_pruning_goes_in_batches_until_nothing_old_is_left(monkeypatch):
     assert list(HttpCacheEntry.objects.values_list("key", flat=True)) == ["/repos/a/kept"]
 
 
+def test_an_entry_a_refresh_uses_while_pruning_runs_is_kept(monkeypatch):
+    # Pruning picks a batch of stale keys, then deletes them; a refresh in another process that
+    # uses one of them in between has made it fresh again, and the delete must leave it alone.
+    from refresher import housekeeping
+
+    entry("/repos/a/old", used_days_ago=60)
+    entry("/repos/a/used-now", used_days_ago=60)
+    real_list = list
+
+    def list_then_a_refresh_uses_one(rows):
+        picked = real_list(rows)
+        HttpCacheEntry.objects.filter(key="/repos/a/used-now").update(used_at=timezone.now())
+        return picked
+
+    monkeypatch.setattr(housekeeping, "list", list_then_a_refresh_uses_one, raising=False)
+
+    assert prune_http_cache() == 1
+    assert list(HttpCacheEntry.objects.values_list("key", flat=True)) == ["/repos/a/used-now"]
+
+
 def test_a_refresh_marks_the_entries_it_used_so_pruning_keeps_them(github, user, settings):
     settings.HTTP_CACHE_MAX_AGE_DAYS = 30
     add_skills_repo(github)
