@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-site check-python migrate seed lint typecheck coverage ci bench clean graphql-schema
+.PHONY: run test contract install install-site check-python migrate seed lint typecheck coverage ci bench clean graphql-schema
 
 # GitHub's published GraphQL schema (SPEC 10), pinned; the test suite and the GitHub fake validate
 # every query against it. npm installs it into an ignored folder.
@@ -72,6 +72,10 @@ COVERAGE_DB := $(if $(findstring postgres,$(DATABASE_URL)),postgresql,sqlite)
 test: install graphql-schema
 	@rm -f .coverage.$(COVERAGE_DB) .coverage.$(COVERAGE_DB).*
 	COVERAGE_FILE=.coverage.$(COVERAGE_DB) $(BIN)/python -m pytest --cov --cov-report=term:skip-covered --cov-fail-under=0 $(PYTEST_ARGS)
+
+# Only the OpenAPI contract run: schemathesis against a live site (part of `make test` too).
+contract: install
+	$(BIN)/python -m pytest -m contract $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -14,6 +14,7 @@ from refresher.models import Mode
 from refresher.schedules import InvalidSchedule, next_slot, normalize
 from refresher.sources import Source, SourceKind, parse_source
 
+ARTIFACT_NAME_MAX_LENGTH = 200
 SOURCE_COLUMNS = (
     "source_kind",
     "upstream_owner",
@@ -176,7 +177,9 @@ class Artifact(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="artifacts")
     type = models.CharField(max_length=16, choices=ArtifactType.choices)
-    name = models.CharField(max_length=200, validators=[validate_artifact_name])
+    name = models.CharField(
+        max_length=ARTIFACT_NAME_MAX_LENGTH, validators=[validate_artifact_name]
+    )
     source = models.CharField(max_length=500, blank=True, default="")
     source_kind = models.CharField(
         max_length=16,

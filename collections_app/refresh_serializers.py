@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.utils import html
 
+from collections_app.fields import SPACE_CLASS, StrictCharField, StrictUUIDField
 from collections_app.models import ArtifactType
 from refresher.changes import FIELDS
 from refresher.models import (
@@ -38,6 +39,9 @@ class StrictBooleanField(serializers.BooleanField):
 class StrictKeysSerializer(serializers.Serializer):
     """Unknown keys are an error: a typo must not silently widen or change a refresh."""
 
+    # Makes the request schema say `additionalProperties: false` (skillmeat_site.schema).
+    rejects_unknown_keys = True
+
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
             keys = set(data)
@@ -53,15 +57,37 @@ class StrictKeysSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word)
+
+
+# A field name in any case, with spaces around it: what normalize_fields accepts, as a pattern.
+FIELD_NAME_PATTERN = (
+    f"^[{SPACE_CLASS}]*(?:" + "|".join(_any_case(f) for f in FIELDS) + f")[{SPACE_CLASS}]*$"
+)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": FIELD_NAME_PATTERN,
+        "description": "One of " + ", ".join(FIELDS) + " (any case).",
+    }
+)
+class FieldNameField(StrictCharField):
+    """A metadata field's name; normalize_fields checks it against the known ones."""
+
+
 class ArtifactFilterSerializer(StrictKeysSerializer):
     type = serializers.ChoiceField(choices=ArtifactType.choices, required=False)
-    name = serializers.CharField(
+    name = StrictCharField(
         required=False, max_length=200, help_text="fnmatch glob on the artifact name, e.g. `pdf*`."
     )
     ids = serializers.ListField(
-        child=serializers.UUIDField(),
+        child=StrictUUIDField(),
         required=False,
         allow_empty=False,
+        min_length=1,
         max_length=10000,
         help_text="Artifact ids; leave the key out to select all.",
     )
@@ -76,7 +102,7 @@ class RefreshRequestSerializer(StrictKeysSerializer):
     mode = serializers.ChoiceField(choices=Mode.choices, default=Mode.METADATA_ONLY)
     dry_run = StrictBooleanField(default=False)
     fields = serializers.ListField(  # type: ignore[assignment]  # a field named "fields"
-        child=serializers.CharField(),
+        child=FieldNameField(),
         allow_null=True,
         required=False,
         help_text=f"Subset of {', '.join(FIELDS)}; null or [] means all.",

@@ -1,6 +1,7 @@
 """The refresh action's request parsing and the refresh-run endpoints."""
 
 import copy
+import dataclasses
 from typing import Any
 
 from django.db.models import QuerySet
@@ -11,7 +12,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import mixins, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,8 +34,9 @@ from refresher.rollback import rollback_run
 from skillmeat_site.schema import error
 
 ROLLBACK_REFUSED = error(
-    "A dry run, a check run, an unfinished run, or one already rolled back.",
-    "invalid_request",
+    "The run cannot be rolled back: a dry run, a check run, an unfinished run, or one already "
+    "rolled back.",
+    "rollback_refused",
     "This run was already rolled back.",
 )
 
@@ -62,11 +64,19 @@ def parse_refresh_request(request: Request) -> RefreshOptions:
             "The request body must be a JSON object.",
             details={"non_field_errors": ["Expected a JSON object."]},
         )
-    if "mode" in request.query_params:
-        data["mode"] = request.query_params["mode"]
     serializer = RefreshRequestSerializer(data=data)
+    # The body is valid or not whatever the query says: `?mode=` overrides a valid mode, it does
+    # not excuse an invalid one.
     serializer.is_valid(raise_exception=True)
-    return serializer.to_options()
+    options = serializer.to_options()
+    if "mode" in request.query_params:
+        mode = serializers.ChoiceField(choices=Mode.choices)
+        try:
+            chosen = mode.run_validation(request.query_params["mode"])
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({"mode": exc.detail}) from None
+        options = dataclasses.replace(options, mode=chosen)
+    return options
 
 
 MODE_PARAMETER = OpenApiParameter(
@@ -127,7 +137,7 @@ class RefreshRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         operation_id="refresh_runs_rollback",
         summary="Roll back a run's applied changes",
         request=None,
-        responses={200: RollbackResponseSerializer, 400: ROLLBACK_REFUSED},
+        responses={200: RollbackResponseSerializer, 409: ROLLBACK_REFUSED},
     )
     @action(detail=True, methods=["post"])
     def rollback(self, request: Request, pk: str | None = None) -> Response:

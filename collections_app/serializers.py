@@ -3,18 +3,26 @@
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from collections_app.models import Artifact, ArtifactType, Collection
+from collections_app.fields import SPACE_CLASS, StrictCharField, StrictModelSerializer
+from collections_app.models import (
+    ARTIFACT_NAME_MAX_LENGTH,
+    Artifact,
+    ArtifactType,
+    Collection,
+    validate_artifact_name,
+)
 from collections_app.querysets import visible_collections
 from collections_app.validators import validate_notify_url
 from refresher.changes import FIELDS
-from refresher.exceptions import InvalidSource
+from refresher.exceptions import AlreadyExists, InvalidSource, NotFound
 from refresher.schedules import normalize
 from refresher.sources import parse_source
 
 
-class CollectionSerializer(serializers.ModelSerializer[Collection]):
+class CollectionSerializer(StrictModelSerializer):
     owner = serializers.CharField(source="owner.get_username", read_only=True)
     artifact_count = serializers.IntegerField(read_only=True, default=0)
     notify_secret = serializers.CharField(
@@ -72,26 +80,83 @@ class CollectionSerializer(serializers.ModelSerializer[Collection]):
     def validate_notify_url(self, value: str) -> str:
         return value.strip()
 
-    def validate_name(self, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise serializers.ValidationError("A name must not be blank.")
-        owner = self.instance.owner if self.instance else self.context["request"].user
-        clash = Collection.objects.filter(owner=owner, name=value)
-        if self.instance:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise serializers.ValidationError("You already have a collection with this name.")
-        return value
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # Checked after every field is valid: a taken name is a 409 conflict with what is stored,
+        # which only makes sense for an otherwise valid request.
+        name = attrs.get("name")
+        if name is not None:
+            owner = self.instance.owner if self.instance else self.context["request"].user
+            clash = Collection.objects.filter(owner=owner, name=name)
+            if self.instance:
+                clash = clash.exclude(pk=self.instance.pk)
+            if clash.exists():
+                raise _name_taken("You already have a collection with this name.")
+        return attrs
+
+    def save(self, **kwargs: Any) -> Collection:
+        try:
+            with transaction.atomic():
+                return super().save(**kwargs)
+        except IntegrityError:
+            # Two writers raced past validate(); the database constraint decided.
+            raise _name_taken("You already have a collection with this name.") from None
+
+
+def _name_taken(message: str) -> AlreadyExists:
+    return AlreadyExists(message, details={"name": [message]})
 
 
 class StringListField(serializers.ListField):
-    child = serializers.CharField(max_length=100, allow_blank=False)
+    child = StrictCharField(max_length=100, allow_blank=False)
 
 
-class ArtifactSerializer(serializers.ModelSerializer[Artifact]):
-    collection = serializers.PrimaryKeyRelatedField(queryset=Collection.objects.none())
+# The rules of validate_artifact_name as a pattern on the text as sent (DRF strips it first):
+# after optional spaces, a first character that is not a space or '.', then no '/' or '\', and
+# every '.' followed by something other than '.', or ending the name.
+ARTIFACT_NAME_PATTERN = rf"^[{SPACE_CLASS}]*[^{SPACE_CLASS}./\\](?:[^./\\]|\.[^./\\])*\.?$"
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": ARTIFACT_NAME_MAX_LENGTH,
+        "pattern": ARTIFACT_NAME_PATTERN,
+        "description": "No '/', '\\' or '..', not starting with '.'; unique per collection "
+        "and type.",
+    }
+)
+class ArtifactNameField(StrictCharField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", ARTIFACT_NAME_MAX_LENGTH)
+        kwargs.setdefault("validators", [validate_artifact_name])
+        super().__init__(**kwargs)
+
+
+class CollectionReferenceField(serializers.PrimaryKeyRelatedField):
+    """The id of one of the user's collections; any other id answers 404, like its URL would.
+
+    Another user's collection and one that does not exist look the same (SPEC 6: `not_found`
+    also for another user's collection). A malformed id is still a 400.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if any(getattr(e, "code", None) == "does_not_exist" for e in exc.detail):
+                raise NotFound(
+                    "No such collection.", details={"collection": ["No such collection."]}
+                ) from None
+            raise
+
+
+class ArtifactSerializer(StrictModelSerializer):
+    collection = CollectionReferenceField(queryset=Collection.objects.none())
     type = serializers.ChoiceField(choices=ArtifactType.choices)
+    name = ArtifactNameField()
     topics = StringListField(required=False)
     tags = StringListField(required=False)
     locked_fields = serializers.ListField(
@@ -169,10 +234,13 @@ class ArtifactSerializer(serializers.ModelSerializer[Artifact]):
         if self.instance:
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
-            raise serializers.ValidationError(
-                {"name": [f"This collection already has a {kind} named {name!r}."]}
-            )
+            raise _name_taken(f"This collection already has a {kind} named {name!r}.")
         return attrs
+
+    def get_validators(self) -> list[Any]:
+        # DRF derives a UniqueTogetherValidator from the model's constraint; it would answer a
+        # taken name with a 400, while validate() answers it with the 409 it is.
+        return []
 
     def save(self, **kwargs: Any) -> Artifact:
         try:
@@ -180,6 +248,6 @@ class ArtifactSerializer(serializers.ModelSerializer[Artifact]):
                 return super().save(**kwargs)
         except IntegrityError:
             # Two writers raced past validate(); the database constraint decided.
-            raise serializers.ValidationError(
-                {"name": ["This collection already has an artifact of this type and name."]}
+            raise _name_taken(
+                "This collection already has an artifact of this type and name."
             ) from None

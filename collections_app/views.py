@@ -53,7 +53,13 @@ from refresher.discovery import discover_now
 from refresher.models import RefreshRun
 from refresher.service import start_refresh
 from skillmeat_site.request_id import request_id_of
-from skillmeat_site.schema import DISCOVER_ERRORS, DISCOVER_EXAMPLES, REFRESH_ERRORS
+from skillmeat_site.schema import (
+    BODY_REQUIRED,
+    DISCOVER_ERRORS,
+    DISCOVER_EXAMPLES,
+    NAME_TAKEN,
+    REFRESH_ERRORS,
+)
 
 
 @extend_schema_view(
@@ -69,6 +75,7 @@ class CollectionViewSet(viewsets.ModelViewSet):
 
     serializer_class = CollectionSerializer
     lookup_value_regex = UUID_PATH
+    openapi_conflict = NAME_TAKEN
     ordering_fields = ["name", "created_at", "updated_at"]
 
     def get_queryset(self) -> QuerySet[Collection]:
@@ -128,6 +135,9 @@ class CollectionViewSet(viewsets.ModelViewSet):
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
+    # The manifest is required: the document says so, as the server does (400 without one).
+    setattr(import_collection, BODY_REQUIRED, True)
+
     @extend_schema(
         operation_id="collections_export",
         summary="Export a collection as collection.toml",
@@ -151,7 +161,9 @@ class CollectionViewSet(viewsets.ModelViewSet):
     @extend_schema(
         operation_id="collections_refresh",
         summary="Refresh a collection's artifacts from GitHub",
-        request=RefreshRequestSerializer,
+        # JSON only: form posts are read for the browsable API's form, but a form cannot carry
+        # the nested `artifact_filter` or JSON null the way the schema describes them.
+        request={"application/json": RefreshRequestSerializer},
         examples=REFRESH_EXAMPLES,
         parameters=[MODE_PARAMETER, IDEMPOTENCY_KEY],
         responses={
@@ -268,6 +280,7 @@ class ArtifactViewSet(viewsets.ModelViewSet):
 
     serializer_class = ArtifactSerializer
     lookup_value_regex = UUID_PATH
+    openapi_conflict = NAME_TAKEN
     filterset_class = ArtifactFilter
     ordering_fields = ["name", "type", "created_at", "updated_at", "last_refreshed_at"]
 

@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from refresher.changes import FIELDS
-from refresher.exceptions import InvalidRequest
+from refresher.exceptions import RollbackRefused
 from refresher.models import (
     GitHubQuota,
     HttpCacheEntry,
@@ -262,7 +262,7 @@ class RefreshRunAdmin(admin.ModelAdmin):
             )
             try:
                 report = rollback_run(run, user=request.user)
-            except InvalidRequest as exc:
+            except RollbackRefused as exc:
                 self.message_user(
                     request, format_html("{}: {}", label, exc.message), messages.ERROR
                 )

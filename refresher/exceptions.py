@@ -97,6 +97,34 @@ class UpstreamUnavailable(ServiceError):
     status = 503
 
 
+class AlreadyExists(ServiceError):
+    """The request is valid but would create a second object under a name that must be unique.
+
+    A conflict with what is stored, not bad input: the same request succeeds once the name is
+    free, so it answers 409 (details name the field, as for `invalid_request`).
+    """
+
+    code = "already_exists"
+    status = 409
+
+
+class IdempotencyKeyReused(ServiceError):
+    """An Idempotency-Key already used for another request (another body or collection).
+
+    The request itself is valid; it conflicts with the run the key is bound to, hence 409.
+    """
+
+    code = "idempotency_key_reused"
+    status = 409
+
+
+class RollbackRefused(ServiceError):
+    """The run cannot be rolled back in its state: a dry run or check, unfinished, or done."""
+
+    code = "rollback_refused"
+    status = 409
+
+
 class PayloadTooLarge(ServiceError):
     """A request body (e.g. an uploaded manifest) over the size the site accepts."""
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from collections_app.models import Artifact
 from refresher.changes import FieldChange, same_value
 from refresher.evaluate import CONTENT
-from refresher.exceptions import InvalidRequest
+from refresher.exceptions import RollbackRefused
 from refresher.models import Mode, RefreshRun
 from refresher.runs import Requester, recorded_user
 
@@ -39,14 +39,14 @@ def _restore(artifact: Artifact, field: str, old: Any) -> list[str]:
 def rollback_run(run: RefreshRun, *, user: Requester = None) -> dict[str, Any]:
     """Undo a run's applied changes; fields edited since the run are left alone and reported.
 
-    Raises InvalidRequest for dry runs, checks, unfinished runs and runs already rolled back.
+    Raises RollbackRefused for dry runs, checks, unfinished runs and runs already rolled back.
     """
     if run.dry_run or run.mode == Mode.CHECK_ONLY:
-        raise InvalidRequest(
+        raise RollbackRefused(
             "Dry runs and check runs changed nothing, so there is nothing to roll back."
         )
     if run.is_active:
-        raise InvalidRequest("The run has not finished yet.")
+        raise RollbackRefused("The run has not finished yet.")
     now = timezone.now()
     with transaction.atomic():
         # Claiming the rollback first makes a second, concurrent rollback find it taken.
@@ -54,7 +54,7 @@ def rollback_run(run: RefreshRun, *, user: Requester = None) -> dict[str, Any]:
             rolled_back_at=now, rolled_back_by=recorded_user(user)
         )
         if not claimed:
-            raise InvalidRequest("This run was already rolled back.")
+            raise RollbackRefused("This run was already rolled back.")
         entries = list(run.entries.filter(applied=True, artifact__isnull=False))
         artifacts = Artifact.objects.select_for_update().in_bulk([e.artifact_id for e in entries])
         report: list[dict[str, Any]] = []

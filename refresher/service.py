@@ -8,7 +8,7 @@ from django.conf import settings
 from collections_app.models import Collection
 from refresher import tasks
 from refresher.engine import Progress, count_artifacts
-from refresher.exceptions import InvalidRequest, RefreshInProgress
+from refresher.exceptions import IdempotencyKeyReused, RefreshInProgress
 from refresher.factory import refresher_from_settings
 from refresher.models import RefreshRun, Trigger
 from refresher.options import RefreshOptions
@@ -86,7 +86,7 @@ def previous_attempt(
         return None
     run = RefreshRun.objects.filter(requested_by=requester, idempotency_key=idempotency_key).first()
     if run is not None and run.request_fingerprint != request_fingerprint(collection.pk, options):
-        raise InvalidRequest(
+        raise IdempotencyKeyReused(
             "This Idempotency-Key was used for a different refresh request.",
             details={"Idempotency-Key": ["Already used with another body."]},
         )

@@ -120,13 +120,16 @@ def parse_source(text: str | None, *, strict: bool = False) -> Source:
 
 
 def _parse_url(raw: str) -> Source:
-    parts = urlsplit(raw)
+    try:
+        parts = urlsplit(raw)
+        host = (parts.hostname or "").lower()
+    except ValueError as exc:  # e.g. an unclosed "[" of an IPv6 host
+        raise InvalidSource(f"not a valid URL ({exc})") from None
     if parts.scheme not in ("http", "https"):
         raise InvalidSource(
             f"unsupported URL scheme {parts.scheme!r}; git repositories of other hosts are "
             "written git+https://HOST/PATH/REPO.git//path@ref"
         )
-    host = (parts.hostname or "").lower()
     if host not in github_web_hosts():
         return Source(SourceKind.UNSUPPORTED)
     if parts.query or parts.fragment:

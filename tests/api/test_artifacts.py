@@ -90,7 +90,9 @@ def test_unsafe_names_are_rejected(api, collection, name):
 def test_names_are_unique_per_collection_and_type(api, collection):
     payload = {"collection": str(collection.id), "type": "skill", "name": "dup", "source": "a/b"}
     assert api.post("/api/v1/artifacts/", payload, format="json").status_code == 201
-    assert api.post("/api/v1/artifacts/", payload, format="json").status_code == 400
+    again = api.post("/api/v1/artifacts/", payload, format="json")
+    assert again.status_code == 409
+    assert again.json()["code"] == "already_exists" and "name" in again.json()["details"]
     payload["type"] = "agent"
     assert api.post("/api/v1/artifacts/", payload, format="json").status_code == 201
 
@@ -116,7 +118,9 @@ def test_cannot_add_an_artifact_to_another_users_collection(other_api, collectio
         {"collection": str(collection.id), "type": "skill", "name": "x", "source": "a/b"},
         format="json",
     )
-    assert r.status_code == 400 and "collection" in r.json()["details"]
+    # The same answer as for a collection that does not exist: its existence is not disclosed.
+    assert r.status_code == 404 and "collection" in r.json()["details"]
+    assert r.json()["code"] == "not_found"
     assert not Artifact.objects.exists()
 
 

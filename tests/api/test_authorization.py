@@ -72,8 +72,8 @@ CASES: dict[str, Case] = {
     "artifacts-create": Case(
         "POST",
         "/api/v1/artifacts/",
-        # Another user's collection reads as one that does not exist: a 400 on the field.
-        codes(201, 400, 201, 401),
+        # Another user's collection reads as one that does not exist: a 404 naming the field.
+        codes(201, 404, 201, 401),
         body={"collection": "{c}", "type": "command", "name": "new", "source": ""},
     ),
     "artifacts-retrieve": Case("GET", "/api/v1/artifacts/{a}/", codes(200, 404, 200, 401)),

@@ -35,8 +35,8 @@ def test_create_list_retrieve_update_delete_a_collection(api, user):
 def test_collection_names_are_unique_per_owner_but_not_across_owners(api, other_api):
     assert api.post("/api/v1/collections/", {"name": "Shared"}, format="json").status_code == 201
     again = api.post("/api/v1/collections/", {"name": "Shared"}, format="json")
-    assert again.status_code == 400
-    assert again.json()["code"] == "invalid_request"
+    assert again.status_code == 409
+    assert again.json()["code"] == "already_exists"
     assert "name" in again.json()["details"]
     assert (
         other_api.post("/api/v1/collections/", {"name": "Shared"}, format="json").status_code == 201

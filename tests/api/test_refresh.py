@@ -280,12 +280,13 @@ class TestIdempotency:
         assert second["Idempotent-Replayed"] == "true"
         assert RefreshRun.objects.count() == 1
 
-    def test_the_same_key_with_another_body_is_400(self, api, collection):
+    def test_the_same_key_with_another_body_is_a_409_conflict(self, api, collection):
         api.post(url(collection), {}, format="json", HTTP_IDEMPOTENCY_KEY="k-2")
         response = api.post(
             url(collection), {"dry_run": True}, format="json", HTTP_IDEMPOTENCY_KEY="k-2"
         )
-        assert response.status_code == 400
+        assert response.status_code == 409
+        assert response.json()["code"] == "idempotency_key_reused"
         assert RefreshRun.objects.count() == 1
 
     def test_keys_belong_to_their_user(self, api, staff_api, collection):
@@ -306,8 +307,8 @@ class TestRollback:
         pdf.refresh_from_db()
         assert (pdf.license, pdf.description, pdf.topics) == ("", "", [])
         again = api.post(f"/api/v1/refresh-runs/{run_id}/rollback")
-        assert again.status_code == 400
-        assert again.json()["code"] == "invalid_request"
+        assert again.status_code == 409
+        assert again.json()["code"] == "rollback_refused"
         assert api.get(f"/api/v1/refresh-runs/{run_id}").json()["rolled_back_at"]
 
     def test_fields_changed_since_the_run_are_left_and_reported(self, api, collection):
@@ -323,7 +324,8 @@ class TestRollback:
     def test_dry_runs_and_checks_cannot_be_rolled_back(self, api, collection, payload):
         run_id = api.post(url(collection), payload, format="json").json()["run_id"]
         response = api.post(f"/api/v1/refresh-runs/{run_id}/rollback")
-        assert response.status_code == 400
+        assert response.status_code == 409
+        assert response.json()["code"] == "rollback_refused"
 
     def test_another_users_run_is_404(self, api, other_api, collection):
         run_id = api.post(url(collection)).json()["run_id"]
@@ -424,10 +426,10 @@ def test_an_invalid_update_available_filter_is_400(api, collection):
     assert "update_available" in response.json()["details"]
 
 
-def test_an_idempotency_key_reused_on_another_collection_is_400(api, user, collection):
+def test_an_idempotency_key_reused_on_another_collection_is_a_409(api, user, collection):
     other = CollectionFactory(owner=user)
     first = api.post(url(collection), {}, format="json", HTTP_IDEMPOTENCY_KEY="k-9")
     second = api.post(url(other), {}, format="json", HTTP_IDEMPOTENCY_KEY="k-9")
     assert first.status_code == 200
-    assert second.status_code == 400
+    assert second.status_code == 409
     assert not RefreshRun.objects.filter(collection=other).exists()

@@ -1,0 +1,64 @@
+"""Serializer fields that take only the JSON types the OpenAPI document names.
+
+DRF is lenient where the document is not: a CharField turns 12 into "12", a UUIDField takes an
+integer, and django-filter's BooleanFilter ignores a value it cannot read. Each such leniency is a
+request the schema calls invalid that the server accepts, so these fields refuse them.
+"""
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db import models
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+# The characters Python's str.strip() removes (str.isspace()), spelled out: `\s` means another set
+# in the ECMAScript regexes OpenAPI patterns are (it has U+FEFF, lacks U+001C-U+001F and U+0085).
+SPACE_CLASS = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# Text that DRF strips and must not find empty has one character that is not such a space.
+NOT_BLANK_PATTERN = f"[^{SPACE_CLASS}]"
+
+
+class StrictCharField(serializers.CharField):
+    """Text that must be a JSON string (an HTML form's values are strings too)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID written as a string, not as the integer DRF would also read."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+class StrictModelSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """A ModelSerializer whose text columns take only strings."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+    }
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBooleanFilter(django_filters.TypedChoiceFilter):
+    """`true` or `false`, as a JSON boolean is written in a query; anything else is a 400.
+
+    A value nobody can read must not quietly become an unfiltered list.
+    """
+
+    field_class = forms.TypedChoiceField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("choices", [("true", "true"), ("false", "false")])
+        kwargs.setdefault("coerce", lambda value: value == "true")
+        super().__init__(*args, **kwargs)

@@ -1,0 +1,57 @@
+"""Schemathesis hooks of the OpenAPI contract run (loaded through SCHEMATHESIS_HOOKS).
+
+Some request values have a grammar the document states in prose only, so a schema-valid case may
+carry one the server rightly refuses with 400. Before such a request is sent, the value is swapped
+for a valid one; schemathesis then re-checks whether the case is still a positive or a negative
+one. Everything else in the case is sent as generated. The values:
+
+- an artifact's `source`: a source spec (SPEC 3) of any kind but git (no git host is allowed);
+- discovery's `source`: a GitHub repository the test's GitHub fake holds (git sources need hosts
+  in GIT_ALLOWED_HOSTS, which the test site leaves empty, so that nothing leaves the machine).
+
+An imported manifest is left as generated: see schemathesis.toml for how its one check is set.
+"""
+
+from typing import Any
+
+import schemathesis
+
+from refresher.exceptions import InvalidSource
+from refresher.sources import SourceKind, parse_source
+
+VALID_SOURCES = (
+    "",
+    "anthropics/skills/skills/pdf",
+    "https://github.com/anthropics/skills/tree/main/skills/docx",
+    "example-org/claude-toolbox/commands/review.md@v1.0.0",
+    "./local/skills/notes",
+    "https://gitlab.example.com/team/repo",
+)
+DISCOVERABLE = ("anthropics/skills", "example-org/claude-toolbox")
+MAX_LENGTH = 1000  # the longest `source` any operation documents
+
+
+def _parsed_kind(text: str) -> SourceKind | None:
+    try:
+        return parse_source(text).kind
+    except InvalidSource:
+        return None
+
+
+def _schema_valid_text(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= MAX_LENGTH and "\x00" not in value
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    path = case.operation.path
+    body = case.body
+    if not isinstance(body, dict) or not _schema_valid_text(body.get("source")):
+        return  # no source, or one the schema refuses: a negative case, sent as generated
+    source = body["source"]
+    if path.endswith("/discover/"):
+        if _parsed_kind(source) is not SourceKind.GITHUB:
+            body["source"] = DISCOVERABLE[len(source) % len(DISCOVERABLE)]
+    elif _parsed_kind(source) is None or source.strip().startswith("git+"):
+        # git sources are refused while GIT_ALLOWED_HOSTS is empty, as it is for the test site.
+        body["source"] = VALID_SOURCES[len(source) % len(VALID_SOURCES)]
