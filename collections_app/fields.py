@@ -13,6 +13,7 @@ from django.db import models
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.utils import html
 
 # The characters Python's str.strip() removes (str.isspace()), spelled out: `\s` means another set
 # in the ECMAScript regexes OpenAPI patterns are (it has U+FEFF, lacks U+001C-U+001F and U+0085).
@@ -28,6 +29,21 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return str(super().to_internal_value(data))
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """Only JSON true/false: "yes" or 1 for a flag is a client bug worth a 400.
+
+    Form posts (the browsable API's HTML form) keep DRF's usual checkbox handling.
+    """
+
+    def to_internal_value(self, data: Any) -> bool:
+        if isinstance(data, bool):
+            return data
+        if html.is_html_input(getattr(self.root, "initial_data", None)):
+            return bool(super().to_internal_value(data))
+        self.fail("invalid", input=data)
+        raise AssertionError  # unreachable: fail() raises
 
 
 class StrictUUIDField(serializers.UUIDField):
@@ -46,6 +62,7 @@ class StrictModelSerializer(serializers.ModelSerializer):  # type: ignore[type-a
         **serializers.ModelSerializer.serializer_field_mapping,
         models.CharField: StrictCharField,
         models.TextField: StrictCharField,
+        models.BooleanField: StrictBooleanField,
     }
 
 

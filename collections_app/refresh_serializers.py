@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.utils import html
 
-from collections_app.fields import SPACE_CLASS, StrictCharField, StrictUUIDField
+from collections_app.fields import SPACE_CLASS, StrictBooleanField, StrictCharField, StrictUUIDField
 from collections_app.models import ArtifactType
 from refresher.changes import FIELDS
 from refresher.models import (
@@ -19,21 +19,6 @@ from refresher.models import (
     Trigger,
 )
 from refresher.options import ArtifactFilter, RefreshOptions, normalize_fields
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """Only JSON true/false: "yes" or 1 for a flag is a client bug worth a 400.
-
-    Form posts (the browsable API's HTML form) keep DRF's usual checkbox handling.
-    """
-
-    def to_internal_value(self, data: Any) -> bool:
-        if isinstance(data, bool):
-            return data
-        if html.is_html_input(getattr(self.root, "initial_data", None)):
-            return bool(super().to_internal_value(data))
-        self.fail("invalid", input=data)
-        raise AssertionError  # unreachable: fail() raises
 
 
 class StrictKeysSerializer(serializers.Serializer):

@@ -25,7 +25,7 @@ from refresher.sources import parse_source
 class CollectionSerializer(StrictModelSerializer):
     owner = serializers.CharField(source="owner.get_username", read_only=True)
     artifact_count = serializers.IntegerField(read_only=True, default=0)
-    notify_secret = serializers.CharField(
+    notify_secret = StrictCharField(
         write_only=True,
         required=False,
         allow_blank=True,

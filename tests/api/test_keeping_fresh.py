@@ -181,3 +181,25 @@ def test_the_admin_edits_the_settings_and_keeps_the_secret_write_only(admin_clie
     )
     assert bad.status_code == 200
     assert "shortest period" in bad.content.decode()
+
+
+@pytest.mark.parametrize("secret", [12345, True, ["s"], {"k": "v"}])
+def test_a_notify_secret_that_is_not_a_string_is_a_400_and_nothing_is_stored(
+    api, collection, secret
+):
+    response = api.patch(url(collection), {"notify_secret": secret}, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()["details"]) == ["notify_secret"]
+    collection.refresh_from_db()
+    assert collection.notify_secret == ""
+
+
+@pytest.mark.parametrize("flag", [0, 1, "true", None])
+def test_refresh_on_push_takes_only_json_booleans(api, collection, flag):
+    response = api.patch(url(collection), {"refresh_on_push": flag}, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()["details"]) == ["refresh_on_push"]
+    collection.refresh_from_db()
+    assert collection.refresh_on_push is False

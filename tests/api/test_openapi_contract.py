@@ -53,6 +53,9 @@ def fake_github(settings):
     settings.REFRESH_MAX_RETRIES = 1
     settings.REFRESH_RETRY_BACKOFF = 0.01
     settings.REFRESH_HTTP_TIMEOUT = 5.0
+    # Webhooks on, so their refusals are the signature's; notifications may go to loopback.
+    settings.GITHUB_WEBHOOK_SECRET = "contract-webhook-secret"
+    settings.NOTIFY_ALLOW_PRIVATE = True
     yield fake
     fake.stop()
 
