@@ -1,9 +1,5 @@
 """The discovery API's shapes: DiscoverRequest and DiscoverResponse (SPEC section 11)."""
 
-import copy
-from typing import Any
-
-from django.http import QueryDict
 from rest_framework import serializers
 from rest_framework.request import Request
 
@@ -12,9 +8,9 @@ from collections_app.refresh_serializers import (
     RefreshResponseSerializer,
     StrictBooleanField,
     StrictKeysSerializer,
+    body_object,
 )
 from refresher.discovery import DiscoverRequest
-from refresher.exceptions import InvalidRequest
 
 DISCOVERY_STATUSES = [
     ("added", "added"),
@@ -105,18 +101,6 @@ class DiscoverResponseSerializer(serializers.Serializer):
 
 
 def discover_request(request: Request) -> DiscoverRequest:
-    body = request.data
-    if isinstance(body, QueryDict):  # a form post, e.g. from the browsable API
-        # A shallow copy: QueryDict.copy() deep-copies, and an upload spooled to a temporary
-        # file cannot be deep-copied. A file in the body is refused like any other bad value.
-        data: Any = copy.copy(body)
-    elif isinstance(body, dict):
-        data = dict(body)
-    else:
-        raise InvalidRequest(
-            "The request body must be a JSON object.",
-            details={"non_field_errors": ["Expected a JSON object."]},
-        )
-    serializer = DiscoverRequestSerializer(data=data)
+    serializer = DiscoverRequestSerializer(data=body_object(request))
     serializer.is_valid(raise_exception=True)
     return serializer.to_request()

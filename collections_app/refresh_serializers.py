@@ -1,14 +1,18 @@
 """The refresh API's request and response shapes: RefreshRequest, RefreshResponse (SPEC 6)."""
 
+import copy
 from typing import Any
 
+from django.http import QueryDict
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.request import Request
 from rest_framework.utils import html
 
 from collections_app.fields import SPACE_CLASS, StrictBooleanField, StrictCharField, StrictUUIDField
 from collections_app.models import ArtifactType
 from refresher.changes import FIELDS
+from refresher.exceptions import InvalidRequest
 from refresher.models import (
     EntryErrorCode,
     EntryStatus,
@@ -291,3 +295,22 @@ class RollbackResponseSerializer(serializers.Serializer):
 
     class Meta:
         ref_name = "RollbackResponse"
+
+
+def body_object(request: Request) -> Any:
+    """The request body as data a serializer takes: a JSON object, or a form's fields.
+
+    JSON that is not an object (null, an array, a string, a number) is a client bug, not a
+    request for the defaults; an empty body parses to {} and means the defaults.
+    """
+    body = request.data
+    if isinstance(body, QueryDict):  # a form post, e.g. from the browsable API
+        # A shallow copy: QueryDict.copy() deep-copies, and an upload spooled to a temporary
+        # file cannot be deep-copied. A file in the body is refused like any other bad value.
+        return copy.copy(body)
+    if isinstance(body, dict):
+        return dict(body)
+    raise InvalidRequest(
+        "The request body must be a JSON object.",
+        details={"non_field_errors": ["Expected a JSON object."]},
+    )

@@ -1,11 +1,8 @@
 """The refresh action's request parsing and the refresh-run endpoints."""
 
-import copy
 import dataclasses
-from typing import Any
 
 from django.db.models import QuerySet
-from django.http import QueryDict
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -26,8 +23,8 @@ from collections_app.refresh_serializers import (
     RefreshResponseSerializer,
     RefreshRunListSerializer,
     RollbackResponseSerializer,
+    body_object,
 )
-from refresher.exceptions import InvalidRequest
 from refresher.models import Mode, RefreshRun
 from refresher.options import RefreshOptions
 from refresher.rollback import rollback_run
@@ -49,22 +46,7 @@ class RefreshThrottle(UserRateThrottle):
 
 def parse_refresh_request(request: Request) -> RefreshOptions:
     """Validate the body (optional) with `?mode=` taking precedence over the body's mode."""
-    body = request.data
-    if isinstance(body, QueryDict):  # a form post, e.g. from the browsable API
-        # A shallow copy: QueryDict.copy() deep-copies, and an upload spooled to a temporary
-        # file cannot be deep-copied. A file in the body is refused like any other bad value.
-        data: Any = copy.copy(body)
-    elif isinstance(body, dict):
-        # An empty body parses to {} as well: "no body" means the defaults.
-        data = dict(body)
-    else:
-        # JSON that is not an object (null, an array, a string, a number) is a client bug,
-        # not a request for the defaults.
-        raise InvalidRequest(
-            "The request body must be a JSON object.",
-            details={"non_field_errors": ["Expected a JSON object."]},
-        )
-    serializer = RefreshRequestSerializer(data=data)
+    serializer = RefreshRequestSerializer(data=body_object(request))
     # The body is valid or not whatever the query says: `?mode=` overrides a valid mode, it does
     # not excuse an invalid one.
     serializer.is_valid(raise_exception=True)
