@@ -39,6 +39,7 @@ from refresher.upstream import (
     Target,
     UpstreamArtifact,
     main_file_candidates,
+    place_at_refs,
 )
 from skillmeat_site.logs import carry_context
 
@@ -474,21 +475,14 @@ class GraphQLReader:
                     ),
                 )
                 continue
-            item.tracked_sha = item.read_sha = info.default_head
-            if source.pinned_to_sha:
-                item.pinned, item.read_sha = True, source.ref
-            elif source.ref:
+            own = None
+            if source.ref and not source.pinned_to_sha:
                 own = info.refs.get(source.ref)
                 if own is None:
                     message = f"no branch or tag named {source.ref!r} in {source.full_name}"
                     self._fail(item, ReadFailed("upstream_not_found", message))
                     continue
-                kind, sha = own
-                item.read_sha = sha
-                if kind == "branch":
-                    item.tracked_sha = sha
-                else:
-                    item.pinned = True
+            place_at_refs(item, source, default_sha=info.default_head, own=own)
 
     # -- round 2: listings ---------------------------------------------------------------------
 

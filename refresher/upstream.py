@@ -224,6 +224,30 @@ def main_file_candidates(kind: str, path: str) -> list[str]:
     return [join(f"{kind.upper()}.md"), join("README.md")]
 
 
+def place_at_refs(
+    item: UpstreamArtifact,
+    source: Source,
+    *,
+    default_sha: str,
+    own: tuple[str, str] | None,
+) -> None:
+    """Which commit an artifact is read at and which head it tracks (both read plans).
+
+    `own` is the (kind, sha) its own ref resolved to, when it names one that is not a SHA. A SHA
+    or a tag pins the artifact: it is read there and tracks the default branch (SPEC 4).
+    """
+    item.tracked_sha = item.read_sha = default_sha
+    if source.pinned_to_sha:
+        item.pinned, item.read_sha = True, source.ref
+    elif own is not None:
+        kind, sha = own
+        item.read_sha = sha
+        if kind == "branch":
+            item.tracked_sha = sha
+        else:
+            item.pinned = True
+
+
 class UpstreamReader:
     def __init__(
         self,
@@ -353,21 +377,14 @@ class UpstreamReader:
             if isinstance(default, Exception):
                 self._fail(item, default)
                 continue
-            item.tracked_sha = default.sha
-            item.read_sha = default.sha
-            if source.pinned_to_sha:
-                item.pinned, item.read_sha = True, source.ref
-            elif source.ref:
-                own = resolved[RepoRef(name, source.ref)]
-                if isinstance(own, Exception):
-                    self._fail(item, own)
+            own: ResolvedRef | None = None
+            if source.ref and not source.pinned_to_sha:
+                found = resolved[RepoRef(name, source.ref)]
+                if isinstance(found, Exception):
+                    self._fail(item, found)
                     continue
-                kind, sha = own
-                item.read_sha = sha
-                if kind == "branch":
-                    item.tracked_sha = sha
-                else:
-                    item.pinned = True
+                own = found
+            place_at_refs(item, source, default_sha=default.sha, own=own)
 
     def _wave_trees(
         self,
