@@ -61,9 +61,9 @@ def main() -> None:
     from bench.refresh_bench import skill_markdown
     from collections_app.models import Artifact, Collection
     from refresher.discovery import DiscoverRequest, discover_now
-    from refresher.gitcli import Git
     from refresher.options import RefreshOptions
     from refresher.service import refresh_now
+    from refresher.upstream.git.cli import Git
     from tests.gitrepo import LocalRepo
 
     calls: Counter[str] = Counter()

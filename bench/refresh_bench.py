@@ -428,7 +428,7 @@ def measure(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from refresher.github import endpoint_kind
+    from refresher.upstream.github.client import endpoint_kind
 
     gc.collect()
     tracing = tracemalloc.is_tracing()
@@ -483,8 +483,8 @@ def per_artifact_reader_class() -> type:
     That is what a straightforward loop over the artifacts does: repository, ref, tree and blob
     for each one, nothing shared with its neighbours in the same repository.
     """
-    from refresher.httpcache import HttpCache
-    from refresher.upstream import UpstreamReader
+    from refresher.upstream.github.rest import UpstreamReader
+    from refresher.upstream.httpcache import HttpCache
 
     class MemoryCache(HttpCache):
         def prefetch(self, keys: set[str]) -> None:
@@ -508,17 +508,17 @@ def per_artifact_reader_class() -> type:
 
 @contextmanager
 def reader_replaced(reader_class: type | None) -> Iterator[None]:
-    import refresher.providers
+    import refresher.upstream.github.provider
 
     if reader_class is None:
         yield
         return
-    original = refresher.providers.UpstreamReader
-    refresher.providers.UpstreamReader = reader_class  # type: ignore[misc]
+    original = refresher.upstream.github.provider.UpstreamReader
+    refresher.upstream.github.provider.UpstreamReader = reader_class  # type: ignore[misc]
     try:
         yield
     finally:
-        refresher.providers.UpstreamReader = original  # type: ignore[misc]
+        refresher.upstream.github.provider.UpstreamReader = original  # type: ignore[misc]
 
 
 # -- the benchmark -------------------------------------------------------------------------------
@@ -613,10 +613,10 @@ def _bench(args: argparse.Namespace, fake: FakeProcess, database_url: str) -> in
     from django.contrib.auth import get_user_model
 
     from refresher.engine import Refresher
-    from refresher.github import GitHubClient
-    from refresher.governor import QuotaGovernor, QuotaState
     from refresher.options import RefreshOptions
-    from refresher.quota import DatabaseQuotaStore
+    from refresher.upstream.github.client import GitHubClient
+    from refresher.upstream.github.governor import QuotaGovernor, QuotaState
+    from refresher.upstream.github.quota import DatabaseQuotaStore
 
     big = Layout.build(args.artifacts, args.repos, "bench")
     small = Layout.build(10, 1, "probe")

@@ -7,8 +7,8 @@ run them and report the field by name.
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from refresher.outbound import OutboundRefused, resolve
-from refresher.schedules import InvalidSchedule, validate
+from refresher.triggers.outbound import OutboundRefused, resolve
+from refresher.triggers.schedules import InvalidSchedule, validate
 
 
 def validate_refresh_schedule(value: str) -> None:

@@ -21,10 +21,11 @@ from collections_app.discovery_serializers import (
     discover_request,
 )
 from collections_app.filters import ArtifactFilter
-from collections_app.manifest_export import export_manifest, manifest_filename
-from collections_app.manifest_import import import_manifest
-from collections_app.manifest_serializers import ImportResultSerializer
-from collections_app.manifest_views import (
+from collections_app.manifest.export import export_manifest, manifest_filename
+from collections_app.manifest.importer import import_manifest
+from collections_app.manifest.serializers import ImportResultSerializer
+from collections_app.manifest.toml_http import TomlParser, TomlRenderer
+from collections_app.manifest.views import (
     DRY_RUN_PARAMETER,
     EXPORT_RESPONSES,
     IMPORT_REQUEST,
@@ -48,7 +49,6 @@ from collections_app.refresh_views import (
     parse_refresh_request,
 )
 from collections_app.serializers import ArtifactSerializer, CollectionSerializer
-from collections_app.toml_http import TomlParser, TomlRenderer
 from refresher.discovery import discover_now
 from refresher.models import RefreshRun
 from refresher.service import start_refresh

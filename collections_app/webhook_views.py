@@ -1,6 +1,6 @@
 """`POST /api/v1/webhooks/github`: GitHub push webhooks (SPEC 13). GitHub signs each delivery
 with the shared secret, so the endpoint takes no token; everything else is in
-`refresher.webhooks`."""
+`refresher.triggers.webhooks`."""
 
 from django.http import HttpRequest
 from drf_spectacular.types import OpenApiTypes
@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from refresher import webhooks
+from refresher.triggers import webhooks
 from skillmeat_site.request_id import request_id_of
 from skillmeat_site.schema import BAD_REQUEST, error
 

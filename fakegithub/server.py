@@ -1,6 +1,6 @@
 """A fake of GitHub's REST API (version 2022-11-28) served over real HTTP on 127.0.0.1.
 
-Tests, benchmarks and load tests point the real :class:`refresher.github.GitHubClient` at it, so
+Tests, benchmarks and load tests point the site's real GitHub client at it, so
 what they exercise is the same wire traffic production sends: headers, conditional requests,
 rate-limit headers, redirects and error bodies. Git objects carry real SHA-1s computed the way git
 computes them, so a directory's tree SHA changes only when something under it changes.
@@ -31,7 +31,7 @@ from typing import Any, Self
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from refresher.github import API_VERSION, endpoint_kind
+from refresher.upstream.github.client import API_VERSION, endpoint_kind
 
 from .graphql import NODE_LIMIT, GraphQLEndpoint, github_schema, schema_path, serve_graphql
 from .graphql import _Context as _GraphQLContext

@@ -23,6 +23,6 @@ class RefresherConfig(AppConfig):
     def ready(self) -> None:
         # Registers the task worker's periodic jobs (heartbeat, HTTP cache pruning, the
         # refresh scheduler).
-        from refresher import housekeeping, scheduler  # noqa: F401
+        from refresher.triggers import housekeeping, scheduler  # noqa: F401
 
         post_migrate.connect(ensure_cache_tables, sender=self)

@@ -27,20 +27,21 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from collections_app.models import Artifact, ArtifactType, Collection, validate_artifact_name
-from refresher.browse import Browser, Snapshot
 from refresher.exceptions import (
     InvalidRequest,
     InvalidSource,
+    ReadFailed,
+    ReadSkipped,
     RefreshInProgress,
     UpstreamUnavailable,
 )
 from refresher.frontmatter import MetadataError, decode, parse_markdown
-from refresher.httpcache import HttpCache
 from refresher.models import Mode, RefreshRun
 from refresher.options import ArtifactFilter, RefreshOptions
-from refresher.providers import ReadContext
 from refresher.sources import Source, parse_source
-from refresher.upstream import ReadFailed, ReadSkipped
+from refresher.upstream.browse import Browser, Snapshot
+from refresher.upstream.httpcache import HttpCache
+from refresher.upstream.provider import ReadContext
 
 MARKETPLACE = ".claude-plugin/marketplace.json"
 PLUGIN_MANIFEST = ".claude-plugin/plugin.json"

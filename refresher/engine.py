@@ -20,15 +20,17 @@ from collections_app.models import Artifact, Collection
 from refresher.apply import Result, apply_results
 from refresher.evaluate import errored, evaluate, skipped
 from refresher.exceptions import InvalidSource, UpstreamUnavailable
-from refresher.governor import Block
-from refresher.httpcache import HttpCache
 from refresher.models import Mode, RefreshRun, Trigger
 from refresher.options import ArtifactFilter, RefreshOptions
-from refresher.pending import start_pending_push
-from refresher.providers import GitHubProvider, Provider, ReadContext
 from refresher.runs import Requester, fail_run, heartbeat, start_run
 from refresher.sources import SourceKind, parse_source
-from refresher.upstream import GitHubAPI, Target, UpstreamArtifact
+from refresher.triggers.pending import start_pending_push
+from refresher.upstream.github.governor import Block
+from refresher.upstream.github.provider import GitHubProvider
+from refresher.upstream.github.rest import GitHubAPI
+from refresher.upstream.httpcache import HttpCache
+from refresher.upstream.provider import Provider, ReadContext
+from refresher.upstream.reads import Target, UpstreamArtifact
 from skillmeat_site.logs import log_context
 
 logger = logging.getLogger("refresher.engine")

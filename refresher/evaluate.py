@@ -11,7 +11,7 @@ from refresher.exceptions import MetadataError
 from refresher.frontmatter import Document, decode, parse_config, parse_markdown
 from refresher.models import EntryStatus, Mode
 from refresher.options import RefreshOptions
-from refresher.upstream import UpstreamArtifact
+from refresher.upstream.reads import UpstreamArtifact
 
 CONTENT = "content"
 

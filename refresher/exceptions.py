@@ -5,7 +5,7 @@ also carries the HTTP `status` of SPEC section 6, and the one exception handler 
 `skillmeat_site.errors` turns them into the RefreshError body. `ArtifactError`s and `ReadSkipped`
 end only one artifact's refresh and become its entry's `error_code` or `reason`. Nothing here knows
 about HTTP frameworks, so the admin, the command line and the task worker can catch them too. (The
-GitHub transport's own `GitHubError` lives beside its client in `refresher.github`.)
+GitHub transport's own `GitHubError` lives beside its client in `refresher.upstream.github.client`.)
 """
 
 from typing import Any

@@ -7,9 +7,9 @@ so neither has to import the other.
 from django.conf import settings
 
 from refresher.engine import Refresher
-from refresher.github import GitHubClient
-from refresher.gitprovider import git_provider_from_settings
-from refresher.quota import governor_from_settings
+from refresher.upstream.git.provider import git_provider_from_settings
+from refresher.upstream.github.client import GitHubClient
+from refresher.upstream.github.quota import governor_from_settings
 
 
 def github_client_from_settings() -> GitHubClient:
@@ -23,7 +23,7 @@ def github_client_from_settings() -> GitHubClient:
         backoff=settings.REFRESH_RETRY_BACKOFF,
         concurrency=settings.REFRESH_CONCURRENCY,
         max_inline_wait=settings.REFRESH_MAX_INLINE_WAIT,
-        # Shared with every process through the database (refresher.quota).
+        # Shared with every process through the database (refresher.upstream.github.quota).
         quota=governor_from_settings(),
     )
 

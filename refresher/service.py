@@ -6,13 +6,13 @@ from typing import Any
 from django.conf import settings
 
 from collections_app.models import Collection
-from refresher import tasks
 from refresher.engine import Progress, count_artifacts
 from refresher.exceptions import IdempotencyKeyReused, RefreshInProgress
 from refresher.factory import refresher_from_settings
 from refresher.models import RefreshRun, Trigger
 from refresher.options import RefreshOptions
 from refresher.runs import Requester, recorded_user, request_fingerprint, start_run
+from refresher.triggers import tasks
 
 
 def refresh_now(

@@ -18,7 +18,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
 from refresher.models import RefreshRun, RunStatus, WorkerHeartbeat
-from refresher.quota import quota_status
+from refresher.upstream.github.quota import quota_status
 
 
 def _seconds_since(moment: datetime | None, now: datetime) -> int | None:
@@ -29,7 +29,7 @@ def github_state(*, shared: bool = True) -> dict[str, Any]:
     """What the site knows about GitHub without asking it.
 
     The token is only said to be set or missing; the quota is the state every process shares
-    (`refresher.quota`), or nothing known when the database cannot be read.
+    (`refresher.upstream.github.quota`), or nothing known when the database cannot be read.
     """
     if shared:
         return quota_status()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from refresher.gitcli import Git
+from refresher.upstream.git.cli import Git
 
 EXAMPLES = Path(__file__).parent / "upstream"
 IDENTITY = ["-c", "user.name=SkillMeat demo", "-c", "user.email=demo@skillmeat.invalid"]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from collections_app.manifest_import import import_manifest
+from collections_app.manifest.importer import import_manifest
 from collections_app.models import Artifact, Collection
 from tests.manifest.conftest import fixture_text
 

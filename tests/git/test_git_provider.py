@@ -11,12 +11,12 @@ import pytest
 
 from collections_app.models import Artifact
 from refresher.engine import Refresher
-from refresher.gitcli import Git
-from refresher.gitprovider import GitProvider
 from refresher.models import EntryStatus, Mode, RefreshRun
 from refresher.options import RefreshOptions
 from refresher.rollback import rollback_run
 from refresher.service import refresh_now
+from refresher.upstream.git.cli import Git
+from refresher.upstream.git.provider import GitProvider
 from tests.factories import ArtifactFactory, CollectionFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from refresher.gitcli import Git, GitFailed, classify
+from refresher.upstream.git.cli import Git, GitFailed, classify
 
 
 @pytest.fixture

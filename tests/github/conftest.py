@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from fakegithub import FakeGitHub
-from refresher.github import GitHubClient
+from refresher.upstream.github.client import GitHubClient
 
 MakeClient = Callable[..., GitHubClient]
 

@@ -16,7 +16,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from fakegithub import FakeGitHub
-from refresher.github import GitHubClient, GitHubError, RateLimit, endpoint_kind
+from refresher.upstream.github.client import GitHubClient, GitHubError, RateLimit, endpoint_kind
 from tests.github.conftest import MakeClient
 
 REPO = "octo/hello"

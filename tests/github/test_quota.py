@@ -20,8 +20,8 @@ from werkzeug.wrappers import Response
 
 from fakegithub import FakeGitHub
 from fakegithub.server import SECONDARY_LIMIT_DOCS_URL, SECONDARY_LIMIT_MESSAGE
-from refresher.github import GitHubClient, GitHubError
-from refresher.governor import (
+from refresher.upstream.github.client import GitHubClient, GitHubError
+from refresher.upstream.github.governor import (
     SECONDARY_MAX_PAUSE,
     QuotaGovernor,
     QuotaState,

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from collections_app.manifest_export import export_manifest
+from collections_app.manifest.export import export_manifest
 from collections_app.models import Collection
 from tests.manifest.conftest import FIXTURES, SKILL, manifest
 

@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.db import connection
 
-from collections_app.manifest_import import import_manifest
+from collections_app.manifest.importer import import_manifest
 from collections_app.models import Artifact, Collection
 from tests.factories import UserFactory
 from tests.manifest.conftest import fixture_text

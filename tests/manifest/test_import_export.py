@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 import pytest
 from django.forms.models import model_to_dict
 
-from collections_app.manifest import InvalidManifest, parse_moment
-from collections_app.manifest_export import export_manifest, manifest_filename
-from collections_app.manifest_import import import_manifest
+from collections_app.manifest.document import InvalidManifest, parse_moment
+from collections_app.manifest.export import export_manifest, manifest_filename
+from collections_app.manifest.importer import import_manifest
 from collections_app.models import Artifact, Collection
 from tests.factories import ArtifactFactory, CollectionFactory
 from tests.manifest.conftest import AGENT, SKILL, manifest

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from collections_app.manifest import (
+from collections_app.manifest.document import (
     InvalidManifest,
     decode_extra,
     derive_source,

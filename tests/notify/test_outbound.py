@@ -3,7 +3,7 @@ addresses after resolution, no redirects; NOTIFY_ALLOW_PRIVATE opens http and lo
 
 import pytest
 
-from refresher.outbound import OutboundRefused, post, resolve
+from refresher.triggers.outbound import OutboundRefused, post, resolve
 
 
 @pytest.mark.parametrize(

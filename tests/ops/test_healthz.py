@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from refresher.housekeeping import beat
 from refresher.models import RefreshRun, RunStatus, WorkerHeartbeat
+from refresher.triggers.housekeeping import beat
 from tests.factories import CollectionFactory
 from tests.ops.procs import run_python, site_env
 

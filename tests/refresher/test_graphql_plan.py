@@ -8,8 +8,11 @@ import pytest
 
 from fakegithub.graphql import validate_query
 from refresher.exceptions import UpstreamUnavailable
-from refresher.github import GitHubClient, default_graphql_url
-from refresher.graphql_plan import (
+from refresher.models import HttpCacheEntry, Mode, RefreshEntry
+from refresher.options import RefreshOptions
+from refresher.service import refresh_now
+from refresher.upstream.github.client import GitHubClient, default_graphql_url
+from refresher.upstream.github.graphql import (
     ListingAsk,
     RepoAsk,
     TextAsk,
@@ -17,9 +20,6 @@ from refresher.graphql_plan import (
     repositories_query,
     texts_query,
 )
-from refresher.models import HttpCacheEntry, Mode, RefreshEntry
-from refresher.options import RefreshOptions
-from refresher.service import refresh_now
 from tests.factories import ArtifactFactory, CollectionFactory
 from tests.upstream import fixture_text
 

@@ -5,10 +5,15 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from refresher import periodic
-from refresher.housekeeping import FORGET_WORKERS_AFTER, beat, prune_http_cache, worker_name
-from refresher.httpcache import TOUCH_AFTER
 from refresher.models import HttpCacheEntry, WorkerHeartbeat
+from refresher.triggers import periodic
+from refresher.triggers.housekeeping import (
+    FORGET_WORKERS_AFTER,
+    beat,
+    prune_http_cache,
+    worker_name,
+)
+from refresher.upstream.httpcache import TOUCH_AFTER
 from tests.conftest import client_for
 from tests.factories import ArtifactFactory, CollectionFactory
 from tests.upstream import add_skills_repo
@@ -50,7 +55,7 @@ def test_pruning_deletes_only_entries_unused_for_the_configured_days(settings):
 
 
 def test_pruning_goes_in_batches_until_nothing_old_is_left(monkeypatch):
-    from refresher import housekeeping
+    from refresher.triggers import housekeeping
 
     monkeypatch.setattr(housekeeping, "PRUNE_BATCH", 3)
     for i in range(10):
@@ -64,7 +69,7 @@ def test_pruning_goes_in_batches_until_nothing_old_is_left(monkeypatch):
 def test_an_entry_a_refresh_uses_while_pruning_runs_is_kept(monkeypatch):
     # Pruning picks a batch of stale keys, then deletes them; a refresh in another process that
     # uses one of them in between has made it fresh again, and the delete must leave it alone.
-    from refresher import housekeeping
+    from refresher.triggers import housekeeping
 
     entry("/repos/a/old", used_days_ago=60)
     entry("/repos/a/used-now", used_days_ago=60)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from refresher import periodic
+from refresher.triggers import periodic
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 #   1  final counts and status of the run
 #   1  RELEASE SAVEPOINT
 #   1  re-read the finished run
-#   1  are pushes waiting for the collection to be free? (refresher.pending)
+#   1  are pushes waiting for the collection to be free? (refresher.triggers.pending)
 EXPECTED_QUERIES = 30
 
 

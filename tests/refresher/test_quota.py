@@ -20,9 +20,9 @@ from django.db import connections
 from django.utils import timezone
 
 from collections_app.models import Artifact
-from refresher.governor import QuotaState, ResourceQuota
 from refresher.models import GitHubQuota, RefreshRun, RunStatus
-from refresher.quota import DatabaseQuotaStore, account_key
+from refresher.upstream.github.governor import QuotaState, ResourceQuota
+from refresher.upstream.github.quota import DatabaseQuotaStore, account_key
 from tests.conftest import client_for
 from tests.factories import ArtifactFactory, CollectionFactory
 from tests.refresher.test_background import database_url

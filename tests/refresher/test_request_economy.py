@@ -10,9 +10,9 @@ from collections import Counter
 
 import pytest
 
-from refresher.github import endpoint_kind
 from refresher.options import RefreshOptions
 from refresher.service import refresh_now
+from refresher.upstream.github.client import endpoint_kind
 from tests.factories import ArtifactFactory, CollectionFactory
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 import pytest
 
-from refresher.push import match, parse_push
+from refresher.triggers.push import match, parse_push
 from tests.factories import ArtifactFactory, CollectionFactory
 from tests.webhooks.payloads import commit, push
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from collections_app.manifest_export import export_manifest
+from collections_app.manifest.export import export_manifest
 from collections_app.models import Collection
 
 

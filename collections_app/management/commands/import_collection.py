@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from collections_app.manifest_import import import_manifest
+from collections_app.manifest.importer import import_manifest
 from refresher.exceptions import ServiceError
 
 

@@ -13,8 +13,8 @@ from collections_app.demo import demo_repository_path, demo_source, ensure_demo_
 from collections_app.models import Artifact, ArtifactType, Collection
 from refresher.discovery import DiscoverRequest, discover_now
 from refresher.exceptions import InvalidSource, ServiceError
-from refresher.gitcli import GitFailed
 from refresher.sources import parse_source
+from refresher.upstream.git.cli import GitFailed
 
 DEMO_USERNAME = "demo"
 DEMO_COLLECTION = "Anthropic skills"

@@ -30,7 +30,7 @@ from urllib.parse import quote, urljoin
 import certifi
 import httpx
 
-from refresher.governor import QuotaGovernor, ResourceQuota
+from refresher.upstream.github.governor import QuotaGovernor, ResourceQuota
 
 __all__ = [
     "API_VERSION",
@@ -218,7 +218,8 @@ class GitHubClient:
     (REST) and :meth:`post` (GraphQL) from a thread pool. Every request, whatever its API, first
     asks the quota governor (``quota``) whether it may go, and every answer tells the governor
     what GitHub said of the rate limits; a production client's governor is shared with every
-    other process through the database (``refresher.quota``). The first ``401 Bad credentials``
+    other process through the database (``refresher.upstream.github.quota``). The first
+    ``401 Bad credentials``
     stops the client: later requests are refused without being sent. The client is also a
     context manager that closes the pool on exit.
     """

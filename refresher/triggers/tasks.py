@@ -29,7 +29,7 @@ def refresh_run(run_id: str) -> str:
 
 
 def _execute(run: RefreshRun) -> str:
-    from refresher.pending import start_pending_push
+    from refresher.triggers.pending import start_pending_push
 
     run_id = str(run.pk)
     if not claim(run):
@@ -51,7 +51,7 @@ def _execute(run: RefreshRun) -> str:
 
 def notify(run: RefreshRun) -> None:
     """Queue the notification a finished scheduled or push run owes, if any."""
-    from refresher.notify import notification_for
+    from refresher.triggers.notify import notification_for
 
     try:
         delivery = notification_for(run)
@@ -66,7 +66,7 @@ def notify(run: RefreshRun) -> None:
 @task()
 def deliver_notification(delivery_id: str) -> str:
     """Send one notification attempt; queues the next attempt when this one should be retried."""
-    from refresher.notify import attempt
+    from refresher.triggers.notify import attempt
 
     delivery = NotificationDelivery.objects.filter(pk=delivery_id).first()
     if delivery is None:

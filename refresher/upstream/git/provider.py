@@ -21,18 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from refresher.browse import Snapshot
+from refresher.exceptions import ReadFailed, ReadSkipped
 from refresher.frontmatter import MAX_FILE_BYTES
-from refresher.gitcli import Git, GitFailed
-from refresher.providers import ReadContext, Reader
 from refresher.sources import SHA_RE, Source, SourceKind
-from refresher.upstream import (
-    ReadFailed,
-    ReadSkipped,
-    Target,
-    UpstreamArtifact,
-    main_file_candidates,
-)
+from refresher.upstream.browse import Snapshot
+from refresher.upstream.git.cli import Git, GitFailed
+from refresher.upstream.provider import ReadContext, Reader
+from refresher.upstream.reads import Target, UpstreamArtifact, main_file_candidates
 
 _KINDS = {"tree": "dir", "blob": "file", "commit": "other"}
 

@@ -1,6 +1,7 @@
 """Importing a `collection.toml` into a user's collection (SPEC 11), whole or not at all.
 
-`import_manifest` checks the manifest (`collections_app.manifest`), matches each entry to the
+`import_manifest` checks the manifest (`collections_app.manifest.document`), matches each entry
+to the
 collection's artifacts (by `uuid`, else by type and name), works out what would change, and writes
 it in one transaction. Any invalid entry means nothing is written. A key absent from an entry
 leaves the stored value alone; a key present sets it. Artifacts the manifest does not name are
@@ -17,13 +18,13 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from collections_app.manifest import (
+from collections_app.manifest.document import (
     InvalidManifest,
     Manifest,
     ManifestArtifact,
     parse_manifest,
 )
-from collections_app.manifest_export import DEFAULT_VERSION, exported_values
+from collections_app.manifest.export import DEFAULT_VERSION, exported_values
 from collections_app.models import SOURCE_COLUMNS, Artifact, Collection, Origin
 
 CREATED = "created"

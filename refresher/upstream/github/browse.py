@@ -10,19 +10,12 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from refresher.browse import Snapshot
-from refresher.httpcache import HttpCache
+from refresher.exceptions import ReadFailed, ReadSkipped
 from refresher.sources import Source
-from refresher.upstream import (
-    Fetch,
-    GitHubAPI,
-    ReadFailed,
-    ReadSkipped,
-    Target,
-    UpstreamArtifact,
-    UpstreamReader,
-    _tree_kind,
-)
+from refresher.upstream.browse import Snapshot
+from refresher.upstream.github.rest import Fetch, GitHubAPI, UpstreamReader, _tree_kind
+from refresher.upstream.httpcache import HttpCache
+from refresher.upstream.reads import Target, UpstreamArtifact
 from skillmeat_site.logs import carry_context
 
 

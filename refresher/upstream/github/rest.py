@@ -22,15 +22,16 @@ import base64
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 from refresher.exceptions import ReadFailed, ReadSkipped
 from refresher.frontmatter import MAX_FILE_BYTES
-from refresher.github import GitHubError, GitHubResponse, RateLimit
-from refresher.governor import QuotaGovernor
-from refresher.httpcache import CachedAnswer, HttpCache, cache_key
 from refresher.sources import OWNER_RE, REPO_RE, Source
+from refresher.upstream.github.client import GitHubError, GitHubResponse, RateLimit
+from refresher.upstream.github.governor import QuotaGovernor
+from refresher.upstream.httpcache import CachedAnswer, HttpCache, cache_key
+from refresher.upstream.reads import Target, UpstreamArtifact, main_file_candidates
 from skillmeat_site.logs import carry_context
 
 # Consecutive transient failures after which upstream is taken as down for the rest of the run.
@@ -38,7 +39,7 @@ CIRCUIT_BREAKER_FAILURES = 3
 
 
 class GitHubAPI(Protocol):
-    """What the reader needs of a GitHub client (refresher.github.GitHubClient satisfies it)."""
+    """What the reader needs of a GitHub client (`client.GitHubClient` satisfies it)."""
 
     def get(
         self,
@@ -57,35 +58,6 @@ class GitHubAPI(Protocol):
     def quota(self) -> QuotaGovernor: ...
 
     def close(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class Target:
-    """One artifact to read: its id, type and parsed source."""
-
-    id: Any
-    type: str
-    source: Source
-
-
-@dataclass
-class UpstreamArtifact:
-    """What upstream says about one artifact, or why it could not be read."""
-
-    repository: dict[str, Any] | None = None
-    pinned: bool = False
-    read_sha: str = ""  # the commit the metadata was read at (the pin, or the tracked head)
-    tracked_sha: str = ""  # head of the tracked ref (the default branch for a pinned artifact)
-    read_path_sha: str = ""  # tree/blob SHA of the artifact's path at read_sha
-    tracked_path_sha: str = ""  # the same at tracked_sha: differs from content_sha = update
-    main_file: str = ""
-    data: bytes | None = None
-    error: ReadFailed | None = None
-    skipped: ReadSkipped | None = None
-    duration_ms: int = 0  # from the start of the reads until this artifact was done
-    renamed_to: str = ""  # the repository's new `owner/name` when GitHub redirected its old one
-    # Internal: the blob SHA of the main file, fetched in the last wave.
-    blob_sha: str = field(default="", repr=False)
 
 
 class Entry(NamedTuple):
@@ -202,26 +174,6 @@ def _tree_kind(entry: dict[str, Any]) -> str:
 
 def _contents_kind(entry: dict[str, Any]) -> str:
     return {"file": "file", "dir": "dir", "symlink": "link"}.get(entry.get("type", ""), "other")
-
-
-def main_file_candidates(kind: str, path: str) -> list[str]:
-    """Where an artifact's main file may be, most specific first (SPEC section 4)."""
-
-    def join(name: str) -> str:
-        return f"{path}/{name}" if path else name
-
-    if kind == "skill":
-        # A skill is a directory; a link straight to its SKILL.md names the file itself.
-        return [path] if path.lower().endswith(".md") else [join("SKILL.md")]
-    if kind == "hook" and path.lower().endswith(".json"):
-        return [path]  # a hooks file (`hooks/hooks.json`) is its own main file
-    if kind == "mcp":
-        if path.lower().endswith((".json", ".yaml", ".yml")):
-            return [path]
-        return [join("README.md")]
-    if path.lower().endswith(".md"):
-        return [path]
-    return [join(f"{kind.upper()}.md"), join("README.md")]
 
 
 def place_at_refs(

@@ -8,7 +8,7 @@ and after each answer it tells it what GitHub said. All of that is in memory and
 the worker threads of a run never touch the database.
 
 Several processes share one token, so the governor is also a window on shared state: with a
-:class:`QuotaStore` (the database-backed one is ``refresher.quota.DatabaseQuotaStore``),
+:class:`QuotaStore` (the database-backed one is ``quota.DatabaseQuotaStore`` beside this module),
 :meth:`QuotaGovernor.sync`, called from the thread that owns the database connection (the
 engine's, between waves of reads), writes what changed and reads what the other processes met.
 

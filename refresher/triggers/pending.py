@@ -47,7 +47,9 @@ def start_pending_push(collection_id: Any) -> RefreshRun | None:
     # The common case, nothing waiting, costs one cheap query and no transaction.
     if not Collection.objects.filter(pk=collection_id).exclude(pending_push_ids=[]).exists():
         return None
-    from refresher.tasks import enqueue  # the task module builds refreshers, which end here
+    from refresher.triggers.tasks import (
+        enqueue,  # the task module builds refreshers, which end here
+    )
 
     try:
         with transaction.atomic():

@@ -1,54 +1,16 @@
-"""Where upstream is read from: one provider per kind of source, behind one interface.
+"""GitHub as a provider: one of two read plans with the same answers, and discovery's browser."""
 
-The engine hands each provider the targets whose source kind it serves and gets back one
-`UpstreamArtifact` per target; it never learns whether GitHub's REST API, its GraphQL API or a git
-command line answered. A provider builds a fresh reader for every run, since a reader carries the
-run's cache, deadline and progress callback.
-"""
-
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import cast
 
 from django.conf import settings
 
-from refresher.github import RateLimit
-from refresher.githubbrowse import GitHubBrowser
-from refresher.governor import Block
-from refresher.graphql_plan import GraphQLAPI, GraphQLReader
-from refresher.httpcache import HttpCache
 from refresher.sources import SourceKind
-from refresher.upstream import GitHubAPI, Target, UpstreamArtifact, UpstreamReader
-
-
-@dataclass(frozen=True)
-class ReadContext:
-    """What one run gives every reader: its HTTP cache, parallelism, deadline and progress."""
-
-    cache: HttpCache
-    concurrency: int
-    deadline: float | None = None  # time.monotonic() value, or None for no deadline
-    on_progress: Callable[[int], None] | None = None
-
-
-class Reader(Protocol):
-    def read(self, targets: list[Target]) -> dict[Any, UpstreamArtifact]: ...
-
-
-class Provider(Protocol):
-    """Reads the sources of some kinds; `rate_limit` is its last known quota, if it has one.
-
-    A provider with a quota may also have `unavailable() -> Block | None`: the engine asks it
-    before a run and, when it answers a block, ends the run at once without a request.
-    """
-
-    kinds: frozenset[SourceKind]
-
-    def reader(self, context: ReadContext) -> Reader: ...
-
-    @property
-    def rate_limit(self) -> RateLimit | None: ...
-
+from refresher.upstream.github.browse import GitHubBrowser
+from refresher.upstream.github.client import RateLimit
+from refresher.upstream.github.governor import Block
+from refresher.upstream.github.graphql import GraphQLAPI, GraphQLReader
+from refresher.upstream.github.rest import GitHubAPI, UpstreamReader
+from refresher.upstream.provider import ReadContext, Reader
 
 UPSTREAM_PLANS = ("auto", "graphql", "rest")
 
@@ -56,9 +18,9 @@ UPSTREAM_PLANS = ("auto", "graphql", "rest")
 class GitHubProvider:
     """GitHub sources through one of two read plans with the same answers.
 
-    `graphql` (`refresher.graphql_plan`): batched queries, a handful of requests per run; it
-    needs a token, and hands REST whatever it could not read. `rest` (`refresher.upstream`):
-    repository, ref, tree and blob requests. `auto` (the default) is GraphQL when the client
+    `graphql` (`graphql.py` beside this module): batched queries, a handful of requests per run;
+    it needs a token, and hands REST whatever it could not read. `rest` (`rest.py`): repository,
+    ref, tree and blob requests. `auto` (the default) is GraphQL when the client
     carries a token and REST otherwise. `plan=None` reads `REFRESH_UPSTREAM`.
     """
 
@@ -101,7 +63,7 @@ class GitHubProvider:
         )
 
     def browser(self, context: ReadContext) -> GitHubBrowser:
-        """Discovery's view of a repository (`refresher.browse.Browser`)."""
+        """Discovery's view of a repository (`refresher.upstream.browse.Browser`)."""
         return GitHubBrowser(
             self.client,
             context.cache,

@@ -16,7 +16,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from collections_app.models import Collection
-from refresher import tasks
 from refresher.exceptions import (
     InvalidRequest,
     InvalidSignature,
@@ -25,9 +24,10 @@ from refresher.exceptions import (
     RefreshInProgress,
 )
 from refresher.models import Trigger, WebhookDelivery
-from refresher.pending import defer_push, push_options
-from refresher.push import InvalidPush, match, parse_push
 from refresher.runs import start_run
+from refresher.triggers import tasks
+from refresher.triggers.pending import defer_push, push_options
+from refresher.triggers.push import InvalidPush, match, parse_push
 
 logger = logging.getLogger("refresher.webhooks")
 

@@ -2,9 +2,10 @@
 for (a schedule, a push) finds updates or applies changes (SPEC 13).
 
 Each notification is a `NotificationDelivery` row holding the exact body; the task worker sends
-it (`refresher.tasks.deliver_notification`), retrying network errors and 5xx answers with growing
+it (`refresher.triggers.tasks.deliver_notification`), retrying network errors and 5xx answers with
+growing
 delays up to `NOTIFY_MAX_ATTEMPTS`, and records every attempt. Where it may be sent is decided by
-`refresher.outbound`, again at every attempt.
+`refresher.triggers.outbound`, again at every attempt.
 """
 
 import hashlib
@@ -20,7 +21,7 @@ from django.utils import timezone
 
 from collections_app.models import Collection
 from refresher.models import DeliveryStatus, NotificationDelivery, RefreshRun, Trigger
-from refresher.outbound import OutboundRefused, post
+from refresher.triggers.outbound import OutboundRefused, post
 
 logger = logging.getLogger("refresher.notify")
 

@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from refresher.exceptions import ReadFailed
 from refresher.sources import Source
-from refresher.upstream import ReadFailed
 
 
 @dataclass

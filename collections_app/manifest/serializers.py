@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from collections_app.manifest_import import STATUSES
+from collections_app.manifest.importer import STATUSES
 from collections_app.models import ArtifactType
 
 

@@ -9,7 +9,7 @@ import re
 import unicodedata
 from typing import Any
 
-from collections_app.manifest import (
+from collections_app.manifest.document import (
     decode_extra,
     format_moment,
     render_manifest,

@@ -28,19 +28,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from refresher.exceptions import ReadByRest
+from refresher.exceptions import ReadByRest, ReadFailed, ReadSkipped
 from refresher.frontmatter import MAX_FILE_BYTES
-from refresher.github import GitHubError, GitHubResponse, RateLimit
-from refresher.httpcache import CachedAnswer, HttpCache
 from refresher.sources import OWNER_RE, REPO_RE
-from refresher.upstream import (
-    ReadFailed,
-    ReadSkipped,
-    Target,
-    UpstreamArtifact,
-    main_file_candidates,
-    place_at_refs,
-)
+from refresher.upstream.github.client import GitHubError, GitHubResponse, RateLimit
+from refresher.upstream.github.rest import place_at_refs
+from refresher.upstream.httpcache import CachedAnswer, HttpCache
+from refresher.upstream.reads import Target, UpstreamArtifact, main_file_candidates
 from skillmeat_site.logs import carry_context
 
 logger = logging.getLogger("refresher.graphql")
@@ -74,7 +68,7 @@ RATE_LIMIT = "rateLimit { cost remaining resetAt }"
 
 
 class GraphQLAPI(Protocol):
-    """What the GraphQL plan needs of a client (refresher.github.GitHubClient satisfies it)."""
+    """What the GraphQL plan needs of a client (`client.GitHubClient` satisfies it)."""
 
     def graphql(
         self,

@@ -1,6 +1,7 @@
 """The task worker's own upkeep: its heartbeat, and pruning the HTTP cache.
 
-Both are periodic jobs (`refresher.periodic`), registered when the app loads and run by every
+Both are periodic jobs (`refresher.triggers.periodic`), registered when the app loads and run by
+every
 `manage.py db_worker`. Both are safe when several workers run them at once: each worker writes
 only its own heartbeat row, and pruning is a plain DELETE of rows past their age (checked in the
 DELETE itself, so an entry a refresh uses meanwhile is kept).
@@ -15,7 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from refresher.models import HttpCacheEntry, WorkerHeartbeat
-from refresher.periodic import periodic
+from refresher.triggers.periodic import periodic
 
 logger = logging.getLogger("refresher.housekeeping")
 

@@ -7,8 +7,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework.request import Request
 
-from collections_app.manifest_serializers import ImportResultSerializer, ManifestUploadSerializer
-from collections_app.toml_http import TOML_BODY, TOML_MEDIA_TYPE, too_large
+from collections_app.manifest.serializers import ImportResultSerializer, ManifestUploadSerializer
+from collections_app.manifest.toml_http import TOML_BODY, TOML_MEDIA_TYPE, too_large
 from refresher.exceptions import InvalidRequest
 from skillmeat_site.schema import UNAUTHENTICATED, error
 

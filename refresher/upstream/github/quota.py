@@ -1,6 +1,6 @@
 """The database side of the quota governor: one row per GitHub token, shared by every process.
 
-`refresher.governor.QuotaGovernor` keeps a run's view of the rate limits in memory; this store is
+`governor.QuotaGovernor` keeps a run's view of the rate limits in memory; this store is
 what makes it one view for every web process and worker. The engine's thread reads it at the start
 of a run and before every wave of requests, and writes it when a pause or an exhausted resource
 must be shared and at the end of the reads (see `QuotaGovernor.sync`).
@@ -15,8 +15,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from refresher.governor import QuotaGovernor, QuotaState, ResourceQuota
 from refresher.models import GitHubQuota
+from refresher.upstream.github.governor import QuotaGovernor, QuotaState, ResourceQuota
 
 
 def account_key(api_url: str, token: str) -> str:

@@ -1,4 +1,4 @@
-"""Scheduled refreshes, run by the task worker's periodic ticker (`refresher.periodic`).
+"""Scheduled refreshes, run by the task worker's periodic ticker (`refresher.triggers.periodic`).
 
 Every pass looks for collections whose `next_refresh_at` has come. A worker takes a slot by
 moving `next_refresh_at` to the next slot after now with a compare-and-swap
@@ -16,14 +16,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from collections_app.models import Collection
-from refresher import tasks
 from refresher.exceptions import RefreshInProgress
 from refresher.models import ACTIVE_STATUSES, RefreshRun, Trigger
 from refresher.options import RefreshOptions
-from refresher.pending import start_pending_push
-from refresher.periodic import periodic
 from refresher.runs import start_run
-from refresher.schedules import InvalidSchedule, next_slot
+from refresher.triggers import tasks
+from refresher.triggers.pending import start_pending_push
+from refresher.triggers.periodic import periodic
+from refresher.triggers.schedules import InvalidSchedule, next_slot
 
 logger = logging.getLogger("refresher.scheduler")
 
