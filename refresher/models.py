@@ -305,3 +305,34 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.delivery_id}"
+
+
+class GitHubAppInstallation(models.Model):
+    """An installation of a credential's GitHub App, and its latest access token.
+
+    Runs find the installation that covers a repository's owner once and keep it here, with the
+    installation token minted for it (encrypted like every secret) until five minutes before it
+    expires, so every process shares one token per installation instead of minting its own.
+    """
+
+    credential = models.ForeignKey(
+        "collections_app.Credential", on_delete=models.CASCADE, related_name="installations"
+    )
+    installation_id = models.PositiveBigIntegerField()
+    # The user or organisation the app is installed on (lower-cased login).
+    account = models.CharField(max_length=100)
+    token_encrypted = models.TextField(blank=True, default="")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "GitHub App installation"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credential", "installation_id"], name="installation_once_per_credential"
+            )
+        ]
+        indexes = [models.Index(fields=["credential", "account"], name="installation_account")]
+
+    def __str__(self) -> str:
+        return f"installation {self.installation_id} on {self.account}"

@@ -58,6 +58,7 @@ ErrorCode = Literal[
     "upstream_unavailable",
 ]
 
+_SUCCESS_STATUSES = frozenset({200, 201})
 _RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 _REDIRECT_STATUSES = frozenset({301, 302, 307, 308})
 _MAX_REDIRECTS = 3
@@ -511,7 +512,8 @@ class GitHubClient:
         self._count(kind, status)
         self._record_rate_limit(response.headers)
         sent_validator = "If-None-Match" in headers or "If-Modified-Since" in headers
-        if status == 200 or (status == 304 and sent_validator):
+        # 201: what GitHub answers a POST that made something (an App's installation token).
+        if status in _SUCCESS_STATUSES or (status == 304 and sent_validator):
             self._quota.succeeded()
             return self._success(response, url_path)
         if status == 401:
@@ -579,7 +581,7 @@ class GitHubClient:
 
     def _success(self, response: httpx.Response, url_path: str) -> GitHubResponse:
         data: Any = None
-        if response.status_code == 200:
+        if response.status_code in _SUCCESS_STATUSES:
             if "json" in response.headers.get("content-type", ""):
                 try:
                     data = response.json()

@@ -1,0 +1,325 @@
+"""GitHub Apps: the app's JWT, finding its installations, and their access tokens.
+
+An App authenticates as itself with a short JWT signed by its private key (RS256; `iss` the app
+id, `iat` 60 s in the past against clock drift, `exp` under GitHub's 10-minute limit), and reads
+repositories with installation access tokens it mints with that JWT
+(`POST /app/installations/{id}/access_tokens`, an hour's life). Which installation covers a
+repository's owner is asked once (`GET /repos/{owner}/{repo}/installation`) unless the
+credential names it.
+
+Tokens are kept until five minutes before their `expires_at`, in a store every process shares
+(injected, like the quota governor's: the database one is `refresher.credentials.installations`),
+and minted again once when GitHub refuses one (401) before its time. Plain Python: no models.
+The store is used only by the thread that owns the database connection (`prepare` and `flush`);
+reads on worker threads only ask this object's memory, or GitHub.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import jwt
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+from refresher.credentials.secrets import Secret
+from refresher.upstream.github.client import GitHubError, GitHubResponse
+
+# GitHub refuses an `exp` more than 10 minutes ahead; a minute less leaves room for clock drift.
+JWT_LIFETIME = 9 * 60
+JWT_BACKDATE = 60
+# A JWT is made again when it has less than this left.
+JWT_RENEW_BEFORE = 60
+# An installation token is not used in its last five minutes: a read may outlast it.
+TOKEN_MARGIN = timedelta(minutes=5)
+MIN_KEY_BITS = 2048
+MAX_PEM_CHARS = 16_384
+
+
+class AppKeyError(ValueError):
+    """A private key the site cannot sign with; the message says why, never the key."""
+
+
+def load_private_key(pem: Secret) -> RSAPrivateKey:
+    """The RSA private key of a PEM text, as GitHub hands it out; AppKeyError otherwise."""
+    text = pem.reveal().strip()
+    if len(text) > MAX_PEM_CHARS:
+        raise AppKeyError(f"the private key is longer than {MAX_PEM_CHARS} characters")
+    if not text.startswith("-----BEGIN") or "PRIVATE KEY-----" not in text:
+        raise AppKeyError(
+            "the private key must be the PEM file GitHub gives (-----BEGIN RSA PRIVATE KEY-----)"
+        )
+    try:
+        key = serialization.load_pem_private_key(text.encode(), password=None)
+    except TypeError:
+        raise AppKeyError("the private key is encrypted; give the unencrypted PEM") from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise AppKeyError("the private key is not a readable PEM private key") from None
+    if not isinstance(key, RSAPrivateKey):
+        raise AppKeyError("a GitHub App's private key is an RSA key; this one is not")
+    if key.key_size < MIN_KEY_BITS:
+        raise AppKeyError(f"the RSA key has {key.key_size} bits; at least {MIN_KEY_BITS}")
+    return key
+
+
+def key_fingerprint(key: RSAPrivateKey) -> str:
+    """`SHA256:` and the base64 SHA-256 of the public key, as GitHub lists an app's keys."""
+    der = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    digest = base64.b64encode(hashlib.sha256(der).digest()).decode().rstrip("=")
+    return f"SHA256:{digest}"
+
+
+def app_jwt(app_id: int, key: RSAPrivateKey, *, now: float) -> tuple[Secret, float]:
+    """A JWT the app authenticates with, and when it expires (epoch seconds)."""
+    issued = int(now) - JWT_BACKDATE
+    expires = int(now) + JWT_LIFETIME
+    token = jwt.encode({"iat": issued, "exp": expires, "iss": str(app_id)}, key, algorithm="RS256")
+    return Secret(token), float(expires)
+
+
+@dataclass(frozen=True)
+class Installation:
+    """An installation of the app on one account, with its latest token when there is one."""
+
+    id: int
+    account: str  # the login the app is installed on, lower-cased
+    token: Secret | None = None
+    expires_at: datetime | None = None
+
+    def usable(self, now: datetime) -> bool:
+        """Whether its token may still be used: present and not in its last five minutes."""
+        return (
+            self.token is not None
+            and self.expires_at is not None
+            and self.expires_at - TOKEN_MARGIN > now
+        )
+
+
+class InstallationStore(Protocol):
+    """Where installations and their tokens are kept between runs (the database in production)."""
+
+    def load(self) -> list[Installation]: ...
+
+    def save(self, installations: Sequence[Installation]) -> None: ...
+
+
+class AppAPI(Protocol):
+    """What minting needs of a GitHub client (`client.GitHubClient` satisfies it)."""
+
+    def get(self, path: str) -> GitHubResponse: ...
+
+    def post(self, path: str, *, json: Any, resource: str = ...) -> GitHubResponse: ...
+
+    def close(self) -> None: ...
+
+
+# Builds a client that sends the given bearer token (the app's JWT) to the GitHub API.
+ClientFactory = Callable[[Secret], AppAPI]
+
+
+class GitHubApp:
+    """One App credential: its JWT, its installations and their tokens, for one run.
+
+    `prepare()` (the engine's thread) reads the store; `installation_for()` and `token()` find
+    and mint what is missing; `renew()` mints again after a 401, at most once per installation;
+    `flush()` (the engine's thread) writes what changed back. Every method is thread-safe.
+    """
+
+    def __init__(
+        self,
+        *,
+        app_id: int,
+        private_key: Secret,
+        connect: ClientFactory,
+        store: InstallationStore | None = None,
+        installation_id: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.app_id = app_id
+        self._pem = private_key
+        self._key: RSAPrivateKey | None = None
+        self._connect = connect
+        self._store = store
+        self.installation_id = installation_id
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._jwt: tuple[Secret, float] | None = None
+        self._by_id: dict[int, Installation] = {}
+        self._missing: set[str] = set()  # owners the app is not installed on (this run)
+        self._renewed: set[int] = set()
+        self._dirty: set[int] = set()
+        self._prepared = False
+
+    def __repr__(self) -> str:
+        return f"GitHubApp(app_id={self.app_id!r})"
+
+    # -- the store ------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Load the installations and tokens earlier runs kept (engine thread only)."""
+        with self._lock:
+            if self._prepared:
+                return
+            self._prepared = True
+            if self._store is not None:
+                for installation in self._store.load():
+                    self._by_id.setdefault(installation.id, installation)
+
+    def flush(self) -> None:
+        """Keep what this run found and minted for the next runs (engine thread only)."""
+        with self._lock:
+            changed = [self._by_id[i] for i in sorted(self._dirty)]
+            self._dirty.clear()
+        if changed and self._store is not None:
+            self._store.save(changed)
+
+    # -- installations --------------------------------------------------------------------------
+
+    def installation_for(self, owner: str, repo: str) -> Installation | None:
+        """The installation covering `owner` (found through its repository `repo`), or None
+        when the app is not installed there. GitHubError when GitHub refuses the app."""
+        owner = owner.lower()
+        with self._lock:
+            if self.installation_id is not None:
+                named = self._named_installation()
+                return named if named.account == owner else None
+            for installation in self._by_id.values():
+                if installation.account == owner:
+                    return installation
+            if owner in self._missing:
+                return None
+        try:
+            answer = self._as_app(lambda api: api.get(f"/repos/{owner}/{repo}/installation"))
+        except GitHubError as exc:
+            if exc.code != "upstream_not_found":
+                raise
+            with self._lock:
+                self._missing.add(owner)
+            return None
+        return self._remember(_installation_of(answer.data))
+
+    def _named_installation(self) -> Installation:
+        assert self.installation_id is not None
+        known = self._by_id.get(self.installation_id)
+        if known is not None:
+            return known
+        answer = self._as_app(lambda api: api.get(f"/app/installations/{self.installation_id}"))
+        return self._remember(_installation_of(answer.data))
+
+    def _remember(self, installation: Installation) -> Installation:
+        with self._lock:
+            known = self._by_id.get(installation.id)
+            if known is not None and known.account == installation.account:
+                return known
+            self._by_id[installation.id] = installation
+            self._dirty.add(installation.id)
+            return installation
+
+    # -- tokens ---------------------------------------------------------------------------------
+
+    def token(self, installation_id: int) -> Secret:
+        """A token of the installation: the kept one while it is usable, else a new one."""
+        with self._lock:
+            known = self._by_id.get(installation_id)
+            if known is not None and known.usable(self._now()) and known.token is not None:
+                return known.token
+            return self._mint(installation_id)
+
+    def renew(self, installation_id: int, refused: Secret) -> Secret | None:
+        """After GitHub refused `refused` (401): a new token, once per installation and run;
+        None when this run already minted again, or when a newer token is not at hand."""
+        with self._lock:
+            known = self._by_id.get(installation_id)
+            if known is not None and known.token is not None and known.token != refused:
+                return known.token  # another thread already minted a newer one
+            if installation_id in self._renewed:
+                return None
+            self._renewed.add(installation_id)
+            return self._mint(installation_id)
+
+    def _mint(self, installation_id: int) -> Secret:
+        answer = self._as_app(
+            lambda api: api.post(
+                f"/app/installations/{installation_id}/access_tokens", json={}, resource="core"
+            )
+        )
+        data = answer.data if isinstance(answer.data, dict) else {}
+        token, expires = data.get("token"), _parse_time(data.get("expires_at"))
+        if not isinstance(token, str) or not token or expires is None:
+            raise GitHubError(
+                code="upstream_unavailable",
+                message=f"GitHub answered installation {installation_id}'s token without one",
+            )
+        known = self._by_id.get(installation_id) or Installation(installation_id, "")
+        minted = replace(known, token=Secret(token), expires_at=expires)
+        self._by_id[installation_id] = minted
+        self._dirty.add(installation_id)
+        return Secret(token)
+
+    # -- as the app itself ----------------------------------------------------------------------
+
+    def private_key(self) -> RSAPrivateKey:
+        """The app's key, read once; AppKeyError when it cannot be used."""
+        with self._lock:
+            if self._key is None:
+                self._key = load_private_key(self._pem)
+            return self._key
+
+    def bearer(self) -> Secret:
+        """The app's JWT, made again when less than a minute of it is left."""
+        with self._lock:
+            now = self._clock()
+            if self._jwt is None or self._jwt[1] - now < JWT_RENEW_BEFORE:
+                self._jwt = app_jwt(self.app_id, self.private_key(), now=now)
+            return self._jwt[0]
+
+    def _as_app(self, request: Callable[[AppAPI], GitHubResponse]) -> GitHubResponse:
+        try:
+            bearer = self.bearer()
+        except AppKeyError as exc:
+            raise GitHubError(
+                code="upstream_unauthorized",
+                message=f"the app's private key cannot be used: {exc}",
+                permanent=True,
+            ) from None
+        api = self._connect(bearer)
+        try:
+            return request(api)
+        finally:
+            api.close()
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+
+def _installation_of(data: Any) -> Installation:
+    """An installation object of GitHub's REST API (`id`, `account.login`)."""
+    if isinstance(data, dict):
+        account = data.get("account")
+        login = account.get("login") if isinstance(account, dict) else None
+        ident = data.get("id")
+        if isinstance(ident, int) and not isinstance(ident, bool) and isinstance(login, str):
+            return Installation(ident, login.lower())
+    raise GitHubError(
+        code="upstream_unavailable", message="GitHub answered an installation without id or account"
+    )
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
