@@ -18,6 +18,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from collections_app.credential_admin import CollectionCredentialInline
 from collections_app.models import Artifact, ArtifactType, Collection
 from collections_app.querysets import with_artifact_count
 from refresher.admin import run_admin_url
@@ -172,7 +173,7 @@ class CollectionAdmin(admin.ModelAdmin):
         ),
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
-    inlines = [ArtifactInline]
+    inlines = [CollectionCredentialInline, ArtifactInline]
     actions = ["refresh_metadata", "check_for_updates", "sync_with_upstream"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Collection]:
