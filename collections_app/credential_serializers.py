@@ -7,13 +7,15 @@ prints the validated data can show it.
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from django.db import IntegrityError, transaction
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
+from rest_framework.utils import html
 
-from collections_app.fields import StrictCharField, StrictModelSerializer
+from collections_app.fields import SPACE_CLASS, StrictCharField, StrictModelSerializer
 from collections_app.models import Credential, CredentialKind
-from collections_app.validators import validate_name_characters
+from collections_app.validators import NAME_FORBIDDEN_CLASS, validate_name_characters
 from refresher.credentials.kinds import (
     FIELDS,
     MAX_PEM_CHARS,
@@ -33,6 +35,45 @@ from refresher.exceptions import AlreadyExists
 
 ID_MAX = 2**63 - 1
 OPTIONAL_FIELDS = ("host", "username", "app_id", "installation_id")
+NAME_MAX_LENGTH = 200
+# A name as sent: something that is not a space, and no control or format character anywhere.
+_F = NAME_FORBIDDEN_CLASS
+# A name as sent (it is not trimmed): no space at either end, no control or format character.
+NAME_PATTERN = f"^[^{_F}{SPACE_CLASS}](?:[^{_F}]*[^{_F}{SPACE_CLASS}])?$"
+# What a secret may hold: anything but control characters (it goes into a header). A username
+# has no ':' either (Basic authentication's separator).
+PASSWORD_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]+$"
+_U = r":\x00-\x1f\x7f-\x9f"
+USERNAME_PATTERN = f"^[^{_U}{SPACE_CLASS}](?:[^{_U}]*[^{_U}{SPACE_CLASS}])?$"
+SECRET_MESSAGE = "The secret must not contain control characters."
+USERNAME_MESSAGE = "A username has no ':', no control characters and no spaces at either end."
+HOST_MESSAGE = "A host name, with ':port' when it is not 443 (no scheme, path or login)."
+HOST_PATTERN = (
+    r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+    r"(?::[0-9]{1,5})?$"
+)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": NAME_MAX_LENGTH,
+        "pattern": NAME_PATTERN,
+        "description": "Unique among your credentials; no control or invisible characters.",
+    }
+)
+class CredentialNameField(StrictCharField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", NAME_MAX_LENGTH)
+        kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("validators", [validate_name_characters, _not_padded])
+        super().__init__(**kwargs)
+
+
+def _not_padded(value: str) -> None:
+    if value != value.strip():
+        raise serializers.ValidationError("A name must not start or end with spaces.")
 
 
 def _id_field(help_text: str) -> serializers.IntegerField:
@@ -42,33 +83,39 @@ def _id_field(help_text: str) -> serializers.IntegerField:
 
 
 class CredentialSerializer(StrictModelSerializer):
-    """A credential as the API shows it, and as its owner writes it."""
+    """A credential as the API shows it, and an edit of one.
+
+    An edit takes the fields of the credential's kind. The kind cannot change, and fields of
+    other kinds are ignored as read-only ones are, so an edit may send back what a read answered.
+    """
 
     kind = serializers.ChoiceField(
         choices=CredentialKind.choices,
-        help_text="`github_token`, `github_app` or `git_basic`; it cannot change later.",
+        read_only=True,
+        help_text="`github_token`, `github_app` or `git_basic`; it cannot change.",
     )
-    name = StrictCharField(
-        max_length=200,
-        validators=[validate_name_characters],
-        help_text="Unique among your credentials; no control or invisible characters.",
-    )
+    name = CredentialNameField()
     host = StrictCharField(
         required=False,
         allow_blank=True,
+        trim_whitespace=False,
         max_length=300,
-        help_text="git_basic: the https git host (and port) it is sent to, as git sources name "
-        "it. GitHub kinds: the GitHub host this site reads, set by the site.",
+        validators=[RegexValidator(HOST_PATTERN, HOST_MESSAGE)],
+        help_text="git_basic: the https git host (and port, unless 443) it is sent to, as git "
+        "sources name it; one of GIT_ALLOWED_HOSTS. GitHub kinds: the GitHub host this site "
+        "reads, set by the site.",
     )
     username = StrictCharField(
         required=False,
         allow_blank=True,
+        trim_whitespace=False,
         max_length=MAX_USERNAME_CHARS,
+        validators=[RegexValidator(USERNAME_PATTERN, USERNAME_MESSAGE)],
         help_text="git_basic: the username sent with the password or token.",
     )
     app_id = _id_field("github_app: the App's id (its settings page shows it).")
     installation_id = _id_field(
-        "github_app: the installation to read with. Left out, the installation on each "
+        "github_app: the installation to read with. Empty, the installation on each "
         "repository's owner is found by asking GitHub."
     )
     secret = StrictCharField(
@@ -76,6 +123,7 @@ class CredentialSerializer(StrictModelSerializer):
         required=False,
         trim_whitespace=False,
         max_length=MAX_TOKEN_CHARS,
+        validators=[RegexValidator(PASSWORD_PATTERN, SECRET_MESSAGE)],
         help_text="github_token: the token; git_basic: the password or token. Write-only; "
         "left out of an edit, the stored one stays.",
     )
@@ -84,7 +132,8 @@ class CredentialSerializer(StrictModelSerializer):
         required=False,
         trim_whitespace=False,
         max_length=MAX_PEM_CHARS,
-        help_text="github_app: the App's private key, the PEM file GitHub gives. Write-only.",
+        help_text="github_app: the App's private key, the unencrypted RSA PEM file GitHub "
+        "gives. Write-only; left out of an edit, the stored one stays.",
     )
 
     class Meta:
@@ -113,21 +162,27 @@ class CredentialSerializer(StrictModelSerializer):
             "last_used_at": {"help_text": "When a refresh or a test last used it."},
         }
 
+    def kind_of(self, attrs: dict[str, Any]) -> str:
+        """The stored kind; what an edit cannot change is dropped from `attrs`."""
+        assert self.instance is not None
+        kind: str = self.instance.kind
+        for field in {*OPTIONAL_FIELDS, "secret", "private_key"} - self.used_by(kind):
+            attrs.pop(field, None)  # another kind's field: ignored, like a read-only one
+        for field in REQUIRED[kind]:
+            if attrs.get(field, 0) in (None, ""):
+                attrs.pop(field)  # left empty: the stored value stays, as a secret does
+        return kind
+
+    @staticmethod
+    def used_by(kind: str) -> set[str]:
+        return {secret_field_of(kind), *FIELDS[kind]}
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         instance: Credential | None = self.instance
-        kind = attrs.get("kind", instance.kind if instance else "")
-        if instance is not None and kind != instance.kind:
-            raise serializers.ValidationError(
-                {"kind": ["A credential's kind cannot change; store a new credential."]}
-            )
-        secret_field = "private_key" if kind == CredentialKind.GITHUB_APP else "secret"
-        raw = attrs.pop("secret", None), attrs.pop("private_key", None)
-        given = raw[1] if kind == CredentialKind.GITHUB_APP else raw[0]
-        misplaced = raw[0] if kind == CredentialKind.GITHUB_APP else raw[1]
+        kind = self.kind_of(attrs)
+        secret_field = secret_field_of(kind)
+        given: str | None = attrs.pop(secret_field, None)
         errors: dict[str, list[str]] = {}
-        if misplaced:
-            other = "secret" if secret_field == "private_key" else "private_key"
-            errors[other] = [f"Not used by a {kind} credential; its secret is `{secret_field}`."]
         try:
             self._check_fields(kind, attrs, errors)
             if given is None and instance is None:
@@ -146,18 +201,8 @@ class CredentialSerializer(StrictModelSerializer):
         return attrs
 
     def _check_fields(self, kind: str, attrs: dict[str, Any], errors: dict[str, list[str]]) -> None:
-        """Fields the kind does not use must be empty; the ones it needs must be there."""
-        used, needed = FIELDS[kind], REQUIRED[kind]
-        for field in OPTIONAL_FIELDS:
-            value = attrs.get(field)
-            if field in used or value in (None, ""):
-                continue
-            if field == "host" and normalized_host(str(value)) == github_host():
-                attrs.pop(field)  # the host GET answered, sent back unchanged
-                continue
-            errors[field] = [f"Not used by a {kind} credential."]
-            attrs.pop(field)
-        for field in needed:
+        """The fields the kind needs must be there, and hold what it can use."""
+        for field in REQUIRED[kind]:
             current = getattr(self.instance, field, None) if self.instance else None
             if attrs.get(field) in (None, "") and (field in attrs or not current):
                 errors.setdefault(field, []).append(f"A {kind} credential needs it.")
@@ -224,6 +269,37 @@ class CredentialSerializer(StrictModelSerializer):
             raise _name_taken() from None
 
 
+class NewCredentialSerializer(CredentialSerializer):
+    """A new credential: its kind, and exactly the fields of that kind (see NEW_CREDENTIAL)."""
+
+    kind = serializers.ChoiceField(choices=CredentialKind.choices)
+
+    def to_internal_value(self, data: Any) -> Any:
+        # A field of another kind is a mistake worth a 400 here, not something to ignore: the
+        # document gives each kind its own body. (The browsable API's form posts every field.)
+        kind = data.get("kind") if isinstance(data, dict) else None
+        if isinstance(kind, str) and kind in FIELDS and not html.is_html_input(data):
+            allowed = {"name", "kind", *self.used_by(kind)}
+            unknown = sorted(set(data) - allowed)
+            if unknown:
+                valid = ", ".join(sorted(allowed))
+                raise serializers.ValidationError(
+                    {key: [f"Not a field of a {kind} credential ({valid})."] for key in unknown}
+                )
+        return super().to_internal_value(data)
+
+    def kind_of(self, attrs: dict[str, Any]) -> str:
+        kind: str = attrs["kind"]
+        for field in {*OPTIONAL_FIELDS, "secret", "private_key"} - self.used_by(kind):
+            attrs.pop(field, None)  # the browsable API's form: empty fields of other kinds
+        return kind
+
+
+def secret_field_of(kind: str) -> str:
+    """Where a kind's secret is written: an App's private key, every other kind's `secret`."""
+    return "private_key" if kind == CredentialKind.GITHUB_APP else "secret"
+
+
 def _name_taken() -> AlreadyExists:
     message = "You already have a credential with this name."
     return AlreadyExists(message, details={"name": [message]})
@@ -267,3 +343,76 @@ class CredentialIdsField(serializers.ListField):
         # Through the links (prefetched by the views), in the owner's order.
         links = sorted(instance.credential_links.all(), key=lambda link: link.position)
         return [link.credential_id for link in links]
+
+
+# -- the document's view of a new credential: one body per kind (the server checks the same) --
+
+
+class _NewCredential(serializers.Serializer):
+    # Makes the request schema say `additionalProperties: false` (skillmeat_site.schema).
+    rejects_unknown_keys = True
+    name = CredentialNameField()
+
+
+def _secret(pattern: str, max_length: int, help_text: str) -> StrictCharField:
+    return StrictCharField(
+        write_only=True,
+        trim_whitespace=False,
+        max_length=max_length,
+        validators=[RegexValidator(pattern, SECRET_MESSAGE)],
+        help_text=help_text,
+    )
+
+
+class NewGitHubToken(_NewCredential):
+    """A GitHub token (classic or fine-grained) for the GitHub host this site reads."""
+
+    kind = serializers.ChoiceField(choices=[CredentialKind.GITHUB_TOKEN.value])
+    secret = _secret(PASSWORD_PATTERN, MAX_TOKEN_CHARS, "The token. Write-only.")
+
+
+class NewGitHubApp(_NewCredential):
+    """A GitHub App: its id and private key; installation tokens are minted from them."""
+
+    kind = serializers.ChoiceField(choices=[CredentialKind.GITHUB_APP.value])
+    app_id = serializers.IntegerField(min_value=1, max_value=ID_MAX, help_text="The App's id.")
+    installation_id = _id_field(
+        "The installation to read with; left out, the one on each repository's owner is found."
+    )
+    private_key = StrictCharField(
+        write_only=True,
+        trim_whitespace=False,
+        max_length=MAX_PEM_CHARS,
+        help_text="The App's private key: the unencrypted RSA PEM file GitHub gives. Write-only.",
+    )
+
+
+class NewGitLogin(_NewCredential):
+    """A username and password (or token) for one https git host."""
+
+    kind = serializers.ChoiceField(choices=[CredentialKind.GIT_BASIC.value])
+    host = StrictCharField(
+        trim_whitespace=False,
+        max_length=300,
+        validators=[RegexValidator(HOST_PATTERN, HOST_MESSAGE)],
+        help_text="The host, with its port unless 443, as git sources name it; one of "
+        "GIT_ALLOWED_HOSTS.",
+    )
+    username = StrictCharField(
+        trim_whitespace=False,
+        max_length=MAX_USERNAME_CHARS,
+        validators=[RegexValidator(USERNAME_PATTERN, USERNAME_MESSAGE)],
+        help_text="The username.",
+    )
+    secret = _secret(PASSWORD_PATTERN, MAX_TOKEN_CHARS, "The password or token. Write-only.")
+
+
+NEW_CREDENTIAL = PolymorphicProxySerializer(
+    component_name="NewCredential",
+    serializers={
+        CredentialKind.GITHUB_TOKEN.value: NewGitHubToken,
+        CredentialKind.GITHUB_APP.value: NewGitHubApp,
+        CredentialKind.GIT_BASIC.value: NewGitLogin,
+    },
+    resource_type_field_name="kind",
+)

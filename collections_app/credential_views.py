@@ -14,11 +14,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from collections_app.credential_serializers import CredentialSerializer
+from collections_app.credential_serializers import (
+    NEW_CREDENTIAL,
+    CredentialSerializer,
+    NewCredentialSerializer,
+)
 from collections_app.models import Credential
 from collections_app.paths import UUID_PATH
 from refresher.credentials.secrets import CredentialsDisabled, credentials_enabled
-from skillmeat_site.schema import error
+from skillmeat_site.schema import BODY_REQUIRED, error
 
 CREDENTIAL_NAME_TAKEN = error(
     "You already have a credential with this name.",
@@ -42,6 +46,7 @@ WRITE_RESPONSES: dict[int | str, Any] = {400: CREDENTIALS_DISABLED}
     list=extend_schema(summary="List your credentials"),
     create=extend_schema(
         summary="Store a credential",
+        request=NEW_CREDENTIAL,
         responses={
             201: OpenApiResponse(
                 CredentialSerializer, description="Stored; the secret is not shown again."
@@ -71,6 +76,9 @@ class CredentialViewSet(viewsets.ModelViewSet):
     openapi_conflict = CREDENTIAL_NAME_TAKEN
     ordering_fields = ["name", "kind", "created_at", "last_used_at"]
 
+    def get_serializer_class(self) -> type[CredentialSerializer]:
+        return NewCredentialSerializer if self.action == "create" else CredentialSerializer
+
     def get_queryset(self) -> QuerySet[Credential]:
         # Staff too see only their own here (see the module's docstring).
         return Credential.objects.filter(owner=self.request.user.pk).order_by("name", "id")
@@ -80,6 +88,9 @@ class CredentialViewSet(viewsets.ModelViewSet):
         if not credentials_enabled():
             raise CredentialsDisabled()
         return super().create(request, *args, **kwargs)
+
+    # One body of NEW_CREDENTIAL is required: the document says so, as the server does.
+    setattr(create, BODY_REQUIRED, True)
 
     def perform_create(self, serializer: BaseSerializer[Credential]) -> None:
         serializer.save(owner=self.request.user)

@@ -34,8 +34,6 @@ REQUIRED: Mapping[str, frozenset[str]] = {
 }
 MAX_TOKEN_CHARS = 4096
 MAX_USERNAME_CHARS = 200
-# A token is one printable ASCII word: it is sent in an HTTP header.
-_TOKEN = re.compile(r"^[\x21-\x7e]+$")
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -56,9 +54,9 @@ def github_host() -> str:
 
 def normalized_host(value: str) -> str:
     """`host` or `host:port` as git sources name it: lower-cased, `:443` left out."""
-    host = value.strip().lower()
+    host = value.lower()
     name, colon, port = host.partition(":")
-    if not _HOST.match(name) or len(host) > 300:
+    if not _HOST.fullmatch(name) or len(host) > 300:
         raise InvalidCredential("host", f"{value!r} is not a host name (host or host:port)")
     if colon and not (port.isdigit() and 0 < int(port) < 65536):
         raise InvalidCredential("host", f"{value!r} has no valid port")
@@ -78,14 +76,14 @@ def check_git_host(host: str) -> None:
 
 
 def check_username(value: str) -> str:
-    value = value.strip()
     if not value:
         raise InvalidCredential("username", "A git_basic credential needs a username.")
-    if len(value) > MAX_USERNAME_CHARS or ":" in value or _CONTROL.search(value):
+    bad = value != value.strip() or ":" in value or _CONTROL.search(value)
+    if len(value) > MAX_USERNAME_CHARS or bad:
         raise InvalidCredential(
             "username",
-            f"A username has at most {MAX_USERNAME_CHARS} characters, no ':' and no control "
-            "characters.",
+            f"A username has at most {MAX_USERNAME_CHARS} characters, no ':', no control "
+            "characters and no spaces at either end.",
         )
     return value
 
@@ -103,10 +101,6 @@ def check_secret(kind: str, secret: Secret) -> str:
     if len(value) > MAX_TOKEN_CHARS:
         raise InvalidCredential(
             "secret", f"The secret is longer than {MAX_TOKEN_CHARS} characters."
-        )
-    if kind == CredentialKind.GITHUB_TOKEN and not _TOKEN.match(value):
-        raise InvalidCredential(
-            "secret", "A GitHub token is one word of printable ASCII characters (no spaces)."
         )
     if _CONTROL.search(value):
         raise InvalidCredential("secret", "The secret must not contain control characters.")

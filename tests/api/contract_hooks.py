@@ -12,14 +12,21 @@ one. Everything else in the case is sent as generated. The values:
   REFRESH_SCHEDULE_MIN_MINUTES;
 - a collection's `notify_url`: a URL whose host resolves to an address notifications may reach.
   It is swapped for a loopback address the test site allows (NOTIFY_ALLOW_PRIVATE), so that no
-  generated host name is looked up in the DNS.
+  generated host name is looked up in the DNS;
+- a collection's `credentials`: ids of credentials its owner holds, which no schema can name, and
+  which the run itself may delete at any time (a list is swapped for an empty one);
+- a credential's `private_key`: an RSA private key in PEM (made here, once), and a git login's
+  `host`: the one host the test site allows (GIT_ALLOWED_HOSTS), which nobody resolves.
 
 An imported manifest is left as generated: see schemathesis.toml for how its one check is set.
 """
 
+from functools import cache
 from typing import Any
 
 import schemathesis
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from refresher.exceptions import InvalidSource
 from refresher.sources import SourceKind, parse_source
@@ -39,6 +46,7 @@ VALID_SCHEDULES = ("", "@daily", "0 */6 * * *")
 NOTIFY_URL = "http://127.0.0.1:9/notify"
 NOTIFY_URL_MAX_LENGTH = 2000
 SCHEDULE_MIN_MINUTES = 15  # the site's default, which the test leaves as it is
+CONTRACT_GIT_HOST = "git.contract.invalid"  # `.invalid` never resolves (RFC 2606)
 
 
 def _parsed_kind(text: str) -> SourceKind | None:
@@ -64,12 +72,40 @@ def _swap_keep_fresh_settings(body: dict[str, Any]) -> None:
         body["notify_url"] = NOTIFY_URL
 
 
+@cache
+def _app_key() -> str:
+    """An App private key as GitHub gives it (the hooks run without Django, so made here)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def _swap_credential_values(body: dict[str, Any]) -> None:
+    if _schema_valid_text(body.get("private_key"), 16_384):
+        body["private_key"] = _app_key()
+    if _schema_valid_text(body.get("host"), 300) and body.get("host"):
+        body["host"] = CONTRACT_GIT_HOST
+
+
+def _swap_collection_credentials(body: dict[str, Any]) -> None:
+    listed = body.get("credentials")
+    if isinstance(listed, list) and listed and all(isinstance(i, str) for i in listed):
+        body["credentials"] = []
+
+
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     path = case.operation.path
     body = case.body
     if isinstance(body, dict) and path.startswith("/api/v1/collections/"):
         _swap_keep_fresh_settings(body)
+        _swap_collection_credentials(body)
+    if isinstance(body, dict) and path.startswith("/api/v1/credentials/"):
+        _swap_credential_values(body)
+        return
     if not isinstance(body, dict) or not _schema_valid_text(body.get("source")):
         return  # no source, or one the schema refuses: a negative case, sent as generated
     source = body["source"]

@@ -105,36 +105,67 @@ def test_names_refuse_control_and_invisible_characters(api, credential_keys, nam
 @pytest.mark.parametrize(
     "secret, message",
     [
-        ("ghp_with space", "printable ASCII"),
-        ("ghp_line\nbreak", "printable ASCII"),
+        ("ghp_line\nbreak", "control characters"),
+        ("ghp_\x1b[31m", "control characters"),
         ("", "blank"),
     ],
 )
-def test_a_token_is_one_word_that_fits_in_a_header(api, credential_keys, secret, message):
+def test_a_secret_holds_no_control_characters(api, credential_keys, secret, message):
     response = api.post(URL, {"name": "w", "kind": "github_token", "secret": secret}, format="json")
 
     assert response.status_code == 400
     assert message in body(response)["details"]["secret"][0]
+    assert secret not in response.content.decode() or not secret
 
 
-def test_fields_another_kind_uses_are_refused(api, credential_keys):
+def test_a_new_credential_takes_exactly_its_kinds_fields(api, credential_keys):
     response = api.post(
         URL,
-        {"name": "w", "kind": "github_token", "secret": TOKEN, "username": "me", "app_id": 3},
+        {"name": "w", "kind": "github_token", "secret": TOKEN, "username": "", "app_id": 3},
         format="json",
     )
 
     assert response.status_code == 400
     assert set(body(response)["details"]) == {"username", "app_id"}
+    assert not Credential.objects.exists()
 
 
-def test_the_kind_cannot_change(api, user, credential_keys):
+def test_an_edit_leaves_empty_required_fields_as_they_are(api, user, settings, credential_keys):
+    settings.GIT_ALLOWED_HOSTS = ["git.example.com"]
+    credential = make_credential(
+        user, kind="git_basic", host="git.example.com", username="bot", secret="pw"
+    )
+
+    response = api.put(
+        f"{URL}{credential.pk}/", {"name": "forge", "host": "", "username": ""}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    assert (body(response)["host"], body(response)["username"]) == ("git.example.com", "bot")
+
+
+def test_an_edit_ignores_the_kind_and_fields_of_other_kinds(api, user, credential_keys):
     credential = make_credential(user, secret=TOKEN)
 
-    response = api.patch(f"{URL}{credential.pk}/", {"kind": "git_basic"}, format="json")
+    response = api.patch(
+        f"{URL}{credential.pk}/",
+        {"kind": "git_basic", "username": "me", "app_id": 9, "private_key": "x", "name": "n"},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    credential.refresh_from_db()
+    assert (credential.kind, credential.username, credential.app_id) == ("github_token", "", None)
+    assert credential.name == "n"
+    assert open_secret(credential).reveal() == TOKEN
+
+
+@pytest.mark.parametrize("name", [" padded", "padded ", "   "])
+def test_a_name_is_not_trimmed_but_refused_with_spaces_at_its_ends(api, credential_keys, name):
+    response = api.post(URL, {"name": name, "kind": "github_token", "secret": TOKEN}, format="json")
 
     assert response.status_code == 400
-    assert "kind" in body(response)["details"]
+    assert "name" in body(response)["details"]
 
 
 def test_an_edit_without_a_secret_keeps_it_and_a_new_one_replaces_it(api, user, credential_keys):
@@ -301,12 +332,14 @@ class TestGitHubApp:
         assert "encrypted" in body(response)["details"]["private_key"][0]
 
     def test_an_app_needs_its_id_and_takes_its_key_as_private_key(self, api, credential_keys):
-        data = {"name": "bot", "kind": "github_app", "secret": "x"}
+        missing = api.post(URL, {"name": "bot", "kind": "github_app"}, format="json")
+        misplaced = api.post(
+            URL, {"name": "bot", "kind": "github_app", "app_id": 1, "secret": "x"}, format="json"
+        )
 
-        response = api.post(URL, data, format="json")
-
-        assert response.status_code == 400
-        assert set(body(response)["details"]) == {"app_id", "private_key", "secret"}
+        assert missing.status_code == misplaced.status_code == 400
+        assert set(body(missing)["details"]) == {"app_id", "private_key"}
+        assert set(body(misplaced)["details"]) == {"secret"}
 
 
 def test_deleting_a_credential_takes_it_off_its_collections(api, user, credential_keys):
