@@ -9,7 +9,7 @@ from django.db import connections
 from django.utils import timezone
 
 from refresher.models import Mode, RefreshRun, RunStatus, Trigger, WebhookDelivery
-from refresher.triggers.tasks import refresh_run
+from refresher.service import refresh_run
 from tests.factories import ArtifactFactory, CollectionFactory
 from tests.upstream import add_skills_repo
 from tests.webhooks.payloads import SECRET, commit, deliver, push, sign
