@@ -18,10 +18,10 @@ from collections_app.models import Collection
 from refresher.exceptions import InvalidSchedule, RefreshInProgress
 from refresher.models import ACTIVE_STATUSES, RefreshRun, Trigger
 from refresher.options import RefreshOptions
+from refresher.schedules import next_slot
 from refresher.service import launch
 from refresher.triggers.pending import start_pending_push
 from refresher.triggers.periodic import periodic
-from refresher.triggers.schedules import next_slot
 
 logger = logging.getLogger("refresher.scheduler")
 
