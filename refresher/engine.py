@@ -107,7 +107,9 @@ class RunResult:
 class _Heartbeat:
     """Counts artifacts done, tells the caller's progress callback, beats the run's heartbeat."""
 
-    def __init__(self, run: RefreshRun, *, done: int, total: int, progress: Progress | None):
+    def __init__(
+        self, run: RefreshRun, *, done: int, total: int, progress: Progress | None
+    ) -> None:
         self.run, self.done, self.total, self.progress = run, done, total, progress
         # A background run's page shows its progress; an inline one only proves it is alive.
         self.every = PROGRESS_EVERY if run.background else settings.REFRESH_RUN_LEASE_SECONDS / 4
