@@ -26,7 +26,7 @@ from refresher.credentials.kinds import (
     normalized_host,
     store_secret,
 )
-from refresher.credentials.secrets import CredentialsDisabled, Secret, credentials_enabled
+from refresher.secrets import CredentialsDisabled, Secret, credentials_enabled
 
 
 class SecretTextarea(forms.Textarea):

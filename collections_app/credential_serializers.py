@@ -30,8 +30,8 @@ from refresher.credentials.kinds import (
     normalized_host,
     store_secret,
 )
-from refresher.credentials.secrets import CredentialsDisabled, Secret, credentials_enabled
 from refresher.exceptions import AlreadyExists
+from refresher.secrets import CredentialsDisabled, Secret, credentials_enabled
 
 ID_MAX = 2**63 - 1
 OPTIONAL_FIELDS = ("host", "username", "app_id", "installation_id")

@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from collections_app.models import Credential, CredentialKind
 from refresher.credentials.kinds import github_host, store_secret
-from refresher.credentials.secrets import Secret
+from refresher.secrets import Secret
 
 _names = itertools.count(1)
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from django.db import transaction
 
-from refresher.credentials.secrets import SecretBox, SecretUnreadable
 from refresher.models import GitHubAppInstallation
+from refresher.secrets import SecretBox, SecretUnreadable
 from refresher.upstream.github.apps import Installation
 
 

@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from collections_app.models import Credential, CredentialKind
-from refresher.credentials.secrets import Secret, secret_box, tail_fingerprint
+from refresher.secrets import Secret, secret_box, tail_fingerprint
 from refresher.sources import GitPolicy, Source, SourceKind
-from refresher.upstream.github.apps import MAX_PEM_CHARS as MAX_PEM_CHARS  # for the API
-from refresher.upstream.github.apps import (
+from refresher.upstream.github.app_keys import MAX_PEM_CHARS as MAX_PEM_CHARS  # for the API
+from refresher.upstream.github.app_keys import (
     AppKeyError,
     key_fingerprint,
     load_private_key,

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from django.db import models
 
 from collections_app.models import Credential
-from refresher.credentials.secrets import SecretBox, SecretUnreadable, secret_box
 from refresher.models import GitHubAppInstallation
+from refresher.secrets import SecretBox, SecretUnreadable, secret_box
 
 
 @dataclass

@@ -29,8 +29,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from refresher.exceptions import InvalidSource
+from refresher.schedules import InvalidSchedule, validate
 from refresher.sources import SourceKind, parse_source
-from refresher.triggers.schedules import InvalidSchedule, validate
 
 VALID_SOURCES = (
     "",

@@ -12,8 +12,8 @@ from collections_app.models import Credential
 from refresher.credentials.installations import DatabaseInstallationStore
 from refresher.credentials.kinds import open_secret
 from refresher.credentials.rotation import Rotation, _rotate_one
-from refresher.credentials.secrets import Secret, SecretBox
 from refresher.models import GitHubAppInstallation
+from refresher.secrets import Secret, SecretBox
 from refresher.upstream.github.apps import Installation
 from tests.credentials_support import make_credential
 

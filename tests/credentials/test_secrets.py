@@ -7,7 +7,7 @@ import traceback
 import pytest
 from cryptography.fernet import Fernet
 
-from refresher.credentials.secrets import (
+from refresher.secrets import (
     CredentialsDisabled,
     Secret,
     SecretBox,

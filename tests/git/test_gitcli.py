@@ -97,7 +97,7 @@ def test_the_runner_does_not_inherit_the_callers_environment(git, monkeypatch):
 
 def test_a_login_reaches_git_through_its_environment_only(tmp_path):
     """The wrapper sees what any process listing would: the arguments; the login is not there."""
-    from refresher.credentials.secrets import Secret
+    from refresher.secrets import Secret
     from refresher.upstream.git.cli import GitLogin
 
     seen = tmp_path / "seen"

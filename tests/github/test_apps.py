@@ -16,15 +16,14 @@ from cryptography.hazmat.primitives import serialization
 from werkzeug import Request, Response
 
 from refresher.credentials.installations import DatabaseInstallationStore
-from refresher.credentials.secrets import Secret, SecretBox
-from refresher.upstream.github.apps import (
+from refresher.secrets import Secret, SecretBox
+from refresher.upstream.github.app_keys import (
     AppKeyError,
-    GitHubApp,
-    Installation,
     app_jwt,
     key_fingerprint,
     load_private_key,
 )
+from refresher.upstream.github.apps import GitHubApp, Installation
 from refresher.upstream.github.client import GitHubClient, GitHubError
 from tests.credentials_support import make_credential
 

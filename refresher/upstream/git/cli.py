@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from refresher.credentials.secrets import Secret
 from refresher.exceptions import GitFailed
+from refresher.secrets import Secret
 
 __all__ = ["Git", "GitFailed", "GitLogin", "classify"]
 
