@@ -18,7 +18,6 @@ from collections_app.models import Collection, CollectionCredential, Credential,
 from refresher.credentials.kinds import (
     FIELDS,
     REQUIRED,
-    InvalidCredential,
     check_git_host,
     check_secret,
     check_username,
@@ -26,7 +25,8 @@ from refresher.credentials.kinds import (
     normalized_host,
     store_secret,
 )
-from refresher.secrets import CredentialsDisabled, Secret, credentials_enabled
+from refresher.exceptions import CredentialsDisabled, InvalidCredential
+from refresher.secrets import Secret, credentials_enabled
 
 
 class SecretTextarea(forms.Textarea):

@@ -22,7 +22,6 @@ from refresher.credentials.kinds import (
     MAX_TOKEN_CHARS,
     MAX_USERNAME_CHARS,
     REQUIRED,
-    InvalidCredential,
     check_git_host,
     check_secret,
     check_username,
@@ -30,8 +29,8 @@ from refresher.credentials.kinds import (
     normalized_host,
     store_secret,
 )
-from refresher.exceptions import AlreadyExists
-from refresher.secrets import CredentialsDisabled, Secret, credentials_enabled
+from refresher.exceptions import AlreadyExists, CredentialsDisabled, InvalidCredential
+from refresher.secrets import Secret, credentials_enabled
 
 ID_MAX = 2**63 - 1
 OPTIONAL_FIELDS = ("host", "username", "app_id", "installation_id")

@@ -21,7 +21,8 @@ from collections_app.credential_serializers import (
 )
 from collections_app.models import Credential
 from collections_app.paths import UUID_PATH
-from refresher.secrets import CredentialsDisabled, credentials_enabled
+from refresher.exceptions import CredentialsDisabled
+from refresher.secrets import credentials_enabled
 from skillmeat_site.schema import BODY_REQUIRED, error
 
 CREDENTIAL_NAME_TAKEN = error(

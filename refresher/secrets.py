@@ -19,7 +19,7 @@ from typing import NoReturn
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
-from refresher.exceptions import ServiceError
+from refresher.exceptions import CredentialsDisabled, SecretUnreadable
 
 SETTING = "CREDENTIAL_KEYS"
 MASK = "********"
@@ -58,24 +58,6 @@ class Secret:
     def __reduce__(self) -> NoReturn:
         # Pickling (a task queue, a cache) would write the secret somewhere we do not control.
         raise TypeError("a Secret cannot be pickled")
-
-
-class CredentialsDisabled(ServiceError):
-    """The site has no CREDENTIAL_KEYS, so it cannot keep a secret safely: nothing is stored."""
-
-    code = "credentials_disabled"
-    status = 400
-
-    def __init__(self) -> None:
-        super().__init__(
-            f"This site stores no credentials: {SETTING} is not set. An operator sets it to a "
-            "Fernet key (see .env.example) to enable them.",
-            details={"setting": SETTING},
-        )
-
-
-class SecretUnreadable(Exception):
-    """A stored secret that none of CREDENTIAL_KEYS decrypts (a key was removed too early)."""
 
 
 class SecretBox:

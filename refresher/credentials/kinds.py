@@ -12,14 +12,11 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from collections_app.models import Credential, CredentialKind
+from refresher.exceptions import AppKeyError, InvalidCredential
 from refresher.secrets import Secret, secret_box, tail_fingerprint
 from refresher.sources import GitPolicy, Source, SourceKind
 from refresher.upstream.github.app_keys import MAX_PEM_CHARS as MAX_PEM_CHARS  # for the API
-from refresher.upstream.github.app_keys import (
-    AppKeyError,
-    key_fingerprint,
-    load_private_key,
-)
+from refresher.upstream.github.app_keys import key_fingerprint, load_private_key
 
 # Which non-secret fields each kind uses; the others must be left empty.
 FIELDS: Mapping[str, frozenset[str]] = {
@@ -36,15 +33,6 @@ MAX_TOKEN_CHARS = 4096
 MAX_USERNAME_CHARS = 200
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-class InvalidCredential(ValueError):
-    """A value a credential cannot hold; `field` names it for the error's details."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 def github_host() -> str:

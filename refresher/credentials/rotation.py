@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from django.db import models
 
 from collections_app.models import Credential
+from refresher.exceptions import SecretUnreadable
 from refresher.models import GitHubAppInstallation
-from refresher.secrets import SecretBox, SecretUnreadable, secret_box
+from refresher.secrets import SecretBox, secret_box
 
 
 @dataclass

@@ -7,14 +7,8 @@ import traceback
 import pytest
 from cryptography.fernet import Fernet
 
-from refresher.secrets import (
-    CredentialsDisabled,
-    Secret,
-    SecretBox,
-    SecretUnreadable,
-    secret_box,
-    tail_fingerprint,
-)
+from refresher.exceptions import CredentialsDisabled, SecretUnreadable
+from refresher.secrets import Secret, SecretBox, secret_box, tail_fingerprint
 
 VALUE = "ghp_S3cr3tV4lu3ThatMustNeverShow0000"
 

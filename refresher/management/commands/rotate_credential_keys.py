@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from refresher.credentials.rotation import rotate_all
-from refresher.secrets import CredentialsDisabled
+from refresher.exceptions import CredentialsDisabled
 
 
 class Command(BaseCommand):

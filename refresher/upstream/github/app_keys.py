@@ -12,6 +12,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
+from refresher.exceptions import AppKeyError
 from refresher.secrets import Secret
 
 # GitHub refuses an `exp` more than 10 minutes ahead; a minute less leaves room for clock drift.
@@ -21,10 +22,6 @@ JWT_BACKDATE = 60
 JWT_RENEW_BEFORE = 60
 MIN_KEY_BITS = 2048
 MAX_PEM_CHARS = 16_384
-
-
-class AppKeyError(ValueError):
-    """A private key the site cannot sign with; the message says why, never the key."""
 
 
 def load_private_key(pem: Secret) -> RSAPrivateKey:
