@@ -47,7 +47,11 @@ class EntryErrorCode(models.TextChoices):
     INVALID_SOURCE = "invalid_source", "The stored source is not a valid spec"
     UPSTREAM_NOT_FOUND = "upstream_not_found", "Repository, ref or path not found upstream"
     UPSTREAM_FORBIDDEN = "upstream_forbidden", "Upstream refused access"
-    UPSTREAM_UNAUTHORIZED = "upstream_unauthorized", "GitHub refused the token (401)"
+    UPSTREAM_UNAUTHORIZED = "upstream_unauthorized", "Upstream refused the credential (401)"
+    CREDENTIALS_REQUIRED = (
+        "credentials_required",
+        "A private repository the collection has no credential of its own for",
+    )
     RATE_LIMITED = "rate_limited", "GitHub's rate limit stopped the read"
     UPSTREAM_UNAVAILABLE = "upstream_unavailable", "Upstream could not be reached"
     INVALID_METADATA = "invalid_metadata", "The main file could not be parsed"
@@ -223,15 +227,20 @@ class WorkerHeartbeat(models.Model):
 
 
 class GitHubQuota(models.Model):
-    """The last known GitHub rate-limit state of one token, shared by every process.
+    """The last known GitHub rate-limit state of one account, shared by every process.
+
+    An account is what GitHub counts requests against: the site's token, a user's token, or an
+    App installation (each has its own hour).
 
     Written by runs when GitHub reports something others must know (a secondary-limit pause, an
     exhausted resource) and at the end of their reads; read at the start of every run and before
-    every wave of requests. `account` is a fingerprint of the API URL and the token, never the
-    token itself.
+    every wave of requests. `account` is a fingerprint of the API URL and the token (or the
+    installation's id), never the token itself.
     """
 
     account = models.CharField(max_length=64, unique=True)
+    # Whose quota: the site's own token, a user's token, or a GitHub App installation's.
+    kind = models.CharField(max_length=16, blank=True, default="site")
     api_url = models.CharField(max_length=300, blank=True, default="")
     # {resource: {"limit": int, "remaining": int, "reset_at": ISO 8601}} per GitHub resource.
     resources = models.JSONField(default=dict, blank=True)
