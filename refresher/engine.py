@@ -23,12 +23,14 @@ from django.db.models import QuerySet
 
 from collections_app.models import Artifact, Collection
 from refresher.apply import apply_decisions
+from refresher.credentials.access import access_for, mark_used
 from refresher.evaluate import Decision, errored, evaluate, skipped
 from refresher.exceptions import InvalidSource, UpstreamUnavailable
 from refresher.models import Mode, RefreshRun, Trigger
 from refresher.options import ArtifactFilter, RefreshOptions
 from refresher.runs import Requester, fail_run, heartbeat, start_run
 from refresher.sources import SourceKind, parse_source
+from refresher.upstream.access import Access
 from refresher.upstream.httpcache import HttpCache
 from refresher.upstream.provider import (
     Provider,
@@ -235,7 +237,8 @@ class Refresher:
         started = time.monotonic()
         options = options_of(run)
         selection = self._select(run, options)
-        unavailable = self._unavailable(selection.targets)
+        access = access_for(run.collection) if selection.targets else Access()
+        unavailable = self._unavailable(selection.targets, access)
         if unavailable is not None:
             return self._refuse(run, unavailable)
         beat = _Heartbeat(
@@ -245,7 +248,9 @@ class Refresher:
             progress=progress,
         )
         deadline = started + deadline_seconds if deadline_seconds else None
-        reads = self._read_all(selection.targets, deadline=deadline, on_progress=beat)
+        reads = self._read_all(
+            selection.targets, deadline=deadline, on_progress=beat, access=access
+        )
         decisions = self._decide(selection, reads, options)
         # Nothing could be read, and only because upstream was down or out of quota.
         unreachable = bool(reads) and all(
@@ -276,11 +281,11 @@ class Refresher:
                 settled[artifact.id] = skipped(artifact, reason, current_sha=artifact.resolved_sha)
         return Selection(artifacts=artifacts, targets=targets, settled=settled)
 
-    def _unavailable(self, targets: Sequence[Target]) -> Unavailable | None:
+    def _unavailable(self, targets: Sequence[Target], access: Access) -> Unavailable | None:
         """Why the run must not send anything at all (a shared pause or spent quota), or None."""
         for provider in self.providers:
             if any(self._by_kind[t.source.kind] is provider for t in targets):
-                unavailable = provider.unavailable()
+                unavailable = provider.unavailable(access)
                 if unavailable is not None:
                     return unavailable
         return None
@@ -302,14 +307,21 @@ class Refresher:
         *,
         deadline: float | None,
         on_progress: Callable[[int], None],
+        access: Access,
     ) -> dict[uuid.UUID, UpstreamRead]:
-        """Read every target, no transaction open; the run's HTTP cache is saved once after."""
+        """Read every target, no transaction open; the run's HTTP cache is saved once after,
+        and the credentials read with are marked used."""
         cache = HttpCache()
         context = ReadContext(
-            cache=cache, concurrency=self.concurrency, deadline=deadline, on_progress=on_progress
+            cache=cache,
+            concurrency=self.concurrency,
+            deadline=deadline,
+            on_progress=on_progress,
+            access=access,
         )
         reads = self._read(list(targets), context)
         cache.flush()
+        mark_used({c for p in self.providers for c in p.used_credentials})
         return reads
 
     def _read(self, targets: list[Target], context: ReadContext) -> dict[uuid.UUID, UpstreamRead]:

@@ -9,12 +9,12 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from collections_app.models import Credential
-from refresher.credentials.installations import DatabaseInstallationStore
 from refresher.credentials.kinds import open_secret
 from refresher.credentials.rotation import Rotation, _rotate_one
 from refresher.models import GitHubAppInstallation
 from refresher.secrets import Secret, SecretBox
 from refresher.upstream.github.apps import Installation
+from refresher.upstream.github.installations import DatabaseInstallationStore
 from tests.credentials_support import make_credential
 
 pytestmark = pytest.mark.django_db

@@ -15,16 +15,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from werkzeug import Request, Response
 
-from refresher.credentials.installations import DatabaseInstallationStore
+from refresher.exceptions import AppKeyError
 from refresher.secrets import Secret, SecretBox
-from refresher.upstream.github.app_keys import (
-    AppKeyError,
-    app_jwt,
-    key_fingerprint,
-    load_private_key,
-)
+from refresher.upstream.github.app_keys import app_jwt, key_fingerprint, load_private_key
 from refresher.upstream.github.apps import GitHubApp, Installation
 from refresher.upstream.github.client import GitHubClient, GitHubError
+from refresher.upstream.github.installations import DatabaseInstallationStore
 from tests.credentials_support import make_credential
 
 APP_ID = 31337

@@ -8,7 +8,7 @@ repository's owner is asked once (`GET /repos/{owner}/{repo}/installation`) unle
 credential names it.
 
 Tokens are kept until five minutes before their `expires_at`, in a store every process shares
-(injected, like the quota governor's: the database one is `refresher.credentials.installations`),
+(injected, like the quota governor's: the database one is `installations.py` beside this module),
 and minted again once when GitHub refuses one (401) before its time. Plain Python: no models.
 The store is used only by the thread that owns the database connection (`prepare` and `flush`);
 reads on worker threads only ask this object's memory, or GitHub.
@@ -25,13 +25,9 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
+from refresher.exceptions import AppKeyError
 from refresher.secrets import Secret
-from refresher.upstream.github.app_keys import (
-    JWT_RENEW_BEFORE,
-    AppKeyError,
-    app_jwt,
-    load_private_key,
-)
+from refresher.upstream.github.app_keys import JWT_RENEW_BEFORE, app_jwt, load_private_key
 from refresher.upstream.github.client import GitHubError, GitHubResponse
 
 # An installation token is not used in its last five minutes: a read may outlast it.
@@ -176,6 +172,12 @@ class GitHubApp:
             self._dirty.add(installation.id)
             return installation
 
+    def known(self, owner: str) -> Installation | None:
+        """The installation kept for `owner`, without asking GitHub."""
+        owner = owner.lower()
+        with self._lock:
+            return next((i for i in self._by_id.values() if i.account == owner), None)
+
     # -- tokens ---------------------------------------------------------------------------------
 
     def token(self, installation_id: int) -> Secret:
@@ -274,3 +276,20 @@ def _parse_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+class InstallationToken:
+    """A client's token source (`client.TokenSource`) for one installation of an App."""
+
+    def __init__(self, app: GitHubApp, installation_id: int) -> None:
+        self._app = app
+        self.installation_id = installation_id
+
+    def __repr__(self) -> str:
+        return f"InstallationToken(installation_id={self.installation_id!r})"
+
+    def current(self) -> Secret:
+        return self._app.token(self.installation_id)
+
+    def refused(self, token: Secret) -> Secret | None:
+        return self._app.renew(self.installation_id, token)

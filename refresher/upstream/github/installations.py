@@ -10,8 +10,9 @@ from typing import Any
 
 from django.db import transaction
 
+from refresher.exceptions import SecretUnreadable
 from refresher.models import GitHubAppInstallation
-from refresher.secrets import SecretBox, SecretUnreadable
+from refresher.secrets import SecretBox
 from refresher.upstream.github.apps import Installation
 
 
