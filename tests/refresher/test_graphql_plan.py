@@ -6,7 +6,7 @@ import json
 import httpx
 import pytest
 
-from fakegithub.graphql import validate_query
+from fakegithub.graphql_schema import validate_query
 from refresher.exceptions import UpstreamUnavailable
 from refresher.models import HttpCacheEntry, Mode, RefreshEntry
 from refresher.options import RefreshOptions
