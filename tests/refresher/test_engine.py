@@ -158,6 +158,7 @@ class TestNeverErase:
         assert entry_of(run).error_code == "rate_limited"
         self.assert_untouched(artifact)
 
+    @pytest.mark.allow_rest_fallback  # GraphQL's queries time out, on purpose
     def test_timeout_changes_nothing(self, github, settings, collection, repo):
         settings.REFRESH_HTTP_TIMEOUT = 0.2
         settings.REFRESH_MAX_RETRIES = 0
