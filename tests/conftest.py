@@ -4,6 +4,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tests.ci_gate import pytest_runtest_makereport  # noqa: F401  (a hook: CI runs every browser test)
 from tests.factories import UserFactory
 
 
