@@ -1,4 +1,4 @@
-"""Network shaping: injected error answers and held answers, matched on the request path."""
+"""Network shaping: injected error answers, delayed and held answers, matched on the path."""
 
 from __future__ import annotations
 
@@ -22,6 +22,48 @@ class FailRule:
     documentation_url: str = DOCS_URL
 
 
+class Hold:
+    """A gate: matching requests wait at the fake until :meth:`release` (or the fake stops).
+
+    Tests prove concurrency with it instead of timing: :meth:`wait_for` returns once that many
+    requests are waiting at once.
+    """
+
+    def __init__(self, path_regex: str) -> None:
+        self.pattern = re.compile(path_regex)
+        self._released = threading.Event()
+        self._changed = threading.Condition()
+        self._waiting = 0
+
+    @property
+    def waiting(self) -> int:
+        """How many requests are held right now."""
+        with self._changed:
+            return self._waiting
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        """Block until ``count`` requests are held at once; False if that did not happen in time."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._waiting >= count, timeout)
+
+    def release(self) -> None:
+        """Let every held request, and every later one, through."""
+        self._released.set()
+
+    def pass_through(self, stopping: threading.Event) -> None:
+        """Hold the calling request until released or until ``stopping`` is set."""
+        with self._changed:
+            self._waiting += 1
+            self._changed.notify_all()
+        try:
+            while not self._released.wait(0.01) and not stopping.is_set():
+                pass
+        finally:
+            with self._changed:
+                self._waiting -= 1
+                self._changed.notify_all()
+
+
 class Faults:
     """The failure and delay rules a test set; thread-safe."""
 
@@ -29,6 +71,7 @@ class Faults:
         self._lock = threading.Lock()
         self._failures: list[FailRule] = []
         self._delays: list[tuple[re.Pattern[str], float]] = []
+        self._holds: list[Hold] = []
 
     def add_failure(
         self,
@@ -52,11 +95,28 @@ class Faults:
         with self._lock:
             self._delays.append((re.compile(path_regex), seconds))
 
+    def add_hold(self, path_regex: str) -> Hold:
+        """Hold matching requests until the returned gate is released."""
+        hold = Hold(path_regex)
+        with self._lock:
+            self._holds.append(hold)
+        return hold
+
     def clear(self) -> None:
-        """Forget every rule."""
+        """Forget every rule; held requests go through."""
         with self._lock:
             self._failures.clear()
             self._delays.clear()
+            holds, self._holds = self._holds, []
+        for hold in holds:
+            hold.release()
+
+    def pass_holds(self, path: str, stopping: threading.Event) -> None:
+        """Wait at every gate that holds ``path``."""
+        with self._lock:
+            holds = [hold for hold in self._holds if hold.pattern.search(path)]
+        for hold in holds:
+            hold.pass_through(stopping)
 
     def delay_for(self, path: str) -> float:
         """The seconds every matching delay rule adds to an answer to ``path``."""

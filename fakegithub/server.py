@@ -29,7 +29,7 @@ from werkzeug.wrappers import Request, Response
 
 from .endpoints import API_VERSION, GRAPHQL_PATHS, RATE_LIMIT_PATH, endpoint_kind
 from .errors import SECONDARY_LIMIT_DOCS_URL, SECONDARY_LIMIT_MESSAGE, GitHubFailure
-from .faults import Faults
+from .faults import Faults, Hold
 from .graphql import GraphQLEndpoint
 from .graphql_http import GraphQLService, serve_graphql
 from .graphql_schema import NODE_LIMIT, github_schema, schema_path
@@ -350,8 +350,16 @@ class FakeGitHub:
         """Hold answers to matching paths for ``seconds`` (to make a client time out)."""
         self._faults.add_delay(path_regex, seconds)
 
+    def hold(self, path_regex: str) -> Hold:
+        """Hold requests to matching paths until the returned gate's ``release()``.
+
+        ``hold.wait_for(n, timeout)`` returns once ``n`` requests are held at once: proof of
+        concurrency that does not depend on how fast the machine is.
+        """
+        return self._faults.add_hold(path_regex)
+
     def clear_faults(self) -> None:
-        """Forget every :meth:`fail` and :meth:`delay` rule."""
+        """Forget every :meth:`fail`, :meth:`delay` and :meth:`hold` rule."""
         self._faults.clear()
 
     # -- traffic log -------------------------------------------------------------------------
@@ -412,6 +420,7 @@ class FakeGitHub:
         return response(environ, start_response)
 
     def _handle(self, request: Request) -> Response:
+        self._faults.pass_holds(request.path, self._stopping)
         wait = self.latency + self._faults.delay_for(request.path)
         if wait > 0:
             self._stopping.wait(wait)
