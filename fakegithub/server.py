@@ -27,7 +27,13 @@ from typing import TYPE_CHECKING, Self
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from .endpoints import API_VERSION, GRAPHQL_PATHS, RATE_LIMIT_PATH, endpoint_kind
+from .endpoints import (
+    API_VERSION,
+    GRAPHQL_PATHS,
+    RATE_LIMIT_PATH,
+    endpoint_kind,
+    rate_limit_resource,
+)
 from .errors import SECONDARY_LIMIT_DOCS_URL, SECONDARY_LIMIT_MESSAGE, GitHubFailure
 from .faults import Faults, Hold
 from .graphql import GraphQLEndpoint
@@ -453,7 +459,8 @@ class FakeGitHub:
         response = conditional(request, response)
         # /rate_limit is free, and so is a 304, but only for a request made with a token:
         # GitHub bills an unauthenticated 304 like any other answer.
-        billed = request.path != RATE_LIMIT_PATH and (response.status_code != 304 or not authorized)
+        resource = rate_limit_resource(request.path)
+        billed = resource is not None and (response.status_code != 304 or not authorized)
         figures = self._quota.bill_rest(identified=authorized or not self.token, billed=billed)
         response.headers.update(
             {
@@ -463,7 +470,7 @@ class FakeGitHub:
                 "X-RateLimit-Remaining": str(figures.remaining),
                 "X-RateLimit-Used": str(figures.limit - figures.remaining),
                 "X-RateLimit-Reset": str(figures.reset),
-                "X-RateLimit-Resource": "core",
+                "X-RateLimit-Resource": resource or "core",
                 "Vary": "Accept, Authorization, Cookie, X-GitHub-OTP",
             }
         )
