@@ -35,12 +35,6 @@ class Hold:
         self._changed = threading.Condition()
         self._waiting = 0
 
-    @property
-    def waiting(self) -> int:
-        """How many requests are held right now."""
-        with self._changed:
-            return self._waiting
-
     def wait_for(self, count: int, timeout: float) -> bool:
         """Block until ``count`` requests are held at once; False if that did not happen in time."""
         with self._changed:
