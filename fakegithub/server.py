@@ -470,7 +470,7 @@ class FakeGitHub:
                 "X-RateLimit-Remaining": str(figures.remaining),
                 "X-RateLimit-Used": str(figures.limit - figures.remaining),
                 "X-RateLimit-Reset": str(figures.reset),
-                "X-RateLimit-Resource": resource or "core",
+                "X-RateLimit-Resource": "core",  # the only REST resource the fake serves
                 "Vary": "Accept, Authorization, Cookie, X-GitHub-OTP",
             }
         )
