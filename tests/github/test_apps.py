@@ -1,24 +1,21 @@
 """GitHub Apps: the JWT GitHub asks for, finding installations, minting and keeping tokens.
 
-The server on loopback plays GitHub's App endpoints as its REST reference describes them: it
-checks each JWT against the app's public key (RS256, `iss`, `iat`, at most ten minutes of life)
-and answers 401 with GitHub's message when it cannot.
+Against the GitHub fake, which checks each JWT against the App's public key (RS256, `iss`,
+`iat`, at most ten minutes of life) and answers 401 with GitHub's message when it cannot.
 """
 
-import json
 import time
-from datetime import UTC, datetime, timedelta
-from itertools import count
+from dataclasses import dataclass
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from werkzeug import Request, Response
 
+from fakegithub import FakeGitHub
 from refresher.exceptions import AppKeyError
 from refresher.secrets import Secret, SecretBox
 from refresher.upstream.github.app_keys import app_jwt, key_fingerprint, load_private_key
-from refresher.upstream.github.apps import GitHubApp, Installation
+from refresher.upstream.github.apps import GitHubApp, Installation, InstallationToken
 from refresher.upstream.github.client import GitHubClient, GitHubError
 from refresher.upstream.github.installations import DatabaseInstallationStore
 from tests.credentials_support import make_credential
@@ -26,115 +23,35 @@ from tests.credentials_support import make_credential
 APP_ID = 31337
 
 
-class AppServer:
-    """GitHub's App endpoints for one app, installed on `acme` (installation 77)."""
-
-    def __init__(self, httpserver, public_pem: bytes) -> None:
-        self.server = httpserver
-        self.public_pem = public_pem
-        self.installations = {"acme": 77}
-        self.minted: list[str] = []
-        self.refuse_token: set[str] = set()
-        self.lifetime = timedelta(hours=1)
-        self._serial = count(1)
-        httpserver.expect_request("/repos/acme/private/installation").respond_with_handler(
-            self.repo_installation
-        )
-        httpserver.expect_request("/repos/solo/tools/installation").respond_with_handler(
-            self.repo_installation
-        )
-        httpserver.expect_request("/app/installations/77").respond_with_handler(self.installation)
-        httpserver.expect_request(
-            "/app/installations/77/access_tokens", method="POST"
-        ).respond_with_handler(self.access_token)
-
-    def check_jwt(self, request: Request) -> Response | None:
-        header = request.headers.get("Authorization", "")
-        token = header.removeprefix("Bearer ")
-        try:
-            claims = jwt.decode(
-                token,
-                self.public_pem,
-                algorithms=["RS256"],
-                options={"require": ["iat", "exp", "iss"]},
-            )
-        except jwt.PyJWTError:
-            return _error(401, "A JSON web token could not be decoded")
-        now = time.time()
-        if claims["exp"] - now > 600:
-            return _error(401, "'Expiration time' claim ('exp') is too far in the future")
-        if claims["iat"] > now:
-            return _error(401, "'Issued at' claim ('iat') must be an Integer representing the time")
-        if str(claims["iss"]) != str(APP_ID):
-            return _error(401, "'Issuer' claim ('iss') must be an Integer")
-        return None
-
-    def repo_installation(self, request: Request) -> Response:
-        if refused := self.check_jwt(request):
-            return refused
-        owner = request.path.split("/")[2]
-        if owner not in self.installations:
-            return _error(404, "Not Found")
-        return _json(200, _installation(self.installations[owner], owner))
-
-    def installation(self, request: Request) -> Response:
-        return self.check_jwt(request) or _json(200, _installation(77, "acme"))
-
-    def access_token(self, request: Request) -> Response:
-        if refused := self.check_jwt(request):
-            return refused
-        token = f"ghs_minted{next(self._serial):04d}"
-        self.minted.append(token)
-        expires = datetime.now(UTC) + self.lifetime
-        return _json(
-            201,
-            {
-                "token": token,
-                "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "permissions": {"contents": "read", "metadata": "read"},
-                "repository_selection": "all",
-            },
-        )
-
-
-def _installation(ident: int, owner: str) -> dict:
-    return {
-        "id": ident,
-        "account": {"login": owner.capitalize(), "id": 1, "type": "Organization"},
-        "app_id": APP_ID,
-        "target_type": "Organization",
-        "repository_selection": "all",
-        "permissions": {"contents": "read", "metadata": "read"},
-    }
-
-
-def _json(status: int, body: dict) -> Response:
-    return Response(json.dumps(body), status=status, content_type="application/json")
-
-
-def _error(status: int, message: str) -> Response:
-    return _json(status, {"message": message, "documentation_url": "https://docs.github.com/rest"})
-
-
 @pytest.fixture
 def key(app_private_key):
     return load_private_key(Secret(app_private_key))
 
 
+@dataclass
+class Apps:
+    fake: FakeGitHub
+    installation: int  # the App's installation on `acme`
+
+
 @pytest.fixture
-def github_apps(httpserver, key) -> AppServer:
+def github_apps(key):
+    """The fake with the App registered (by its public key) and installed on `acme`."""
     public = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    return AppServer(httpserver, public)
+    with FakeGitHub() as fake:
+        fake.add_repo("acme/private", files={"README.md": "#\n"}, private=True)
+        fake.add_repo("solo/tools", files={"README.md": "#\n"})
+        fake.add_app(APP_ID, public.decode(), slug="reader")
+        yield Apps(fake, fake.install_app(APP_ID, "acme"))
 
 
 @pytest.fixture
-def connect(httpserver):
+def connect(github_apps):
     def build(bearer: Secret) -> GitHubClient:
-        return GitHubClient(
-            base_url=httpserver.url_for("/"), token=bearer.reveal(), max_retries=0, timeout=5
-        )
+        url = github_apps.fake.url
+        return GitHubClient(base_url=url, token=bearer.reveal(), max_retries=0)
 
     return build
 
@@ -167,55 +84,82 @@ def test_the_installation_of_a_repositorys_owner_is_found_and_its_token_minted(
     github_apps, app_private_key, connect
 ):
     app = make_app(app_private_key, connect)
+    ident = github_apps.installation
 
     installation = app.installation_for("ACME", "private")
+    token = app.token(ident)
 
-    assert installation == Installation(77, "acme")
-    assert app.token(77) == Secret("ghs_minted0001")
-    assert app.token(77) == Secret("ghs_minted0001")  # kept, not minted again
-    assert github_apps.minted == ["ghs_minted0001"]
+    assert installation == Installation(ident, "acme")
+    assert app.token(ident) == token  # kept, not minted again
+    assert github_apps.fake.minted_tokens() == [ident]
+    reading = GitHubClient(base_url=github_apps.fake.url, token=token.reveal(), max_retries=0)
+    with reading:
+        assert reading.get("/repos/acme/private").data["private"] is True
 
 
 def test_an_owner_without_the_app_is_not_covered_and_asked_once(
-    github_apps, httpserver, app_private_key, connect
+    github_apps, app_private_key, connect
 ):
     app = make_app(app_private_key, connect)
 
     assert app.installation_for("solo", "tools") is None
     assert app.installation_for("solo", "tools") is None
 
-    asked = [r for r, _ in httpserver.log if r.path == "/repos/solo/tools/installation"]
-    assert len(asked) == 1
+    asked = [r for r in github_apps.fake.requests if r.path == "/repos/solo/tools/installation"]
+    assert [r.status for r in asked] == [404]
 
 
 def test_a_named_installation_covers_its_own_account_only(github_apps, app_private_key, connect):
-    app = make_app(app_private_key, connect, installation_id=77)
+    ident = github_apps.installation
+    app = make_app(app_private_key, connect, installation_id=ident)
 
-    assert app.installation_for("acme", "anything") == Installation(77, "acme")
+    assert app.installation_for("acme", "anything") == Installation(ident, "acme")
     assert app.installation_for("other", "repo") is None
 
 
 def test_a_token_is_not_used_in_its_last_five_minutes(github_apps, app_private_key, connect):
-    github_apps.lifetime = timedelta(minutes=4)
+    github_apps.fake.app_token_lifetime = 4 * 60
     app = make_app(app_private_key, connect)
+    ident = github_apps.installation
 
-    first = app.token(77)
-    second = app.token(77)
+    first = app.token(ident)
+    second = app.token(ident)
 
     assert first != second
-    assert github_apps.minted == ["ghs_minted0001", "ghs_minted0002"]
+    assert github_apps.fake.minted_tokens() == [ident, ident]
 
 
 def test_a_refused_token_is_minted_again_once(github_apps, app_private_key, connect):
     app = make_app(app_private_key, connect)
-    first = app.token(77)
+    ident = github_apps.installation
+    first = app.token(ident)
 
-    renewed = app.renew(77, first)
+    renewed = app.renew(ident, first)
 
-    assert renewed == Secret("ghs_minted0002")
-    assert app.renew(77, first) == renewed  # a thread that saw the old one gets the new one
-    assert app.renew(77, renewed) is None  # once per run
-    assert len(github_apps.minted) == 2
+    assert renewed is not None and renewed != first
+    assert app.renew(ident, first) == renewed  # a thread that saw the old one gets the new one
+    assert app.renew(ident, renewed) is None  # once per run
+    assert len(github_apps.fake.minted_tokens()) == 2
+
+
+def test_a_client_reading_as_an_installation_mints_again_once_after_a_401(
+    github_apps, app_private_key, connect
+):
+    app = make_app(app_private_key, connect)
+    ident = github_apps.installation
+    client = GitHubClient(
+        base_url=github_apps.fake.url, auth=InstallationToken(app, ident), max_retries=0
+    )
+    with client:
+        assert client.get("/repos/acme/private").status == 200
+        github_apps.fake.revoke_installation_tokens(ident)  # e.g. revoked before its time
+
+        assert client.get("/repos/acme/private").status == 200  # a new token, once
+        github_apps.fake.revoke_installation_tokens(ident)
+        with pytest.raises(GitHubError) as refused:
+            client.get("/repos/acme/private")
+    assert refused.value.code == "upstream_unauthorized"
+    assert len(github_apps.fake.minted_tokens()) == 2
 
 
 def test_a_key_github_refuses_is_an_unauthorized_error(github_apps, connect):
@@ -230,17 +174,17 @@ def test_a_key_github_refuses_is_an_unauthorized_error(github_apps, connect):
     assert "JSON web token could not be decoded" in raised.value.message
 
 
-def test_an_unusable_key_is_an_unauthorized_error_without_a_request(httpserver, connect):
+def test_an_unusable_key_is_an_unauthorized_error_without_a_request(github_apps, connect):
     app = make_app(
         "-----BEGIN RSA PRIVATE KEY-----\nbroken\n-----END RSA PRIVATE KEY-----", connect
     )
 
     with pytest.raises(GitHubError) as raised:
-        app.token(77)
+        app.token(github_apps.installation)
 
     assert raised.value.code == "upstream_unauthorized"
     assert "private key cannot be used" in raised.value.message
-    assert httpserver.log == []
+    assert github_apps.fake.requests == []
 
 
 def test_a_malformed_key_is_explained_without_echoing_it():
@@ -256,10 +200,11 @@ def test_installations_and_tokens_are_kept_for_the_next_run_encrypted(
 ):
     credential = make_credential(user, kind="github_app", app_id=APP_ID, secret=app_private_key)
     box = SecretBox(credential_keys)
+    ident = github_apps.installation
     first = make_app(app_private_key, connect, store=DatabaseInstallationStore(credential.pk, box))
     first.prepare()
     first.installation_for("acme", "private")
-    token = first.token(77)
+    token = first.token(ident)
     first.flush()
 
     row = credential.installations.get()
@@ -269,10 +214,10 @@ def test_installations_and_tokens_are_kept_for_the_next_run_encrypted(
     later = make_app(app_private_key, connect, store=DatabaseInstallationStore(credential.pk, box))
     later.prepare()
     assert later.installation_for("acme", "private") == Installation(
-        77, "acme", token, row.expires_at
+        ident, "acme", token, row.expires_at
     )
-    assert later.token(77) == token
-    assert github_apps.minted == [token.reveal()]
+    assert later.token(ident) == token
+    assert github_apps.fake.minted_tokens() == [ident]
 
 
 def test_the_app_object_shows_no_key():
