@@ -94,15 +94,18 @@ class Accounts:
         return self.site
 
     def _installed(self, credential: AppCredential, owner: str, repo: str) -> Account | None:
-        """The account of this App's installation on `owner`, or None when it has none."""
-        if credential.unreadable:
-            # Its JWT cannot be made, so GitHub cannot be asked where it is installed.
-            logger.warning("%s cannot be decrypted; it reads nothing", credential.ref.describe())
-            return None
-        app = self._app(credential)
+        """The account of this App's installation on `owner`, or None when it has none.
+
+        An App that cannot be asked (a secret no key opens, a key GitHub refuses) might cover any
+        owner: every repository that reaches it fails as refused, rather than being read by the
+        next credential in its place.
+        """
         refusal = self._refused_apps.get(credential.ref.id)
-        found: Installation | None = app.known(owner) if refusal else None
+        if refusal is None and credential.unreadable:
+            refusal = self._refused_apps[credential.ref.id] = "its private key cannot be decrypted"
+        found: Installation | None = None
         if refusal is None:
+            app = self._app(credential)
             try:
                 found = app.installation_for(owner, repo)
             except GitHubError as exc:
@@ -110,7 +113,12 @@ class Accounts:
                     logger.warning("could not ask where %s is installed: %s", credential, exc)
                     return None
                 refusal = self._refused_apps[credential.ref.id] = exc.message
-                found = app.known(owner)
+        if refusal is not None:
+            return Account(
+                f"refused:{credential.ref.id}",
+                ReadAs(credential.ref.describe(), private=True, credential=credential.ref),
+                refused=refusal,
+            )
         if found is None:
             return None
         label = f"{credential.ref.describe()}, installation {found.id}"
@@ -118,7 +126,6 @@ class Accounts:
             f"installation:{credential.ref.id}:{found.id}",
             ReadAs(label, private=True, credential=credential.ref),
             installation=found.id,
-            refused=refusal or "",
         )
 
     def _token_account(self, token: TokenCredential) -> Account:

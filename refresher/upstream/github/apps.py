@@ -172,12 +172,6 @@ class GitHubApp:
             self._dirty.add(installation.id)
             return installation
 
-    def known(self, owner: str) -> Installation | None:
-        """The installation kept for `owner`, without asking GitHub."""
-        owner = owner.lower()
-        with self._lock:
-            return next((i for i in self._by_id.values() if i.account == owner), None)
-
     # -- tokens ---------------------------------------------------------------------------------
 
     def token(self, installation_id: int) -> Secret:
