@@ -15,6 +15,7 @@ from rest_framework.utils import html
 
 from collections_app.fields import SPACE_CLASS, StrictCharField, StrictModelSerializer
 from collections_app.models import Credential, CredentialKind
+from collections_app.refresh_serializers import StrictKeysSerializer
 from collections_app.validators import NAME_FORBIDDEN_CLASS, validate_name_characters
 from refresher.credentials.kinds import (
     FIELDS,
@@ -304,7 +305,7 @@ def _name_taken() -> AlreadyExists:
     return AlreadyExists(message, details={"name": [message]})
 
 
-class CredentialTestRequestSerializer(serializers.Serializer):
+class CredentialTestRequestSerializer(StrictKeysSerializer):
     """What `test` may be given: a repository to try the credential on."""
 
     # Named like discovery's `source`, which shadows Field.source in the type stubs only.
@@ -312,8 +313,8 @@ class CredentialTestRequestSerializer(serializers.Serializer):
         required=False,
         max_length=500,
         help_text="A source naming a repository (`owner/repo`, a GitHub URL, or a git+https "
-        "source of the credential's host) to check that the credential can read it. Required "
-        "for git_basic, whose host alone cannot be tried.",
+        "source of the credential's host) to check that the credential can read it. A git "
+        "login is tried on one of your git sources of its host when none is given.",
     )
 
 

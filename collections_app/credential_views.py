@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
@@ -17,13 +18,18 @@ from rest_framework.serializers import BaseSerializer
 from collections_app.credential_serializers import (
     NEW_CREDENTIAL,
     CredentialSerializer,
+    CredentialTestRequestSerializer,
+    CredentialTestResponseSerializer,
     NewCredentialSerializer,
 )
 from collections_app.models import Credential
 from collections_app.paths import UUID_PATH
+from collections_app.refresh_serializers import body_object
+from collections_app.refresh_views import RefreshThrottle
+from refresher.credential_check import check_credential
 from refresher.exceptions import CredentialsDisabled
 from refresher.secrets import credentials_enabled
-from skillmeat_site.schema import BODY_REQUIRED, error
+from skillmeat_site.schema import BODY_REQUIRED, THROTTLED, error
 
 CREDENTIAL_NAME_TAKEN = error(
     "You already have a credential with this name.",
@@ -95,3 +101,36 @@ class CredentialViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer: BaseSerializer[Credential]) -> None:
         serializer.save(owner=self.request.user)
+
+    @extend_schema(
+        operation_id="credentials_test",
+        summary="Try a credential upstream",
+        request=CredentialTestRequestSerializer,
+        responses={
+            200: OpenApiResponse(
+                CredentialTestResponseSerializer,
+                description="What upstream said: `ok` false (with why in `detail`) when it "
+                "refused the credential or it cannot read the repository named.",
+            ),
+            429: THROTTLED,
+        },
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        throttle_classes=[RefreshThrottle],
+        serializer_class=CredentialTestRequestSerializer,
+    )
+    def test(self, request: Request, pk: str | None = None) -> Response:
+        """Ask upstream whether it takes the credential, without refreshing anything.
+
+        A GitHub token is asked who it is (`login`); a GitHub App whether GitHub takes its key
+        (`app`) and, with an `installation_id`, for a token of that installation; a git login
+        lists the refs of a repository of its host. With a `source`, the credential is also
+        tried on that repository. The secret is never part of the answer.
+        """
+        credential = self.get_object()
+        body = CredentialTestRequestSerializer(data=body_object(request))
+        body.is_valid(raise_exception=True)
+        result = check_credential(credential, source=body.validated_data.get("source", ""))
+        return Response(CredentialTestResponseSerializer(result).data)

@@ -94,16 +94,19 @@ class CredentialConnector:
         )
 
 
-def git_provider_from_settings() -> GitProvider:
-    cache_dir = Path(settings.GIT_CACHE_DIR)
-    git = Git(
+def git_from_settings() -> Git:
+    """The hardened git runner, with the site's binary, timeout, policy and trusted CAs."""
+    return Git(
         binary=settings.GIT_BINARY,
         timeout=settings.GIT_TIMEOUT,
         allow_local=settings.GIT_ALLOW_LOCAL,
-        home=cache_dir / "home",
+        home=Path(settings.GIT_CACHE_DIR) / "home",
         ca_bundle=settings.GIT_SSL_CA_BUNDLE,
     )
-    return GitProvider(git, cache_dir)
+
+
+def git_provider_from_settings() -> GitProvider:
+    return GitProvider(git_from_settings(), Path(settings.GIT_CACHE_DIR))
 
 
 def providers_from_settings() -> list[Provider]:

@@ -25,7 +25,8 @@ every value it calls valid is one a user may rightly expect to be accepted.
 - a credential's `private_key`: an unencrypted RSA key in PEM (SPEC 16), which no generated text
   is: always swapped for one made here, once; and a git login's `host`: one of
   GIT_ALLOWED_HOSTS, which on the test site is one name nobody resolves (so that no git source
-  or login reaches the network): always swapped for it.
+  or login reaches the network): always swapped for it. What a credential is tried on (`source`
+  of its test) is a GitHub spec as for discovery: one the test's fake holds when it is not one.
 
 An imported manifest is left as generated: see schemathesis.toml for how its one check is set.
 """
@@ -406,6 +407,9 @@ def _swap_credential_values(body: dict[str, Any]) -> None:
         body["private_key"] = _app_key()
     if _schema_valid_text(body.get("host"), 300) and body.get("host"):
         body["host"] = CONTRACT_GIT_HOST
+    source = body.get("source")  # what a credential is tried on: any repository spec
+    if _schema_valid_text(source, 500) and not github_spec(source):
+        body["source"] = DISCOVERABLE[len(source) % len(DISCOVERABLE)]
 
 
 def _swap_collection_credentials(body: dict[str, Any]) -> None:

@@ -172,3 +172,29 @@ def test_a_cache_filled_by_one_collection_reads_nothing_for_another(
         assert (entry.status, entry.error_code) == (EntryStatus.ERROR, code)
         artifact = theirs.artifacts.get()
         assert (artifact.description, artifact.content, artifact.content_sha) == ("ours", "", "")
+
+
+def test_trying_a_login_lists_the_refs_of_a_git_source_of_its_host(
+    forge, user, api, credential_keys
+):
+    good = login(user, forge.host, name="good")
+    bad = login(user, forge.host, password="not-it", name="bad")
+    collection_with(user, forge.source)  # where `test` finds a repository to try them on
+
+    def tried(credential, body=None):
+        path = f"/api/v1/credentials/{credential.pk}/test"
+        return api.post(path, body or {}, format="json").json()
+
+    assert tried(good) == {
+        "ok": True,
+        "login": USERNAME,
+        "app": None,
+        "detail": f"https://{forge.host}/team/kit.git lets it in.",
+    }
+    refused = tried(bad)
+    assert refused["ok"] is False and "not-it" not in str(refused)
+    elsewhere = tried(good, {"source": "acme/skills"})
+    assert (
+        elsewhere["ok"] is False
+        and "reads git+https sources of that host only" in (elsewhere["detail"])
+    )

@@ -215,6 +215,13 @@ class GitHubApp:
 
     # -- as the app itself ----------------------------------------------------------------------
 
+    def slug(self) -> str:
+        """The App's slug, as GitHub knows the App this key signs for (`GET /app`)."""
+        answer = self._as_app(lambda api: api.get("/app"))
+        data = answer.data if isinstance(answer.data, dict) else {}
+        slug = data.get("slug")
+        return slug if isinstance(slug, str) else str(self.app_id)
+
     def private_key(self) -> RSAPrivateKey:
         """The app's key, read once; AppKeyError when it cannot be used."""
         with self._lock:
