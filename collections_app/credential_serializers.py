@@ -30,6 +30,7 @@ from refresher.credentials.kinds import (
     normalized_host,
     store_secret,
 )
+from refresher.credentials.quota import credential_quota
 from refresher.exceptions import AlreadyExists, CredentialsDisabled, InvalidCredential
 from refresher.secrets import Secret, credentials_enabled
 
@@ -293,6 +294,37 @@ class NewCredentialSerializer(CredentialSerializer):
         for field in {*OPTIONAL_FIELDS, "secret", "private_key"} - self.used_by(kind):
             attrs.pop(field, None)  # the browsable API's form: empty fields of other kinds
         return kind
+
+
+class QuotaResourceSerializer(serializers.Serializer):
+    limit = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+    reset_at = serializers.CharField(help_text="UTC, ISO 8601.")
+
+
+class QuotaAccountSerializer(serializers.Serializer):
+    """One account a credential reads GitHub as, and what is left of its quota."""
+
+    account = serializers.CharField(help_text="`token`, or `installation <id> (<owner>)`.")
+    resources = serializers.DictField(child=QuotaResourceSerializer())
+    paused_until = serializers.CharField(allow_null=True)
+
+
+class CredentialDetailSerializer(CredentialSerializer):
+    """A credential with what is left of its quotas, as every process shares them."""
+
+    quota = serializers.SerializerMethodField(
+        help_text="Per account the credential reads GitHub as (its token; each installation of "
+        "its App): the last known remaining requests per resource and any pause. Empty until a "
+        "run has used it, and for git logins."
+    )
+
+    class Meta(CredentialSerializer.Meta):
+        fields = [*CredentialSerializer.Meta.fields, "quota"]
+
+    @extend_schema_field(QuotaAccountSerializer(many=True))
+    def get_quota(self, credential: Credential) -> list[dict[str, Any]]:
+        return credential_quota(credential)
 
 
 def secret_field_of(kind: str) -> str:

@@ -17,6 +17,7 @@ from rest_framework.serializers import BaseSerializer
 
 from collections_app.credential_serializers import (
     NEW_CREDENTIAL,
+    CredentialDetailSerializer,
     CredentialSerializer,
     CredentialTestRequestSerializer,
     CredentialTestResponseSerializer,
@@ -84,7 +85,9 @@ class CredentialViewSet(viewsets.ModelViewSet):
     ordering_fields = ["name", "kind", "created_at", "last_used_at"]
 
     def get_serializer_class(self) -> type[CredentialSerializer]:
-        return NewCredentialSerializer if self.action == "create" else CredentialSerializer
+        if self.action == "create":
+            return NewCredentialSerializer
+        return CredentialDetailSerializer if self.action == "retrieve" else CredentialSerializer
 
     def get_queryset(self) -> QuerySet[Credential]:
         # Staff too see only their own here (see the module's docstring).

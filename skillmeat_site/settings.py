@@ -188,6 +188,7 @@ SPECTACULAR_SETTINGS = {
         "RunTriggerEnum": "refresher.models.Trigger.choices",
         "DiscoveryStatusEnum": "collections_app.discovery_serializers.DISCOVERY_STATUSES",
         "EntryErrorCodeEnum": "refresher.models.EntryErrorCode.choices",
+        "CredentialKindEnum": "collections_app.models.CredentialKind.choices",
     },
 }
 

@@ -186,3 +186,14 @@ def test_a_secret_no_key_opens_fails_as_refused(upstream, user, app, settings):
     assert acme.error_code == "upstream_unauthorized"
     assert "cannot be decrypted" in acme.error_message
     assert "ghp_other" not in acme.error_message
+
+
+def test_an_apps_detail_shows_each_installations_quota(upstream, user, app, api):
+    collection = collection_of(user, app)
+    collection.artifacts.filter(name="acme-pdf").delete()
+    refresh_now(collection, RefreshOptions())
+
+    [quota] = api.get(f"/api/v1/credentials/{app.pk}/").json()["quota"]
+
+    assert quota["account"] == f"installation {upstream.installation} (beta)"
+    assert all(r["limit"] == 5000 for r in quota["resources"].values())

@@ -183,3 +183,26 @@ class TestNoConfusedDeputy:
         artifact = collection.artifacts.get(name="pdf")
         assert (artifact.description, artifact.content, artifact.content_sha) == ("ours", "", "")
         assert bearers(upstream) - {""} == {f"Bearer {ALICE_TOKEN}", f"Bearer {BOB_TOKEN}"}
+
+
+class TestWhatIsLeft:
+    """A credential's quota shows on its detail and, by fingerprint only, on /healthz."""
+
+    def test_a_tokens_quota_after_a_run(self, upstream, user, api, client, credential_keys):
+        token = make_credential(user, secret=ALICE_TOKEN)
+        refresh_now(collection_of(user, token), RefreshOptions())
+
+        detail = api.get(f"/api/v1/credentials/{token.pk}/").json()
+        health = client.get("/healthz").json()["github"]
+
+        [quota] = detail["quota"]
+        assert quota["account"] == "token"
+        assert quota["paused_until"] is None
+        resource = "graphql" if any(r.path == "/graphql" for r in upstream.requests) else "core"
+        left = quota["resources"][resource]
+        assert left["limit"] == 5000 and left["remaining"] < 5000
+        [account] = health["accounts"]
+        assert account["kind"] == "token" and account["resources"] == quota["resources"]
+        assert ALICE_TOKEN not in str(health) and ALICE_TOKEN not in str(detail)
+        # The list of credentials does not read quotas (one query for the page).
+        assert "quota" not in api.get("/api/v1/credentials/").json()["results"][0]
