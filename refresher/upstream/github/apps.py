@@ -200,18 +200,17 @@ class GitHubApp:
                 f"/app/installations/{installation_id}/access_tokens", json={}, resource="core"
             )
         )
-        data = answer.data if isinstance(answer.data, dict) else {}
-        token, expires = data.get("token"), _parse_time(data.get("expires_at"))
-        if not isinstance(token, str) or not token or expires is None:
+        minted = _minted(answer.data)
+        if minted is None:
             raise GitHubError(
                 code="upstream_unavailable",
                 message=f"GitHub answered installation {installation_id}'s token without one",
             )
+        token, expires = minted
         known = self._by_id.get(installation_id) or Installation(installation_id, "")
-        minted = replace(known, token=Secret(token), expires_at=expires)
-        self._by_id[installation_id] = minted
+        self._by_id[installation_id] = replace(known, token=token, expires_at=expires)
         self._dirty.add(installation_id)
-        return Secret(token)
+        return token
 
     # -- as the app itself ----------------------------------------------------------------------
 
@@ -267,6 +266,14 @@ def _installation_of(data: Any) -> Installation:
     raise GitHubError(
         code="upstream_unavailable", message="GitHub answered an installation without id or account"
     )
+
+
+def _minted(data: Any) -> tuple[Secret, datetime] | None:
+    """The token and expiry of an access-token answer; the token goes nowhere as plain text."""
+    if not isinstance(data, dict) or not isinstance(data.get("token"), str):
+        return None
+    expires = _parse_time(data.get("expires_at"))
+    return (Secret(data["token"]), expires) if data["token"] and expires else None
 
 
 def _parse_time(value: Any) -> datetime | None:

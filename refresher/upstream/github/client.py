@@ -20,7 +20,7 @@ import ssl
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from types import TracebackType
@@ -129,7 +129,8 @@ class GitHubResponse:
     """A successful answer: 200 with its parsed body, or 304 when a validator still matches."""
 
     status: int
-    data: Any
+    # Out of the repr: a body may hold a secret (an App's installation token).
+    data: Any = field(repr=False)
     etag: str
     last_modified: str
     url_path: str
@@ -282,7 +283,7 @@ class GitHubClient:
             raise ValueError("graphql_url must be an absolute http(s) URL")
         self._auth = auth if auth is not None else StaticToken(Secret(token)) if token else None
         # Every token requests went out with, so no message can repeat one.
-        self._sent_tokens: set[str] = set()
+        self._sent_tokens: set[Secret] = set()
         self._timeout = timeout
         self._max_retries = max(0, max_retries)
         self._backoff = max(0.0, backoff)
@@ -576,7 +577,7 @@ class GitHubClient:
                     self._unauthorized = self._unauthorized or exc
             raise
         with self._lock:
-            self._sent_tokens.add(token.reveal())
+            self._sent_tokens.add(token)
         return token
 
     def _send(
@@ -588,7 +589,8 @@ class GitHubClient:
     ) -> httpx.Response:
         """Send the request inside a limiter slot, following same-origin redirects only."""
         url, url_path, params = request.url, request.url_path, request.params
-        headers = dict(request.headers)
+        # httpx.Headers, whose repr hides Authorization: a traceback's captured locals too.
+        headers = httpx.Headers(request.headers)
         if token is not None:
             headers["Authorization"] = f"Bearer {token.reveal()}"
         with self._limiter:
@@ -819,7 +821,7 @@ class GitHubClient:
             sent = list(self._sent_tokens)
         for token in sent:
             if token:
-                text = text.replace(token, "[token]")
+                text = text.replace(token.reveal(), "[token]")
         return text
 
 
