@@ -292,3 +292,27 @@ class Artifact(models.Model):
         self.upstream_repo = parsed.repo[:100]
         self.upstream_path = parsed.path
         self.upstream_ref = parsed.ref
+
+
+class RequestCount(models.Model):
+    """Requests one client made in one window of one throttle scope (`collections_app.throttling`).
+
+    A row per (scope, client, window), counted up by a single `INSERT ... ON CONFLICT DO
+    UPDATE` so that concurrent requests can never read the same count (a cache's get-then-set
+    can, and lets a burst through).
+    """
+
+    scope = models.CharField(max_length=32)
+    client = models.CharField(max_length=100)
+    window_start = models.BigIntegerField(help_text="Seconds since the epoch.")
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "client", "window_start"], name="request_count_one_row_per_window"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.client} @{self.window_start}: {self.hits}"
