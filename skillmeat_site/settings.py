@@ -161,7 +161,10 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "skillmeat_site.schema.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"refresh": env_str("REFRESH_THROTTLE_RATE", "30/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "refresh": env_str("REFRESH_THROTTLE_RATE", "30/min"),
+        "import": env_str("IMPORT_THROTTLE_RATE", "10/min"),
+    },
     "EXCEPTION_HANDLER": "skillmeat_site.errors.exception_handler",
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": False,
@@ -239,6 +242,8 @@ REFRESH_QUEUE_TIMEOUT_SECONDS = env_int("REFRESH_QUEUE_TIMEOUT_SECONDS", 3600, m
 
 # The largest collection.toml an import accepts (bytes; SPEC 11: 5 MiB); a larger one is a 413.
 COLLECTION_IMPORT_MAX_BYTES = env_int("COLLECTION_IMPORT_MAX_BYTES", 5 * 1024 * 1024, minimum=1)
+# The most artifacts one import may hold (API and `manage.py import_collection`); SPEC 18.
+IMPORT_MAX_ARTIFACTS = env_int("IMPORT_MAX_ARTIFACTS", 5000, minimum=1)
 
 # The HTTP cache in front of GitHub: entries no refresh has used for this many days are pruned
 # by the task worker.

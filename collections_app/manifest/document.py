@@ -20,6 +20,7 @@ from typing import Any
 import tomli_w
 from django.core.exceptions import ValidationError
 
+from collections_app.manifest.bounds import bound_problem
 from collections_app.models import ArtifactType, Origin, validate_artifact_name
 from refresher.exceptions import InvalidRequest, InvalidSource, PayloadTooLarge
 from refresher.sources import parse_source
@@ -155,8 +156,12 @@ def entry_label(index: int, kind: Any, name: Any) -> str:
 # --- reading -------------------------------------------------------------------------------
 
 
-def parse_manifest(data: bytes | str, *, max_bytes: int) -> Manifest:
-    """Read and check a manifest; raise InvalidManifest naming every problem, or PayloadTooLarge."""
+def parse_manifest(data: bytes | str, *, max_bytes: int, max_artifacts: int) -> Manifest:
+    """Read and check a manifest; raise InvalidManifest naming every problem, or PayloadTooLarge.
+
+    The text's shape is bounded (`bounds`) before `tomllib` reads it, so a manifest built to
+    keep the parser busy is refused at once; at most `max_artifacts` entries are taken.
+    """
     raw = data.encode() if isinstance(data, str) else data
     if len(raw) > max_bytes:
         raise PayloadTooLarge(
@@ -168,6 +173,9 @@ def parse_manifest(data: bytes | str, *, max_bytes: int) -> Manifest:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidManifest({"manifest": ["The manifest is not UTF-8 text."]}) from None
+    problem = bound_problem(text, max_artifacts=max_artifacts)
+    if problem is not None:
+        raise InvalidManifest({"manifest": [problem]})
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -197,6 +205,9 @@ def parse_manifest(data: bytes | str, *, max_bytes: int) -> Manifest:
     if not isinstance(entries, list):
         problems["artifacts"] = ["artifacts must be an array of tables ([[artifacts]])."]
         entries = []
+    if len(entries) > max_artifacts:
+        message = f"At most {max_artifacts} artifacts are imported at once (IMPORT_MAX_ARTIFACTS)."
+        raise InvalidManifest({"artifacts": [message]})
     artifacts: list[ManifestArtifact] = []
     for index, entry in enumerate(entries):
         artifact = _read_artifact(index, entry, problems)

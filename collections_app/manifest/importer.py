@@ -81,7 +81,11 @@ def import_manifest(
     Raises InvalidManifest (400) naming every bad entry, or PayloadTooLarge (413); then nothing
     has been written.
     """
-    manifest = parse_manifest(data, max_bytes=settings.COLLECTION_IMPORT_MAX_BYTES)
+    manifest = parse_manifest(
+        data,
+        max_bytes=settings.COLLECTION_IMPORT_MAX_BYTES,
+        max_artifacts=settings.IMPORT_MAX_ARTIFACTS,
+    )
     target = collection_name(manifest, name)
     try:
         return _import(manifest, owner=owner, name=target, dry_run=dry_run)
