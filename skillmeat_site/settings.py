@@ -221,6 +221,9 @@ REFRESH_UPSTREAM = env_choice("REFRESH_UPSTREAM", "auto", ("auto", "graphql", "r
 GIT_ALLOWED_HOSTS = env_list("GIT_ALLOWED_HOSTS", [])
 # git+file sources (repositories on this machine's disk) are refused unless this is true.
 GIT_ALLOW_LOCAL = env_bool("GIT_ALLOW_LOCAL", False)
+# The directories (comma-separated) whose git repositories git+file sources may read, judged
+# after symbolic links are resolved; default: the project's var/, where the offline demo lives.
+GIT_LOCAL_ROOTS = env_list("GIT_LOCAL_ROOTS", [str(VAR_DIR)])
 # Bare cache repositories, one per repository URL (named by a hash of it).
 GIT_CACHE_DIR = Path(env_str("GIT_CACHE_DIR") or VAR_DIR / "git-cache")
 # Seconds one git command may run before it is stopped.

@@ -1,6 +1,7 @@
 """Settings for the test suite: the site's own, with the few changes tests need."""
 
 import os
+import tempfile
 
 from skillmeat_site.settings import *  # noqa: F403
 
@@ -26,3 +27,6 @@ TASKS["dummy"] = {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}
 # Git sources: nothing allowed unless a test says so, whatever the environment running the suite.
 GIT_ALLOWED_HOSTS: list[str] = []
 GIT_ALLOW_LOCAL = False
+# Test repositories are made under pytest's temporary directory; the tests of the roots
+# themselves set their own.
+GIT_LOCAL_ROOTS = [str(VAR_DIR), tempfile.gettempdir()]  # noqa: F405
