@@ -48,17 +48,17 @@ class AtomicUserRateThrottle(SimpleRateThrottle):
             return f"user:{user.pk}"
         return f"addr:{self.get_ident(request)}"
 
+    wait_seconds: float | None = None
+
     def allow_request(self, request: Request, view: Any) -> bool:
-        if self.rate is None or self.num_requests is None or self.duration is None:
-            return True
+        allowed, duration = self.parse_rate(self.rate)
         client = self.get_cache_key(request, view)
-        if client is None:
+        if allowed is None or duration is None or client is None or self.scope is None:
             return True
         now = time.time()
-        window = int(now // self.duration) * self.duration
-        self.wait_seconds = max(1.0, window + self.duration - now)
-        assert self.scope is not None
-        return count_up(self.scope, client[:100], window) <= self.num_requests
+        window = int(now // duration) * duration
+        self.wait_seconds = max(1.0, window + duration - now)
+        return count_up(self.scope, client[:100], window) <= allowed
 
     def wait(self) -> float | None:
         return self.wait_seconds

@@ -6,7 +6,6 @@ The defaults give a working local site on SQLite; every deployment knob is an en
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 
 from skillmeat_site.env import (
     env_bool,
@@ -18,6 +17,7 @@ from skillmeat_site.env import (
     load_env_file,
 )
 from skillmeat_site.github_hosts import default_github_web_url
+from skillmeat_site.secret_key import secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # A `.env` in the project root (or the file DJANGO_ENV_FILE names) fills in what the real
@@ -28,14 +28,14 @@ VAR_DIR = BASE_DIR / "var"
 VAR_DIR.mkdir(exist_ok=True)
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = env_str("DJANGO_SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG and env_bool("DJANGO_REQUIRE_SECRET_KEY", False):
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set")
-    # A fixed development key keeps sessions valid across restarts of a local site; any real
-    # deployment sets DJANGO_SECRET_KEY (and DJANGO_REQUIRE_SECRET_KEY=true to insist on it).
-    SECRET_KEY = "insecure-local-development-key-set-DJANGO_SECRET_KEY-in-production"
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+# With DEBUG off and no DJANGO_SECRET_KEY the site refuses to start; a development site makes a
+# random key once and keeps it in DJANGO_SECRET_KEY_FILE (default var/secret_key, mode 0600).
+SECRET_KEY = secret_key(
+    configured=env_str("DJANGO_SECRET_KEY"),
+    debug=DEBUG,
+    key_file=Path(env_str("DJANGO_SECRET_KEY_FILE") or VAR_DIR / "secret_key"),
+)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -147,6 +147,11 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "/admin/login/"
+# Where the browsable API's login (/api-auth/login/) goes when no `?next=` says otherwise.
+LOGIN_REDIRECT_URL = "/api/v1/"
+# Messages wait in the server-side session, not in a cookie: a cookie's messages are trusted
+# once its signature checks, HTML included, so a leaked key would let anyone inject markup.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes an anonymous request a 401, not a 403.

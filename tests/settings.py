@@ -1,9 +1,17 @@
 """Settings for the test suite: the site's own, with the few changes tests need."""
 
 import os
+import secrets
 import tempfile
 
+# The site refuses to start with DEBUG off and no key; the suite makes a random one for itself
+# (and the processes it starts) unless the environment gives one.
+os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
+
 from skillmeat_site.settings import *  # noqa: F403
+
+# Django's test client sends this host name; the site itself does not allow it.
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]  # noqa: F405
 
 # Hashing test passwords with PBKDF2 would dominate the suite's run time.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
