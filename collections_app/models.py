@@ -8,7 +8,11 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from collections_app.validators import validate_notify_url, validate_refresh_schedule
+from collections_app.validators import (
+    validate_name_characters,
+    validate_notify_url,
+    validate_refresh_schedule,
+)
 from refresher.exceptions import InvalidSource
 from refresher.models import Mode
 from refresher.sources import Source, SourceKind, parse_source
@@ -47,12 +51,10 @@ def validate_artifact_name(value: str) -> None:
         raise ValidationError("A name must not contain '/' or '\\'.")
     if ".." in value:
         raise ValidationError("A name must not contain '..'.")
-    if "\x00" in value:
-        # Names also come from upstream frontmatter (discovery), where YAML can spell one;
-        # PostgreSQL cannot store it.
-        raise ValidationError("A name must not contain NUL characters.")
     if value.startswith("."):
         raise ValidationError("A name must not start with '.'.")
+    # Names also come from upstream frontmatter (discovery), where YAML can spell anything.
+    validate_name_characters(value)
 
 
 class Collection(models.Model):
@@ -67,7 +69,7 @@ class Collection(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="collections"
     )
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_name_characters])
     description = models.TextField(blank=True, default="")
 
     auto_refresh_mode = models.CharField(
