@@ -3,6 +3,7 @@
 The defaults give a working local site on SQLite; every deployment knob is an environment variable.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -52,9 +53,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "collections_app",
+    # After rest_framework.authtoken, whose token admin it replaces.
+    "api_tokens",
     # Before django_tasks_db: refresher's db_worker command adds the periodic jobs to its worker.
     "refresher",
     "django_tasks_db",
+    # Login attempts limited per user and address (the admin's and the browsable API's forms).
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -68,6 +73,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login attempt.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out (user, address) before any password is checked.
+# API tokens do not authenticate through these backends and are never counted or locked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "skillmeat_site.urls"
@@ -147,6 +161,14 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "/admin/login/"
+# Failed logins (admin, browsable API) are counted per username and client address together, so
+# nobody can lock a user out from elsewhere; after AXES_FAILURE_LIMIT failures in a row that
+# pair is refused (429, the same answer whether the user exists or not) for AXES_COOLOFF_MINUTES.
+# A success resets the count. `manage.py axes_reset` lifts every lockout at once.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("AXES_COOLOFF_MINUTES", 15.0, minimum=0.1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
 # Where the browsable API's login (/api-auth/login/) goes when no `?next=` says otherwise.
 LOGIN_REDIRECT_URL = "/api/v1/"
 # Messages wait in the server-side session, not in a cookie: a cookie's messages are trusted
