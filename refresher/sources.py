@@ -293,6 +293,8 @@ class GitPolicy:
     allowed_hosts: frozenset[str]
     allow_local: bool
     local_roots: tuple[Path, ...] = ()
+    # The site's own cache of other sources' repositories: never a source, even under a root.
+    cache_dir: Path | None = None
 
     @classmethod
     def from_settings(cls) -> "GitPolicy":
@@ -300,12 +302,14 @@ class GitPolicy:
             hosts: Any = getattr(settings, "GIT_ALLOWED_HOSTS", ())
             allow_local = bool(getattr(settings, "GIT_ALLOW_LOCAL", False))
             roots: Any = getattr(settings, "GIT_LOCAL_ROOTS", ())
+            cache: Any = getattr(settings, "GIT_CACHE_DIR", None)
         except ImproperlyConfigured:  # outside a configured site: nothing is allowed
-            hosts, allow_local, roots = (), False, ()
+            hosts, allow_local, roots, cache = (), False, (), None
         return cls(
             allowed_hosts=frozenset(h.strip().lower() for h in hosts if h.strip()),
             allow_local=allow_local,
             local_roots=tuple(Path(str(r).strip()).resolve() for r in roots if str(r).strip()),
+            cache_dir=Path(cache).resolve() if cache else None,
         )
 
     def refusal(self, source: Source) -> str:
@@ -329,7 +333,10 @@ class GitPolicy:
         if not self.allow_local:
             return "local git repositories are not allowed (GIT_ALLOW_LOCAL)"
         real = Path(path).resolve()
-        if any(real == root or real.is_relative_to(root) for root in self.local_roots):
+        if self.cache_dir is not None and real.is_relative_to(self.cache_dir):
+            # Under var/ by default, and it holds what other collections' sources fetched.
+            return f"local git repository {path!r} is in the site's git cache (GIT_CACHE_DIR)"
+        if any(real.is_relative_to(root) for root in self.local_roots):
             return ""
         return f"local git repository {path!r} is not under GIT_LOCAL_ROOTS"
 

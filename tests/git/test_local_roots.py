@@ -3,6 +3,7 @@
 when stored; the attack was reading any repository on the server's disk."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -113,6 +114,17 @@ def test_a_stored_source_outside_the_roots_is_unsupported_and_never_read(api, us
     [entry] = response.json()["entries"]
     assert (entry["status"], entry["reason"]) == ("skipped", "unsupported_source")
     assert Artifact.objects.get(name="inside").content == ""
+
+
+def test_the_sites_own_git_cache_is_never_a_source_even_under_a_root(disk, settings):
+    # The cache holds the repositories other collections' sources fetched.
+    root = settings.GIT_LOCAL_ROOTS[0]
+    settings.GIT_CACHE_DIR = f"{root}/git-cache"
+    LocalRepo(Path(root) / "git-cache" / "0123abcd").commit({"skills/notes/SKILL.md": SKILL})
+    source = f"git+file://{root}/git-cache/0123abcd//skills/notes"
+    with pytest.raises(InvalidSource, match="GIT_CACHE_DIR"):
+        parse_source(source, strict=True)
+    assert parse_source(source).kind is SourceKind.UNSUPPORTED
 
 
 def test_the_default_root_is_the_projects_var_directory(tmp_path):
