@@ -1,4 +1,5 @@
-"""Bounds a manifest's raw text must keep before `tomllib` is given it (SPEC 18).
+"""Bounds a manifest's raw text must keep before `tomllib` is given it (SPEC 18), and what its
+parsed values must keep before they are stored.
 
 `tomllib`'s time grows with the square of a dotted key's depth (`x.a.a.a...`: 80 KB of it take
 half a minute) and with the number of keys, so these are checked first, on the text itself, in
@@ -10,11 +11,12 @@ left. The bounds are far above what any manifest of `IMPORT_MAX_ARTIFACTS` entri
 
 import itertools
 import re
+from typing import Any
 
 # Deepest dotted key (`a.b.c` is 3) and deepest nesting of inline arrays and tables; the
-# document's values may not nest deeper than this either (document.MAX_DEPTH).
+# parsed document's values may not nest deeper than MAX_DEPTH either.
 MAX_KEY_DEPTH = 32
-MAX_NESTING = 32
+MAX_NESTING = MAX_DEPTH = 32
 # Keys and values (each `=` and each `,` outside strings) per artifact, on average, that the
 # manifest may hold: a full entry of the single-user tool has about fifteen. `tomllib` reads
 # the largest manifest these allow (125,000 at the default 5,000 artifacts) in under a second.
@@ -58,4 +60,24 @@ def bound_problem(text: str, *, max_artifacts: int) -> str | None:
         > MAX_NESTING + 2
     ):
         return f"Arrays and inline tables must not be nested more than {MAX_NESTING} levels deep."
+    return None
+
+
+def first_flaw(value: Any, place: str = "manifest", depth: int = 0) -> tuple[str, str] | None:
+    """Where a value no column can store hides: a NUL character (no database text column holds
+    one) or nesting deeper than MAX_DEPTH; None when there is none."""
+    if depth > MAX_DEPTH:
+        return place, f"Values must not be nested more than {MAX_DEPTH} levels deep."
+    if isinstance(value, str):
+        return (place, "Text must not contain NUL characters.") if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = first_flaw(key, place, depth) or first_flaw(item, f"{place}.{key}", depth + 1)
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = first_flaw(item, f"{place}[{index}]", depth + 1)
+            if found:
+                return found
     return None

@@ -20,7 +20,7 @@ from typing import Any
 import tomli_w
 from django.core.exceptions import ValidationError
 
-from collections_app.manifest.bounds import bound_problem
+from collections_app.manifest.bounds import bound_problem, first_flaw
 from collections_app.models import ArtifactType, Origin, validate_artifact_name
 from refresher.exceptions import InvalidRequest, InvalidSource, PayloadTooLarge
 from refresher.sources import parse_source
@@ -49,7 +49,6 @@ METADATA_KEYS = frozenset(
     {"title", "description", "author", "license", "version", "dependencies", "topics"}
 )
 LATEST = "latest"
-MAX_DEPTH = 32
 
 _SHA = re.compile(r"^[0-9a-fA-F]{40}$")
 _HEX = re.compile(r"^[0-9a-fA-F]{7,40}$")
@@ -184,7 +183,7 @@ def parse_manifest(data: bytes | str, *, max_bytes: int, max_artifacts: int) -> 
         raise InvalidManifest({"manifest": ["The manifest is nested too deeply."]}) from None
 
     problems: dict[str, list[str]] = {}
-    flaw = _first_flaw(document)
+    flaw = first_flaw(document)
     if flaw is not None:
         raise InvalidManifest({flaw[0]: [flaw[1]]})
 
@@ -444,26 +443,6 @@ def parse_moment(value: Any) -> datetime | None:
 def format_moment(value: datetime) -> str:
     """How the manifest writes a time: ISO 8601 in UTC with its offset, as the tool reads it."""
     return value.astimezone(UTC).isoformat()
-
-
-def _first_flaw(value: Any, place: str = "manifest", depth: int = 0) -> tuple[str, str] | None:
-    """Where a value no column can store hides: a NUL character (no database text column holds
-    one) or nesting deeper than MAX_DEPTH; None when there is none."""
-    if depth > MAX_DEPTH:
-        return place, f"Values must not be nested more than {MAX_DEPTH} levels deep."
-    if isinstance(value, str):
-        return (place, "Text must not contain NUL characters.") if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = _first_flaw(key, place, depth) or _first_flaw(item, f"{place}.{key}", depth + 1)
-            if found:
-                return found
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _first_flaw(item, f"{place}[{index}]", depth + 1)
-            if found:
-                return found
-    return None
 
 
 # --- sources -------------------------------------------------------------------------------
