@@ -15,7 +15,7 @@ from collections_app.models import (
     validate_artifact_name,
 )
 from collections_app.querysets import visible_collections
-from collections_app.validators import INVISIBLE_CLASS, validate_notify_url
+from collections_app.validators import INVISIBLE_CLASS_BMP, validate_notify_url
 from refresher.changes import FIELDS
 from refresher.exceptions import AlreadyExists, InvalidSource, NotFound
 from refresher.schedules import normalize
@@ -115,9 +115,9 @@ class StringListField(serializers.ListField):
 # after optional spaces, a first character that is not a space or '.', then no '/' or '\', no
 # control or invisible formatting character, and every '.' followed by something other than
 # '.', or ending the name; then optional spaces.
-_NAME_CHAR = rf"[^{INVISIBLE_CLASS}./\\]"
+_NAME_CHAR = rf"[^{INVISIBLE_CLASS_BMP}./\\]"
 ARTIFACT_NAME_PATTERN = (
-    rf"^[{SPACE_CLASS}]*[^{SPACE_CLASS}{INVISIBLE_CLASS}./\\]"
+    rf"^[{SPACE_CLASS}]*[^{SPACE_CLASS}{INVISIBLE_CLASS_BMP}./\\]"
     rf"(?:{_NAME_CHAR}|\.{_NAME_CHAR})*\.?[{SPACE_CLASS}]*$"
 )
 
@@ -132,7 +132,7 @@ ARTIFACT_NAME_PATTERN = (
         "formatting characters; unique per collection and type.",
     }
 )
-class ArtifactNameField(StrictCharField):
+class ArtifactNameField(NameField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", ARTIFACT_NAME_MAX_LENGTH)
         kwargs.setdefault("validators", [validate_artifact_name])

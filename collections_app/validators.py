@@ -69,10 +69,18 @@ def _class_item(code: int) -> str:
     return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
 
 
+def _class(ranges: tuple[tuple[int, int], ...]) -> str:
+    items = (_class_item(lo) + (f"-{_class_item(hi)}" if hi > lo else "") for lo, hi in ranges)
+    return "".join(items)
+
+
 # The ranges as the inside of a regex character class.
-INVISIBLE_CLASS = "".join(
-    _class_item(lo) + (f"-{_class_item(hi)}" if hi > lo else "") for lo, hi in INVISIBLE_RANGES
-)
+INVISIBLE_CLASS = _class(INVISIBLE_RANGES)
+# The same within the BMP, for the OpenAPI document's patterns: a code point beyond it has no
+# spelling that ECMAScript's regexes without the `u` flag and the usual tools' engines share.
+# The few beyond it (tag characters, some format controls of historic scripts) are refused by
+# the server all the same.
+INVISIBLE_CLASS_BMP = _class(tuple((lo, hi) for lo, hi in INVISIBLE_RANGES if hi <= 0xFFFF))
 _INVISIBLE = re.compile(f"[{INVISIBLE_CLASS}]")
 
 
