@@ -55,9 +55,13 @@ migrate: install-site
 # The offline demo reads a local git repository (git+file sources), which a site refuses unless
 # GIT_ALLOW_LOCAL is on; the demo site turns it on unless the environment says otherwise.
 seed run: export GIT_ALLOW_LOCAL ?= true
+# `make run` is a development site: DEBUG on, so with no DJANGO_SECRET_KEY it makes a random key
+# once and keeps it in var/ (a site with DEBUG off refuses to start without one). The linters
+# and mypy load the settings too.
+migrate seed run lint typecheck: export DJANGO_DEBUG ?= true
 
 seed: migrate
-	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_demo --url http://$(HOST):$(PORT)
 
 # The web server and the background worker run side by side; Ctrl-C stops both.
 run: seed

@@ -35,6 +35,7 @@ import os
 import pstats
 import random
 import resource
+import secrets
 import sys
 import time
 import tracemalloc
@@ -229,6 +230,8 @@ def prepare_database(url: str | None) -> tuple[str, Callable[[], None]]:
 
 def setup_django(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
+    # A production-like site: DEBUG off, so it needs a key; a random one per run.
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skillmeat_site.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django

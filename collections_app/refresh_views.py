@@ -13,7 +13,6 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 
 from collections_app.filters import RefreshRunFilter
 from collections_app.paths import UUID_PATH
@@ -25,6 +24,7 @@ from collections_app.refresh_serializers import (
     RollbackResponseSerializer,
     body_object,
 )
+from collections_app.throttling import AtomicUserRateThrottle
 from refresher.models import Mode, RefreshRun
 from refresher.options import RefreshOptions
 from refresher.rollback import rollback_run
@@ -38,10 +38,16 @@ ROLLBACK_REFUSED = error(
 )
 
 
-class RefreshThrottle(UserRateThrottle):
-    """Refreshes per user (REFRESH_THROTTLE_RATE), counted in the shared cache."""
+class RefreshThrottle(AtomicUserRateThrottle):
+    """Refreshes and discoveries per user (REFRESH_THROTTLE_RATE), counted in the database."""
 
     scope = "refresh"
+
+
+class ImportThrottle(AtomicUserRateThrottle):
+    """Manifest imports per user (IMPORT_THROTTLE_RATE), counted in the database."""
+
+    scope = "import"
 
 
 def parse_refresh_request(request: Request) -> RefreshOptions:

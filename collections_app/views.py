@@ -46,6 +46,7 @@ from collections_app.refresh_views import (
     IDEMPOTENCY_KEY,
     MODE_PARAMETER,
     REFRESH_EXAMPLES,
+    ImportThrottle,
     RefreshThrottle,
     parse_refresh_request,
 )
@@ -109,6 +110,7 @@ class CollectionViewSet(viewsets.ModelViewSet):
         methods=["post"],
         url_path="import",
         parser_classes=[TomlParser, MultiPartParser],
+        throttle_classes=[ImportThrottle],
     )
     def import_collection(self, request: Request) -> Response:
         """Create or update one of your collections from a single-user `collection.toml`.

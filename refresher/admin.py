@@ -353,9 +353,11 @@ class GitHubQuotaAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+        # Nothing here is edited by hand; the change permission gates the one action that
+        # changes what every process does (lifting a pause), not a form.
+        return obj is None and super().has_change_permission(request, obj)
 
-    @admin.action(description="Lift the secondary-limit pause now")
+    @admin.action(description="Lift the secondary-limit pause now", permissions=["change"])
     def lift_pause(self, request: HttpRequest, queryset: QuerySet[GitHubQuota]) -> None:
         lifted = queryset.exclude(paused_until=None).update(
             paused_until=None, strikes=0, updated_at=timezone.now()
