@@ -25,7 +25,7 @@ from collections_app.querysets import with_artifact_count
 from refresher.admin import run_admin_url
 from refresher.discovery import DiscoverRequest, Status, discover_now
 from refresher.exceptions import ServiceError
-from refresher.models import EntryStatus, Mode, RefreshRun, RunStatus, Trigger
+from refresher.models import EntryStatus, Mode, RefreshEntry, RefreshRun, RunStatus, Trigger
 from refresher.options import RefreshOptions
 from refresher.report import change_rows, outcome_text
 from refresher.service import refresh_in_background, refresh_now
@@ -33,6 +33,8 @@ from skillmeat_site.request_id import request_id_of
 
 # The preview page posts back the same action with this field set to run the real refresh.
 APPLY_FIELD = "apply"
+# Entries a preview lists per collection; the dry run's own page pages through the rest.
+PREVIEW_ENTRIES = 100
 
 
 def artifact_list_url(collection: Collection, **filters: str) -> str:
@@ -419,25 +421,40 @@ class CollectionAdmin(admin.ModelAdmin):
         run = self._run(request, collection, RefreshOptions(mode=mode, dry_run=True))
         if run is None:
             return None
+        listed: list[RefreshEntry] = []
+        quiet = unlisted = 0
+        for entry in run.entries.all():
+            if not (
+                entry.changes or entry.status != EntryStatus.UNCHANGED or entry.update_available
+            ):
+                quiet += 1
+            elif len(listed) < PREVIEW_ENTRIES:
+                listed.append(entry)
+            else:
+                unlisted += 1
         # A dry run marks nothing as locked (it writes nothing), so the preview asks the artifacts.
         locked: dict[Any, list[str]] = dict(
-            Artifact.objects.filter(collection=collection).values_list("pk", "locked_fields")
+            Artifact.objects.filter(
+                pk__in=[e.artifact_id for e in listed if e.artifact_id]
+            ).values_list("pk", "locked_fields")
         )
-        listed, quiet = [], 0
-        for entry in run.entries.all():
-            if entry.changes or entry.status != EntryStatus.UNCHANGED or entry.update_available:
-                locked_here = frozenset(locked.get(entry.artifact_id) or ())
-                rows = change_rows(entry.changes, locked=locked_here)
-                listed.append({"entry": entry, "rows": rows})
-            else:
-                quiet += 1
+        entries = [
+            {
+                "entry": entry,
+                "rows": change_rows(
+                    entry.changes, locked=frozenset(locked.get(entry.artifact_id) or ())
+                ),
+            }
+            for entry in listed
+        ]
         return {
             "collection": collection,
             "run": run,
             "run_url": run_admin_url(run.pk),
             "outcome": outcome_text(run),
-            "entries": listed,
+            "entries": entries,
             "quiet": quiet,
+            "unlisted": unlisted,
         }
 
     def _apply(self, request: HttpRequest, collection: Collection, mode: Mode) -> None:
