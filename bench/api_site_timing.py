@@ -32,12 +32,12 @@ from phases import Hook, PhaseTimer
 SITE_HOOKS = (
     # Building the GitHub client and the refresher from settings (the service does it per run).
     Hook("client-setup", "refresher.service", "refresher_from_settings"),
-    Hook("start", "refresher.engine", "start_run"),
+    Hook("start", "refresher.service", "start_run"),
     Hook("select", "refresher.engine", "select_artifacts"),
     Hook("network", "refresher.engine", "Refresher._read"),
     Hook("cache-write", "refresher.upstream.httpcache", "HttpCache.flush"),
     Hook("decide", "refresher.engine", "evaluate"),
-    Hook("record", "refresher.engine", "apply_results"),
+    Hook("record", "refresher.engine", "apply_decisions"),
     Hook("serialise", "collections_app.refresh_serializers", "RefreshResponseSerializer.data"),
     Hook("render", "rest_framework.renderers", "JSONRenderer.render"),
 )

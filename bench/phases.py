@@ -35,7 +35,7 @@ ENGINE_HOOKS = (
     Hook("select_artifacts", "refresher.engine", "select_artifacts"),
     Hook("network (read plan)", "refresher.engine", "Refresher._read"),
     Hook("evaluate", "refresher.engine", "evaluate"),
-    Hook("apply_results", "refresher.engine", "apply_results"),
+    Hook("apply_decisions", "refresher.engine", "apply_decisions"),
 )
 
 

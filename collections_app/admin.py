@@ -22,13 +22,13 @@ from django.utils.safestring import SafeString
 
 from collections_app.models import Artifact, ArtifactType, Collection
 from collections_app.querysets import with_artifact_count
-from refresher.admin import run_admin_url
+from refresher.admin_links import run_admin_url
 from refresher.discovery import DiscoverRequest, Status, discover_now
 from refresher.exceptions import ServiceError
 from refresher.models import EntryStatus, Mode, RefreshEntry, RefreshRun, RunStatus, Trigger
 from refresher.options import RefreshOptions
 from refresher.report import change_rows, outcome_text
-from refresher.service import refresh_in_background, refresh_now
+from refresher.service import launch
 from skillmeat_site.request_id import request_id_of
 
 # The preview page posts back the same action with this field set to run the real refresh.
@@ -391,22 +391,15 @@ class CollectionAdmin(admin.ModelAdmin):
     ) -> RefreshRun | None:
         """Refresh (or queue) through the shared engine; its refusals become error messages."""
         try:
-            if options.background:
-                return refresh_in_background(
-                    collection,
-                    options,
-                    user=request.user,
-                    request_id=request_id_of(request),
-                    trigger=Trigger.ADMIN,
-                )
-            return refresh_now(
+            return launch(
                 collection,
                 options,
+                trigger=Trigger.ADMIN,
                 user=request.user,
                 request_id=request_id_of(request),
+                inline=not options.background,
                 deadline_seconds=settings.REFRESH_INLINE_DEADLINE,
-                trigger=Trigger.ADMIN,
-            )
+            ).run
         except ServiceError as exc:
             text: SafeString = format_html("“{}”: {}", collection, exc.message)
             run_id = (exc.details or {}).get("run_id")
