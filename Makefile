@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test contract install install-site check-python migrate seed lint typecheck coverage ci bench clean graphql-schema
+.PHONY: run test contract install install-site check-python migrate seed lint typecheck coverage ci bench bench-api clean graphql-schema
 
 # GitHub's published GraphQL schema (SPEC 10), pinned; the test suite and the GitHub fake validate
 # every query against it. npm installs it into an ignored folder.
@@ -98,6 +98,12 @@ coverage: install
 bench: install graphql-schema
 	@$(SYNC) --quiet --group test --group lint --group load
 	$(BIN)/python bench/refresh_bench.py
+
+# The refresh through the HTTP API: the real site under gunicorn, timed from a client
+# (docs/performance.md, "Through the HTTP API"). BENCH_ARGS passes options, e.g. --profile.
+bench-api: install graphql-schema
+	@$(SYNC) --quiet --group test --group lint --group load
+	$(BIN)/python bench/api_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var staticfiles .coverage .coverage.*

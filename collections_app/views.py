@@ -217,7 +217,9 @@ class CollectionViewSet(viewsets.ModelViewSet):
             idempotency_key=request.headers.get("Idempotency-Key", "").strip()[:255],
             deadline_seconds=settings.REFRESH_INLINE_DEADLINE,
         )
-        run = RefreshRun.objects.prefetch_related("entries").get(pk=started.run.pk)
+        # Read again: a queued run may have been taken by a worker since. Its entries are read
+        # by the serializer, as plain rows (RefreshEntryListSerializer).
+        run = RefreshRun.objects.get(pk=started.run.pk)
         body = RefreshResponseSerializer(run).data
         # Tells a retrying client that this answer is the first request's run, not a new one.
         headers = {"Idempotent-Replayed": "true"} if started.replayed else {}
@@ -268,7 +270,7 @@ class CollectionViewSet(viewsets.ModelViewSet):
             request_id=request_id_of(request),
         )
         if discovery.run is not None:
-            discovery.run = RefreshRun.objects.prefetch_related("entries").get(pk=discovery.run.pk)
+            discovery.run = RefreshRun.objects.get(pk=discovery.run.pk)
         return Response(DiscoverResponseSerializer(discovery).data)
 
 

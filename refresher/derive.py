@@ -41,6 +41,10 @@ def _licensing() -> Licensing:
     return Licensing(list(symbols.values()))
 
 
+# Built with the module (25 ms), so the first refresh of a web process or worker does not wait.
+_licensing()
+
+
 def spdx_identifier(value: Any) -> str:
     """The SPDX identifier or expression in `value`, in canonical form, or "" when it is not one.
 
