@@ -13,10 +13,9 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_fiel
 from rest_framework import serializers
 from rest_framework.utils import html
 
-from collections_app.fields import SPACE_CLASS, StrictCharField, StrictModelSerializer
+from collections_app.fields import SPACE_CLASS, NameField, StrictCharField, StrictModelSerializer
 from collections_app.models import Credential, CredentialKind
 from collections_app.refresh_serializers import StrictKeysSerializer
-from collections_app.validators import NAME_FORBIDDEN_CLASS, validate_name_characters
 from refresher.credentials.kinds import (
     FIELDS,
     MAX_PEM_CHARS,
@@ -36,11 +35,6 @@ from refresher.secrets import Secret, credentials_enabled
 
 ID_MAX = 2**63 - 1
 OPTIONAL_FIELDS = ("host", "username", "app_id", "installation_id")
-NAME_MAX_LENGTH = 200
-# A name as sent: something that is not a space, and no control or format character anywhere.
-_F = NAME_FORBIDDEN_CLASS
-# A name as sent (it is not trimmed): no space at either end, no control or format character.
-NAME_PATTERN = f"^[^{_F}{SPACE_CLASS}](?:[^{_F}]*[^{_F}{SPACE_CLASS}])?$"
 # What a secret may hold: anything but control characters (it goes into a header). A username
 # has no ':' either (Basic authentication's separator).
 PASSWORD_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]+$"
@@ -53,28 +47,6 @@ HOST_PATTERN = (
     r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
     r"(?::[0-9]{1,5})?$"
 )
-
-
-@extend_schema_field(
-    {
-        "type": "string",
-        "minLength": 1,
-        "maxLength": NAME_MAX_LENGTH,
-        "pattern": NAME_PATTERN,
-        "description": "Unique among your credentials; no control or invisible characters.",
-    }
-)
-class CredentialNameField(StrictCharField):
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", NAME_MAX_LENGTH)
-        kwargs.setdefault("trim_whitespace", False)
-        kwargs.setdefault("validators", [validate_name_characters, _not_padded])
-        super().__init__(**kwargs)
-
-
-def _not_padded(value: str) -> None:
-    if value != value.strip():
-        raise serializers.ValidationError("A name must not start or end with spaces.")
 
 
 def _id_field(help_text: str) -> serializers.IntegerField:
@@ -95,7 +67,7 @@ class CredentialSerializer(StrictModelSerializer):
         read_only=True,
         help_text="`github_token`, `github_app` or `git_basic`; it cannot change.",
     )
-    name = CredentialNameField()
+    name = NameField(help_text="Unique among your credentials.")
     host = StrictCharField(
         required=False,
         allow_blank=True,
@@ -383,7 +355,7 @@ class CredentialIdsField(serializers.ListField):
 class _NewCredential(serializers.Serializer):
     # Makes the request schema say `additionalProperties: false` (skillmeat_site.schema).
     rejects_unknown_keys = True
-    name = CredentialNameField()
+    name = NameField(help_text="Unique among your credentials.")
 
 
 def _secret(pattern: str, max_length: int, help_text: str) -> StrictCharField:

@@ -1,4 +1,4 @@
-"""Validators shared by the API and the admin: a collection's refresh settings, names.
+"""Validators shared by the API, the admin, import and discovery.
 
 They are model field validators, so a ModelForm (the admin) and a ModelSerializer (the API) both
 run them and report the field by name.
@@ -30,24 +30,25 @@ def validate_notify_url(value: str) -> None:
         raise ValidationError(f"Notifications cannot be sent there: {exc}.") from None
 
 
-# Unicode's control (Cc) and format (Cf) characters, as ranges of code points. Format characters
-# are invisible (zero-width spaces and joiners, U+FEFF) or reorder text (bidirectional controls),
-# or tag text invisibly (U+E0001, U+E0020-E007F), so two names that look the same could differ.
-# Spelled out rather than asked of `unicodedata` on every check: the same ranges make the
-# OpenAPI pattern of names, so the document and the server refuse exactly the same characters.
-NAME_FORBIDDEN_RANGES = (
-    (0x00, 0x1F),
-    (0x7F, 0x9F),
-    (0xAD, 0xAD),
-    (0x600, 0x605),
-    (0x61C, 0x61C),
-    (0x6DD, 0x6DD),
-    (0x70F, 0x70F),
-    (0x890, 0x891),
-    (0x8E2, 0x8E2),
+# Characters no name may hold (SPEC 18), by Unicode category as of Unicode 15.1: control (Cc:
+# CR, LF, ESC, TAB...), format (Cf: zero-width spaces and joiners, bidirectional overrides such
+# as U+202E, tag characters, the soft hyphen) and the line and paragraph separators (Zl, Zp).
+# They make two names that look alike differ, reorder or hide text in a terminal or a page, and
+# break a line of the command line's output. tests/api/test_names.py checks these ranges
+# against the running Python's Unicode data.
+INVISIBLE_RANGES = (
+    (0x0000, 0x001F),
+    (0x007F, 0x009F),
+    (0x00AD, 0x00AD),
+    (0x0600, 0x0605),
+    (0x061C, 0x061C),
+    (0x06DD, 0x06DD),
+    (0x070F, 0x070F),
+    (0x0890, 0x0891),
+    (0x08E2, 0x08E2),
     (0x180E, 0x180E),
     (0x200B, 0x200F),
-    (0x202A, 0x202E),
+    (0x2028, 0x202E),
     (0x2060, 0x2064),
     (0x2066, 0x206F),
     (0xFEFF, 0xFEFF),
@@ -60,25 +61,35 @@ NAME_FORBIDDEN_RANGES = (
     (0xE0001, 0xE0001),
     (0xE0020, 0xE007F),
 )
-# The same as a regular expression character class (the characters themselves, no escapes, so
-# that code points above U+FFFF read the same wherever the pattern is read).
-NAME_FORBIDDEN_CLASS = "".join(
-    re.escape(chr(low)) + (f"-{re.escape(chr(high))}" if high > low else "")
-    for low, high in NAME_FORBIDDEN_RANGES
-)
-_NAME_FORBIDDEN = re.compile(f"[{NAME_FORBIDDEN_CLASS}]")
+
+
+def _class_item(code: int) -> str:
+    # `\uXXXX` reads the same in Python's and ECMAScript's regexes (the OpenAPI document's
+    # patterns); a code point beyond the BMP is written as itself.
+    return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
+
+
+def _class(ranges: tuple[tuple[int, int], ...]) -> str:
+    items = (_class_item(lo) + (f"-{_class_item(hi)}" if hi > lo else "") for lo, hi in ranges)
+    return "".join(items)
+
+
+# The ranges as the inside of a regex character class.
+INVISIBLE_CLASS = _class(INVISIBLE_RANGES)
+# The same within the BMP, for the OpenAPI document's patterns: a code point beyond it has no
+# spelling that ECMAScript's regexes without the `u` flag and the usual tools' engines share.
+# The few beyond it (tag characters, some format controls of historic scripts) are refused by
+# the server all the same.
+INVISIBLE_CLASS_BMP = _class(tuple((lo, hi) for lo, hi in INVISIBLE_RANGES if hi <= 0xFFFF))
+_INVISIBLE = re.compile(f"[{INVISIBLE_CLASS}]")
 
 
 def validate_name_characters(value: str) -> None:
-    """Names people read (credentials here) hold no control or invisible format characters.
-
-    Control characters break logs and terminals; format characters make two different names
-    look the same, or one name look like another, in every list that shows them.
-    """
-    found = _NAME_FORBIDDEN.search(value)
+    """A name (of a collection, an artifact, a credential, a share link) is text people read:
+    no control characters, no invisible or bidirectional formatting characters."""
+    found = _INVISIBLE.search(value)
     if found is not None:
-        char = found.group()
-        kind = "control" if ord(char) < 0xA0 else "invisible or bidirectional format"
         raise ValidationError(
-            f"A name must not contain {kind} characters (found U+{ord(char):04X})."
+            "A name must not contain control characters or invisible formatting characters "
+            f"(U+{ord(found.group()):04X})."
         )

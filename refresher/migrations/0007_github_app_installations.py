@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('collections_app', '0005_credentials'),
+        ('collections_app', '0007_credentials'),
         ('refresher', '0006_run_trigger_notifications_webhooks'),
     ]
 
