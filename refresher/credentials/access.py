@@ -11,6 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from collections_app.models import Collection, Credential, CredentialKind
+from refresher.credentials.kinds import github_host
 from refresher.exceptions import SecretUnreadable
 from refresher.secrets import Secret, SecretBox
 from refresher.upstream.access import (
@@ -67,14 +68,18 @@ def access_for(collection: Collection) -> Access:
         if row["id"] is None:
             continue  # the collection lists no credential
         ref = CredentialRef(row["id"], row["name"])
-        secret, unreadable = _open(box, row["secret_encrypted"])
+        secret, refused = _open(box, row["secret_encrypted"])
+        if row["kind"] == CredentialKind.GIT_BASIC:
+            logins.append(GitCredential(ref, row["host"], row["username"], secret, refused))
+            continue
+        if not refused and row["host"] != github_host():
+            # A GitHub secret goes only to the GitHub host it was stored for.
+            refused = f"it was stored for {row['host']}, and this site reads {github_host()}"
         if row["kind"] == CredentialKind.GITHUB_TOKEN:
-            tokens.append(TokenCredential(ref, secret, unreadable))
-        elif row["kind"] == CredentialKind.GITHUB_APP:
-            installation = row["installation_id"]
-            apps.append(AppCredential(ref, row["app_id"] or 0, secret, installation, unreadable))
+            tokens.append(TokenCredential(ref, secret, refused))
         else:
-            logins.append(GitCredential(ref, row["host"], row["username"], secret, unreadable))
+            installation = row["installation_id"]
+            apps.append(AppCredential(ref, row["app_id"] or 0, secret, installation, refused))
     return Access(
         tokens=tuple(tokens),
         apps=tuple(apps),
@@ -83,13 +88,14 @@ def access_for(collection: Collection) -> Access:
     )
 
 
-def _open(box: SecretBox | None, sealed: str) -> tuple[Secret, bool]:
+def _open(box: SecretBox | None, sealed: str) -> tuple[Secret, str]:
+    """The secret, or why it cannot be had."""
     if box is None:
-        return Secret(""), True
+        return Secret(""), "the site has no CREDENTIAL_KEYS to decrypt it"
     try:
-        return box.open(sealed), False
+        return box.open(sealed), ""
     except SecretUnreadable:
-        return Secret(""), True
+        return Secret(""), "its secret cannot be decrypted with CREDENTIAL_KEYS"
 
 
 def mark_used(ids: Ids[uuid.UUID]) -> None:

@@ -28,8 +28,9 @@ class CredentialRef:
 class TokenCredential:
     ref: CredentialRef
     token: Secret
-    # The stored secret no configured key opens: the credential fails as refused.
-    unreadable: bool = False
+    # Why the credential cannot be used at all (a secret no configured key opens, a token for
+    # another GitHub host); it then fails as refused.
+    refused: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,7 @@ class AppCredential:
     app_id: int
     private_key: Secret
     installation_id: int | None = None
-    unreadable: bool = False
+    refused: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,7 @@ class GitCredential:
     host: str  # host, or host:port when not 443
     username: str
     password: Secret
-    unreadable: bool = False
+    refused: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +92,9 @@ class Access:
     """A run's credentials by kind, in the collection's order, and the site token's reach.
 
     `site_private` says whether the site's own GITHUB_TOKEN may read private repositories for
-    this run (SITE_TOKEN_PRIVATE_REPOS and the collection owner). A credential whose stored
-    secret no configured key opens stays in its place, marked `unreadable`, and fails as refused,
-    so that no other credential is silently used instead.
+    this run (SITE_TOKEN_PRIVATE_REPOS and the collection owner). A credential that cannot be
+    used (its `refused` says why) stays in its place and fails as refused, so that no other
+    credential is silently used instead.
     """
 
     tokens: tuple[TokenCredential, ...] = ()

@@ -172,6 +172,28 @@ def test_a_spent_account_stops_its_own_reads_and_no_other(upstream, user, app, s
     assert entries["skill:beta-pdf"].status == EntryStatus.REFRESHED
 
 
+def test_the_sites_paused_quota_stops_only_what_the_site_would_read(
+    upstream, staff_user, credential_keys, app_private_key, settings
+):
+    staff_app = make_credential(
+        staff_user, kind="github_app", app_id=APP_ID, secret=app_private_key
+    )
+    paused = timezone.now() + timedelta(minutes=30)
+    GitHubQuota.objects.create(
+        account=account_key(settings.GITHUB_API_URL, settings.GITHUB_TOKEN), paused_until=paused
+    )
+
+    # acme has no App installed and the collection no token: the site's token would read it.
+    run = refresh_now(collection_of(staff_user, staff_app), RefreshOptions())
+
+    entries = {e.artifact_key: e for e in run.entries.all()}
+    assert entries["skill:acme-pdf"].reason == "rate_limited"
+    assert entries["skill:beta-pdf"].status == EntryStatus.REFRESHED
+    assert f"Bearer {upstream.token}" not in {
+        r.headers.get("authorization") for r in upstream.requests
+    }
+
+
 def test_a_secret_no_key_opens_fails_as_refused(upstream, user, app, settings):
     from cryptography.fernet import Fernet
 

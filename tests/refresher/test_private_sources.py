@@ -143,6 +143,21 @@ class TestAUsersToken:
         # The site's token was not tried in its place.
         assert f"Bearer {upstream.token}" not in bearers(upstream)
 
+    def test_a_token_stored_for_another_github_host_is_not_sent(
+        self, upstream, user, credential_keys
+    ):
+        token = make_credential(user, secret=ALICE_TOKEN, name="enterprise token")
+        Credential.objects.filter(pk=token.pk).update(host="ghe.example.com")
+
+        with pytest.raises(UpstreamUnavailable) as refused:
+            refresh_now(collection_of(user, token), RefreshOptions())
+
+        run = RefreshRun.objects.get(pk=refused.value.details["run_id"])
+        for entry in entries(run).values():
+            assert entry.error_code == "upstream_unauthorized"
+            assert "stored for ghe.example.com" in entry.error_message
+        assert bearers(upstream) == set()  # nothing was sent, with it or instead of it
+
 
 class TestNoConfusedDeputy:
     """A cache warmed by one user never hands their private objects to another's run."""

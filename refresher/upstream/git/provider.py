@@ -370,10 +370,9 @@ class GitReader:
             who = credential.ref.describe() if credential else ""
             if credential is not None:
                 self.used.add(credential.ref.id)
-                if credential.unreadable:
+                if credential.refused:
                     raise ReadFailed(
-                        "upstream_unauthorized",
-                        f"{who} cannot be decrypted with CREDENTIAL_KEYS; nothing was sent",
+                        "upstream_unauthorized", f"{who}: {credential.refused}; nothing was sent"
                     )
             with self.repositories.open(
                 url, deadline=self.context.deadline, login=login, who=who
@@ -511,10 +510,8 @@ class GitBrowser:
         who = credential.ref.describe() if credential else ""
         if credential is not None:
             self.used.add(credential.ref.id)
-            if credential.unreadable:
-                raise ReadFailed(
-                    "upstream_unauthorized", f"{who} cannot be decrypted with CREDENTIAL_KEYS"
-                )
+            if credential.refused:
+                raise ReadFailed("upstream_unauthorized", f"{who}: {credential.refused}")
         self._logins[source.url] = (login, who)
         with self.repositories.open(
             source.url, deadline=self.context.deadline, login=login, who=who

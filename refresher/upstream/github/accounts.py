@@ -101,8 +101,8 @@ class Accounts:
         next credential in its place.
         """
         refusal = self._refused_apps.get(credential.ref.id)
-        if refusal is None and credential.unreadable:
-            refusal = self._refused_apps[credential.ref.id] = "its private key cannot be decrypted"
+        if refusal is None and credential.refused:
+            refusal = self._refused_apps[credential.ref.id] = credential.refused
         found: Installation | None = None
         if refusal is None:
             app = self._app(credential)
@@ -129,11 +129,10 @@ class Accounts:
         )
 
     def _token_account(self, token: TokenCredential) -> Account:
-        refused = "its secret cannot be decrypted with CREDENTIAL_KEYS" if token.unreadable else ""
         return Account(
             f"token:{token.ref.id}",
             ReadAs(token.ref.describe(), private=True, credential=token.ref),
-            refused=refused,
+            refused=token.refused,
         )
 
     def _app(self, credential: AppCredential) -> GitHubApp:

@@ -76,13 +76,13 @@ class GitHubProvider:
             )
         client = accounts.client(account)
         if client is not self.client:
-            # The site's own quota was checked before the run; a credential's is checked here,
-            # so that one spent account stops only its own repositories.
+            # A credential's quota is read here (the site's was read before the run), so that
+            # one spent account stops only its own repositories.
             client.quota.sync()
-            block = client.quota.blocked(self._resources(client))
-            if block is not None:
-                skip = ReadSkipped("rate_limited", f"{account.read_as.label}: {block.describe()}")
-                return _all_failed(targets, skip, context)
+        block = client.quota.blocked(self._resources(client))
+        if block is not None:
+            skip = ReadSkipped("rate_limited", f"{account.read_as.label}: {block.describe()}")
+            return _all_failed(targets, skip, context)
         reads = self._reader(context, client, account.read_as).read(list(targets))
         rate = client.rate_limit
         if rate is not None and len(targets) >= self._read_most:
@@ -141,9 +141,9 @@ class GitHubProvider:
         A run with GitHub credentials of its own is not stopped by the site token's quota:
         each account it reads as is checked before its own reads.
         """
-        if access.tokens or access.apps:
-            return None
         self.client.quota.sync()
+        if access.tokens or access.apps:
+            return None  # the site's quota then stops only the repositories it would read
         block = self.client.quota.blocked(self._resources(self.client))
         return None if block is None else Unavailable(block.describe(), block.until)
 
