@@ -52,6 +52,14 @@ class Billed:
     reset: int
 
 
+@dataclass
+class Bill:
+    """The quota a REST answer is billed to, as far as the caller is known."""
+
+    quota: Quota
+    identified: bool
+
+
 class Quota:
     """The remaining requests and points of the current window; thread-safe."""
 

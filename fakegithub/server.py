@@ -42,7 +42,7 @@ from .graphql import GraphQLEndpoint
 from .graphql_http import GraphQLService, serve_graphql
 from .graphql_schema import NODE_LIMIT, github_schema, schema_path
 from .identities import Identities, anyone_can_read
-from .quota import Quota
+from .quota import Bill, Quota
 from .responses import conditional, error_response, json_response
 from .rest import RestRoutes
 from .store import REPO_FIELDS, RepoStore
@@ -52,13 +52,6 @@ if TYPE_CHECKING:
 
 __all__ = ["SECONDARY_LIMIT_DOCS_URL", "SECONDARY_LIMIT_MESSAGE", "FakeGitHub", "RequestRecord"]
 
-
-@dataclass
-class _Bill:
-    """The quota a REST answer is billed to, as far as the caller is known."""
-
-    quota: Quota
-    identified: bool
 
 
 logger = logging.getLogger("fakegithub")
@@ -538,7 +531,7 @@ class FakeGitHub:
         """A REST answer with GitHub's rate-limit headers, billed to the caller's quota."""
         overrides: dict[str, str] = {}
         # Until the caller is known, an answer counts as one without a token would.
-        bill = _Bill(self._quota, identified=not self.token)
+        bill = Bill(self._quota, identified=not self.token)
         try:
             response = self._rest_route(request, authorization, bill)
         except GitHubFailure as failure:
@@ -566,7 +559,7 @@ class FakeGitHub:
         response.headers.update(overrides)
         return response
 
-    def _rest_route(self, request: Request, authorization: str, bill: _Bill) -> Response:
+    def _rest_route(self, request: Request, authorization: str, bill: Bill) -> Response:
         if self._accounts.serves(request.path):
             self._faults.raise_injected(request.path)
             answered = self._accounts.route(request, authorization)

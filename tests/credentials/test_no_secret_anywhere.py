@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from django.core import serializers
@@ -39,6 +40,7 @@ from tests.factories import ArtifactFactory
 from tests.git.https_host import Seen, git_host_handler, make_certificate, needs_openssl, serve_tls
 from tests.gitrepo import LocalRepo
 from tests.upstream import fixture_text
+from tests.webhooks.payloads import SECRET, commit, deliver, push
 
 pytestmark = [pytest.mark.django_db, needs_openssl]
 
@@ -46,6 +48,7 @@ TOKEN = "ghp_ScenarioTokenNeverToBeSeen0000001"
 REVOKED = "ghp_ScenarioTokenRevokedSoon0000002"
 PASSWORD = "Scenario-git-password-never-seen-3"
 APP_ID = 5150
+CREDENTIALS = "/api/v1/credentials/"
 LOGGERS = ("refresher", "collections_app", "skillmeat_site", "django", "httpx", "httpcore")
 
 
@@ -128,179 +131,167 @@ def upstream(github):
     return github
 
 
-def test_no_secret_reaches_any_output(
-    upstream,
-    forge,
-    api,
-    user,
-    admin_client: Client,
-    credential_keys,
-    settings,
-    logs,
-    tracked,
-    httpserver,
-    django_capture_on_commit_callbacks,
-    monkeypatch,
-):
-    app_key = new_app_key()
-    public = (
-        serialization.load_pem_private_key(app_key.encode(), password=None)
-        .public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    upstream.add_app(APP_ID, public, slug="kit-reader")
-    upstream.install_app(APP_ID, "beta")
-    settings.NOTIFY_ALLOW_PRIVATE = True
-    httpserver.expect_request("/notify").respond_with_data("ok")
-    answers: list[str] = []
+class Scenario:
+    """The API calls of the scenario; every answer is kept to be searched."""
 
-    def call(method: str, path: str, body: object = None) -> dict:
-        response = getattr(api, method)(path, body, format="json")
-        answers.append(response.content.decode())
+    def __init__(self, api, upstream, forge: str, notify_url: str) -> None:
+        self.api, self.upstream, self.forge, self.notify_url = api, upstream, forge, notify_url
+        self.answers: list[str] = []
+        self.app_key = new_app_key()
+
+    def call(self, method: str, path: str, body: object = None) -> dict:
+        response = getattr(self.api, method)(path, body, format="json")
+        self.answers.append(response.content.decode())
         return response.json() if response.content else {}
 
-    token = call(
-        "post", "/api/v1/credentials/", {"name": "t", "kind": "github_token", "secret": TOKEN}
-    )
-    revoked = call(
-        "post", "/api/v1/credentials/", {"name": "r", "kind": "github_token", "secret": REVOKED}
-    )
-    app = call(
-        "post",
-        "/api/v1/credentials/",
-        {"name": "a", "kind": "github_app", "app_id": APP_ID, "private_key": app_key},
-    )
-    login = call(
-        "post",
-        "/api/v1/credentials/",
-        {"name": "g", "kind": "git_basic", "host": forge, "username": "ci-bot", "secret": PASSWORD},
-    )
-    call("post", "/api/v1/credentials/", {"name": "t", "kind": "github_token", "secret": TOKEN})
-    collection = call(
-        "post",
-        "/api/v1/collections/",
-        {
-            "name": "team",
-            "credentials": [app["id"], token["id"], login["id"]],
-            "notify_url": httpserver.url_for("/notify"),
-            "notify_secret": "n-secret",
-            "refresh_on_push": True,
-            "auto_refresh_mode": "sync",
-        },
-    )
-    kit = Collection.objects.get(pk=collection["id"])
-    for name, source in [
-        ("pdf", "acme/private-kit/skills/pdf"),
-        ("x", "beta/app-kit/skills/x"),
-        ("forge", f"git+https://{forge}/team/kit.git//skills/pdf"),
-    ]:
-        ArtifactFactory(collection=kit, name=name, source=source)
-    refused = call("post", "/api/v1/collections/", {"name": "old", "credentials": [revoked["id"]]})
-    ArtifactFactory(
-        collection=Collection.objects.get(pk=refused["id"]),
-        name="pdf",
-        source="acme/private-kit/skills/pdf",
-    )
-    upstream.revoke_token(REVOKED)
+    def store_credentials(self) -> dict[str, dict]:
+        public = (
+            serialization.load_pem_private_key(self.app_key.encode(), password=None)
+            .public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
+        self.upstream.add_app(APP_ID, public, slug="kit-reader")
+        self.upstream.install_app(APP_ID, "beta")
+        bodies = {
+            "token": {"kind": "github_token", "secret": TOKEN},
+            "revoked": {"kind": "github_token", "secret": REVOKED},
+            "app": {"kind": "github_app", "app_id": APP_ID, "private_key": self.app_key},
+            "login": {
+                "kind": "git_basic",
+                "host": self.forge,
+                "username": "ci-bot",
+                "secret": PASSWORD,
+            },
+        }
+        made = {n: self.call("post", CREDENTIALS, {"name": n, **b}) for n, b in bodies.items()}
+        # A name taken: the 409 must not echo what was sent with it.
+        self.call("post", CREDENTIALS, {"name": "token", **bodies["token"]})
+        return made
 
-    call("post", f"/api/v1/collections/{kit.pk}/refresh", {"mode": "sync"})
-    call("post", f"/api/v1/collections/{refused['id']}/refresh", {})
-    call(
-        "post",
-        f"/api/v1/collections/{kit.pk}/discover",
-        {"source": "acme/private-kit", "dry_run": True},
-    )
-    for credential in (token, revoked, app, login):
-        call("post", f"/api/v1/credentials/{credential['id']}/test", {})
-        call("get", f"/api/v1/credentials/{credential['id']}/")
-    call("get", "/api/v1/credentials/")
-    call("get", f"/api/v1/refresh-runs/?collection={kit.pk}")
-    answers.append(api.get(f"/api/v1/collections/{kit.pk}/export").content.decode())
-    answers.append(api.get("/healthz").content.decode())
-    # A scheduled-or-push kind of run notifies: the push of the private repository.
-    from tests.webhooks.payloads import SECRET, commit, deliver, push
+    def collection(self, name: str, credentials: list[dict], sources: dict[str, str]) -> str:
+        body = {"name": name, "credentials": [c["id"] for c in credentials]}
+        if name == "team":
+            body |= {"notify_url": self.notify_url, "notify_secret": "n-secret",
+                     "refresh_on_push": True, "auto_refresh_mode": "sync"}  # fmt: skip
+        made = self.call("post", "/api/v1/collections/", body)
+        collection = Collection.objects.get(pk=made["id"])
+        for artifact, source in sources.items():
+            ArtifactFactory(collection=collection, name=artifact, source=source)
+        return made["id"]
 
-    settings.GITHUB_WEBHOOK_SECRET = SECRET
-    payload = push(full_name="acme/private-kit", commits=[commit(modified=["skills/pdf/SKILL.md"])])
-    upstream.commit(
-        "acme/private-kit", files={"skills/pdf/SKILL.md": "---\ndescription: New\n---\n"}
-    )
-    with django_capture_on_commit_callbacks(execute=True):
-        answers.append(deliver(payload).content.decode())
-    assert NotificationDelivery.objects.exists()
-    # An unexpected error in the middle of a request to GitHub with the token, reported as a 500.
-    import httpx
+    def use(self, credentials: dict[str, dict], team: str, old: str) -> None:
+        self.call("post", f"/api/v1/collections/{team}/refresh", {"mode": "sync"})
+        self.call("post", f"/api/v1/collections/{old}/refresh", {})
+        discover = {"source": "acme/private-kit", "dry_run": True}
+        self.call("post", f"/api/v1/collections/{team}/discover", discover)
+        for credential in credentials.values():
+            self.call("post", f"{CREDENTIALS}{credential['id']}/test", {})
+            self.call("get", f"{CREDENTIALS}{credential['id']}/")
+        self.call("get", CREDENTIALS)
+        self.call("get", f"/api/v1/refresh-runs/?collection={team}")
+        self.answers.append(self.api.get(f"/api/v1/collections/{team}/export").content.decode())
+        self.answers.append(self.api.get("/healthz").content.decode())
 
-    plain = call("post", "/api/v1/collections/", {"name": "plain", "credentials": [token["id"]]})
-    ArtifactFactory(
-        collection=Collection.objects.get(pk=plain["id"]),
-        name="pdf",
-        source="acme/private-kit/skills/pdf",
-    )
+    def push(self, settings, on_commit) -> None:
+        """A push run of the private repository, which notifies the team's URL."""
+        settings.GITHUB_WEBHOOK_SECRET = SECRET
+        changed = {"skills/pdf/SKILL.md": "---\ndescription: New\n---\n"}
+        self.upstream.commit("acme/private-kit", files=changed)
+        payload = push(full_name="acme/private-kit", commits=[commit(modified=[*changed])])
+        with on_commit(execute=True):
+            self.answers.append(deliver(payload).content.decode())
 
-    def broken(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("the network library broke")
+    def fail(self, collection: str, monkeypatch) -> None:
+        """An unexpected error in the middle of a request carrying the token: a 500."""
 
-    monkeypatch.setattr(httpx.Client, "request", broken)
-    api.raise_request_exception = False  # answered as a real server would: a 500
-    failed = api.post(f"/api/v1/collections/{plain['id']}/refresh", {}, format="json")
-    monkeypatch.undo()
-    assert failed.status_code == 500 and tracked, "the error tracker saw the failure"
-    assert "in _send" in tracked[-1], "the traceback reaches the frame that sends the token"
-    answers.append(failed.content.decode())
+        def broken(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("the network library broke")
 
-    # Everything the site showed, wrote down or logged.
-    pages = [
-        admin_client.get(path).content.decode()
-        for path in [
-            "/admin/collections_app/credential/",
-            *(f"/admin/collections_app/credential/{c['id']}/change/" for c in (token, app, login)),
-            f"/admin/collections_app/collection/{kit.pk}/change/",
-            *(f"/admin/refresher/refreshrun/{r.pk}/change/" for r in RefreshRun.objects.all()),
-            "/admin/refresher/githubappinstallation/",
-        ]
+        monkeypatch.setattr(httpx.Client, "request", broken)
+        self.api.raise_request_exception = False  # answered as a real server would
+        failed = self.api.post(f"/api/v1/collections/{collection}/refresh", {}, format="json")
+        monkeypatch.undo()
+        assert failed.status_code == 500
+        self.answers.append(failed.content.decode())
+
+
+def admin_pages(admin_client: Client, credentials: dict[str, dict], team: str) -> list[str]:
+    paths = [
+        "/admin/collections_app/credential/",
+        *(f"/admin/collections_app/credential/{c['id']}/change/" for c in credentials.values()),
+        f"/admin/collections_app/collection/{team}/change/",
+        *(f"/admin/refresher/refreshrun/{r.pk}/change/" for r in RefreshRun.objects.all()),
+        "/admin/refresher/githubappinstallation/",
     ]
-    rows = serializers.serialize(
-        "json",
-        [
-            *RefreshRun.objects.all(),
-            *RefreshEntry.objects.all(),
-            *NotificationDelivery.objects.all(),
-            *GitHubQuota.objects.all(),
-            *HttpCacheEntry.objects.all(),
-        ],
-    )
+    return [admin_client.get(path).content.decode() for path in paths]
+
+
+def stored_rows(git_cache: Path) -> dict[str, str]:
+    models = [RefreshRun, RefreshEntry, NotificationDelivery, GitHubQuota, HttpCacheEntry]
+    rows = serializers.serialize("json", [row for m in models for row in m.objects.all()])
     notifications = [str(r.body) for r in NotificationDelivery.objects.all()]
-    git_cache = [
-        p.read_bytes().decode("latin-1")
-        for p in Path(settings.GIT_CACHE_DIR).rglob("*")
-        if p.is_file()
-    ]
-    outputs = {
-        "answers": "\n".join(answers),
-        "admin": "\n".join(pages),
-        "logs (plain)": logs["plain"].getvalue(),
-        "logs (json)": logs["json"].getvalue(),
+    files = [p.read_bytes().decode("latin-1") for p in git_cache.rglob("*") if p.is_file()]
+    return {
         "database": rows,
         "notifications": "\n".join(notifications),
-        "tracebacks": "\n".join(tracked),
-        "git cache": "\n".join(git_cache),
+        "git cache": "\n".join(files),
     }
-    assert "refresh" in outputs["logs (json)"] and "GET /repos" in outputs["logs (plain)"]
 
+
+def every_secret(app_key: str) -> list[str]:
     minted = [
         secret_box().open(row.token_encrypted).reveal()
         for row in GitHubAppInstallation.objects.exclude(token_encrypted="")
     ]
     assert minted, "the App's installation token was minted and kept"
     sealed = list(Credential.objects.values_list("secret_encrypted", flat=True))
-    secrets = [TOKEN, REVOKED, PASSWORD, *minted, *sealed] + [
-        line for line in app_key.splitlines() if "PRIVATE KEY" not in line and len(line) > 40
-    ]
+    key_lines = [line for line in app_key.splitlines() if "KEY" not in line and len(line) > 40]
+    return [TOKEN, REVOKED, PASSWORD, *minted, *sealed, *key_lines]
+
+
+def test_no_secret_reaches_any_output(
+    upstream, forge, api, user, admin_client: Client, credential_keys, settings, logs, tracked,
+    httpserver, django_capture_on_commit_callbacks, monkeypatch,
+):  # fmt: skip
+    settings.NOTIFY_ALLOW_PRIVATE = True
+    httpserver.expect_request("/notify").respond_with_data("ok")
+    scenario = Scenario(api, upstream, forge, httpserver.url_for("/notify"))
+    credentials = scenario.store_credentials()
+    team = scenario.collection(
+        "team",
+        [credentials["app"], credentials["token"], credentials["login"]],
+        {
+            "pdf": "acme/private-kit/skills/pdf",
+            "x": "beta/app-kit/skills/x",
+            "forge": f"git+https://{forge}/team/kit.git//skills/pdf",
+        },
+    )
+    private = {"pdf": "acme/private-kit/skills/pdf"}
+    old = scenario.collection("old", [credentials["revoked"]], private)
+    plain = scenario.collection("plain", [credentials["token"]], private)
+    upstream.revoke_token(REVOKED)
+
+    scenario.use(credentials, team, old)
+    scenario.push(settings, django_capture_on_commit_callbacks)
+    scenario.fail(plain, monkeypatch)
+
+    assert NotificationDelivery.objects.exists()
+    assert tracked and "in _send" in tracked[-1], "the tracker saw the frame sending the token"
+    outputs = {
+        "answers": "\n".join(scenario.answers),
+        "admin": "\n".join(admin_pages(admin_client, credentials, team)),
+        "logs (plain)": logs["plain"].getvalue(),
+        "logs (json)": logs["json"].getvalue(),
+        "tracebacks": "\n".join(tracked),
+        **stored_rows(Path(settings.GIT_CACHE_DIR)),
+    }
+    assert "refresh" in outputs["logs (json)"] and "GET /repos" in outputs["logs (plain)"]
     leaks = [
         (where, form[:12] + "…")
-        for secret in secrets
+        for secret in every_secret(scenario.app_key)
         for form in forms(secret)
         for where, text in outputs.items()
         if form in text
