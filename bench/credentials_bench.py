@@ -15,11 +15,11 @@ process. Three collections hold the same artifacts and read them through the pro
 - `token`: a user's collection listing a GitHub token credential that may read the repositories;
 - `app`: a user's collection listing a GitHub App installed on every owner.
 
-Each is refreshed cold (the HTTP cache emptied first), then warm (nothing changed upstream). Per refresh it prints wall time,
-requests by kind (installation lookups and token mints included), and database queries. A
-credential costs one more query per run (the collection's credentials, decrypted), and an App
-one installation lookup and one token per owner the first time, then nothing while its token is
-kept.
+Each is refreshed cold (the HTTP cache emptied first), then warm (nothing changed upstream).
+Per refresh it prints wall time, requests by kind (installation lookups and token mints
+included), and database queries. A credential costs one more query per run (the collection's
+credentials, decrypted) and its quota row's; an App one installation lookup and one token per
+owner the first time, then nothing while its token is kept.
 """
 
 from __future__ import annotations
