@@ -53,7 +53,6 @@ if TYPE_CHECKING:
 __all__ = ["SECONDARY_LIMIT_DOCS_URL", "SECONDARY_LIMIT_MESSAGE", "FakeGitHub", "RequestRecord"]
 
 
-
 logger = logging.getLogger("fakegithub")
 
 
