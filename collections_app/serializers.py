@@ -6,7 +6,12 @@ from django.db import IntegrityError, transaction
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from collections_app.fields import SPACE_CLASS, StrictCharField, StrictModelSerializer
+from collections_app.fields import (
+    SPACE_CLASS,
+    StrictCharField,
+    StrictIntegerField,
+    StrictModelSerializer,
+)
 from collections_app.models import (
     ARTIFACT_NAME_MAX_LENGTH,
     Artifact,
@@ -18,6 +23,7 @@ from collections_app.querysets import visible_collections
 from collections_app.validators import validate_notify_url
 from refresher.changes import FIELDS
 from refresher.exceptions import AlreadyExists, InvalidSource, NotFound
+from refresher.models import MAX_UPDATE_AGE_HOURS
 from refresher.sources import parse_source
 from refresher.triggers.schedules import normalize
 
@@ -44,6 +50,13 @@ class CollectionSerializer(StrictModelSerializer):
     notify_secret_set = serializers.SerializerMethodField(
         help_text="Whether notifications are signed (the secret itself is never shown)."
     )
+    min_update_age_hours = StrictIntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_UPDATE_AGE_HOURS,
+        help_text="Cooldown: an upstream commit younger than this many hours (its committer "
+        f"date) is neither proposed nor taken yet. 0 (the default) to {MAX_UPDATE_AGE_HOURS}.",
+    )
 
     class Meta:
         model = Collection
@@ -60,6 +73,9 @@ class CollectionSerializer(StrictModelSerializer):
             "notify_url",
             "notify_secret",
             "notify_secret_set",
+            "review_updates",
+            "min_update_age_hours",
+            "block_findings",
             "created_at",
             "updated_at",
         ]
