@@ -1,0 +1,116 @@
+"""Reviewing updates over the API (SPEC 17): the pending list, approve and reject.
+
+A mixin of CollectionViewSet, so the paths hang under `collections/{id}/updates`. Thin like the
+refresh action: find the collection, validate the body, call the review service, serialize.
+"""
+
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.viewsets import GenericViewSet
+
+from collections_app.models import Collection
+from collections_app.refresh_serializers import body_object
+from collections_app.review_serializers import (
+    PendingUpdateSerializer,
+    RejectResponseSerializer,
+    ReviewRequestSerializer,
+)
+from refresher.review.proposals import pending_updates, reject
+from skillmeat_site.schema import UNAUTHENTICATED, error
+
+NOT_FOUND = error("No such collection, or it belongs to another user.", "not_found", "Not found.")
+NOT_PENDING = error(
+    "An id that is not an artifact of this collection with an update waiting (unknown, "
+    "another user's, already taken or rejected), a malformed id, or neither `artifact_ids` nor "
+    "`all: true`; nothing was done.",
+    "invalid_request",
+    "No update is waiting for review for: 0b5cf4e3-8b0e-4a41-9d33-2f1f6c1a7e55",
+    {"artifact_ids": ["No update is waiting for review for: 0b5cf4e3-8b0e-4a41-9d33-2f1f6c1a7e55"]},
+)
+NOTHING_PENDING = error(
+    "`all: true` and no update of this collection is waiting for review.",
+    "nothing_pending",
+    "No updates of this collection are waiting for review.",
+)
+REVIEW_EXAMPLES = [
+    OpenApiExample(
+        "Two artifacts",
+        value={
+            "artifact_ids": [
+                "0b5cf4e3-8b0e-4a41-9d33-2f1f6c1a7e55",
+                "6f1d2c3b-4a59-4e8f-9b0a-1c2d3e4f5a6b",
+            ]
+        },
+        request_only=True,
+    ),
+    OpenApiExample("Everything waiting", value={"all": True}, request_only=True),
+]
+
+
+class ReviewActions(GenericViewSet):  # type: ignore[type-arg]
+    """`collections/{id}/updates`, `.../updates/approve`, `.../updates/reject`."""
+
+    @extend_schema(
+        operation_id="collections_updates_list",
+        summary="List the updates waiting for review",
+        responses={200: PendingUpdateSerializer(many=True), 401: UNAUTHENTICATED, 404: NOT_FOUND},
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="updates",
+        serializer_class=PendingUpdateSerializer,
+        filter_backends=[],  # the list has one order: oldest first
+    )
+    def updates(self, request: Request, pk: str | None = None) -> Response:
+        """Content updates upstream offers that nobody has taken or rejected yet, oldest first.
+
+        Each shows the current and proposed commits, the commits in between that touch the
+        artifact's path (newest first, at most 20), a unified diff of the main file, the files
+        changed under the artifact and the findings (hidden characters, hook commands, MCP
+        command changes, widened tools, scripts, new hosts). Scheduled and push runs of a
+        collection with `review_updates` fill this list instead of applying content; any run
+        that finds an update it does not take adds to it.
+        """
+        collection: Collection = self.get_object()
+        page = self.paginate_queryset(pending_updates(collection.pk))
+        serializer = PendingUpdateSerializer(page, many=True)
+        return self.get_paginated_response(serializer.data)
+
+    @extend_schema(
+        operation_id="collections_updates_reject",
+        summary="Reject updates waiting for review",
+        request=ReviewRequestSerializer,
+        examples=REVIEW_EXAMPLES,
+        responses={
+            200: OpenApiResponse(
+                RejectResponseSerializer, description="The updates dropped from the list."
+            ),
+            400: NOT_PENDING,
+            401: UNAUTHENTICATED,
+            404: NOT_FOUND,
+            409: NOTHING_PENDING,
+        },
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="updates/reject",
+        serializer_class=ReviewRequestSerializer,
+    )
+    def reject_updates(self, request: Request, pk: str | None = None) -> Response:
+        """Drop updates from the list until the artifact's own content changes upstream again.
+
+        A rejected update does not come back when upstream commits elsewhere in the
+        repository; it does when the artifact's tree or blob SHA at its path changes.
+        """
+        collection: Collection = self.get_object()
+        serializer = ReviewRequestSerializer(data=body_object(request))
+        serializer.is_valid(raise_exception=True)
+        rejected = reject(collection, serializer.to_choice(), user=request.user)
+        return Response(
+            RejectResponseSerializer({"rejected": rejected}).data, status=status.HTTP_200_OK
+        )
