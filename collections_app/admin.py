@@ -20,6 +20,7 @@ from django.utils.safestring import SafeString
 
 from collections_app.models import Artifact, ArtifactType, Collection
 from collections_app.querysets import with_artifact_count
+from collections_app.review_admin import ReviewAdminMixin
 from refresher.admin import run_admin_url
 from refresher.discovery import DiscoverRequest, Status, discover_now
 from refresher.exceptions import ServiceError
@@ -154,7 +155,7 @@ class CollectionForm(forms.ModelForm):
 
 
 @admin.register(Collection)
-class CollectionAdmin(admin.ModelAdmin):
+class CollectionAdmin(ReviewAdminMixin, admin.ModelAdmin):
     form = CollectionForm
     list_display = [
         "name",
@@ -230,7 +231,7 @@ class CollectionAdmin(admin.ModelAdmin):
             self.admin_site.admin_view(self.discover_view),
             name="collections_app_collection_discover",
         )
-        return [discover, *super().get_urls()]
+        return [discover, *self.review_urls(), *super().get_urls()]
 
     def discover_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Add from repository: a preview (a dry run) first, then Add posts the same form back."""
