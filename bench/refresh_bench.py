@@ -9,7 +9,7 @@ Run from the repository root::
 It serves N skills in R repositories from the loopback GitHub fake (fakegithub/) with a
 fixed latency per request, sets up a fresh database (SQLite under var/bench/ by default, or a
 scratch PostgreSQL database it creates and drops), and measures through the real engine
-(`Refresher(GitHubClient(...)).refresh(...)`):
+(`Refresher(providers=[GitHubProvider(GitHubClient(...))]).refresh(...)`):
 
 - cold: the first refresh, nothing cached;
 - warm: the same refresh again with nothing changed upstream;
@@ -348,7 +348,7 @@ def _query_kind(sql_text: str) -> str:
 class PhaseTimer:
     """Wall time spent in the engine's phases, by wrapping what refresher.engine calls."""
 
-    WRAPPED = ("start_run", "select_artifacts", "evaluate", "apply_results")
+    WRAPPED = ("start_run", "select_artifacts", "evaluate", "apply_decisions")
 
     def __init__(self) -> None:
         self.totals: Counter[str] = Counter()
@@ -616,6 +616,7 @@ def _bench(args: argparse.Namespace, fake: FakeProcess, database_url: str) -> in
     from refresher.options import RefreshOptions
     from refresher.upstream.github.client import GitHubClient
     from refresher.upstream.github.governor import QuotaGovernor, QuotaState
+    from refresher.upstream.github.provider import GitHubProvider
     from refresher.upstream.github.quota import DatabaseQuotaStore
 
     big = Layout.build(args.artifacts, args.repos, "bench")
@@ -643,12 +644,10 @@ def _bench(args: argparse.Namespace, fake: FakeProcess, database_url: str) -> in
         def go() -> Any:
             from django.conf import settings
 
-            # The GitHub provider reads the plan when the refresher is built.
             settings.REFRESH_UPSTREAM = plan
-            with client(concurrency) as github:
-                return Refresher(github, concurrency=concurrency).refresh(
-                    collection, RefreshOptions()
-                )
+            provider = GitHubProvider(client(concurrency), plan=plan)
+            with Refresher(providers=[provider], concurrency=concurrency) as refresher:
+                return refresher.refresh(collection, RefreshOptions())
 
         return go
 

@@ -35,7 +35,7 @@ from refresher.models import (
 )
 from refresher.options import RefreshOptions
 from refresher.report import change_rows, outcome_text
-from refresher.service import refresh_in_background, refresh_now
+from refresher.service import launch
 from skillmeat_site.request_id import request_id_of
 
 # The preview page posts back the same action with this field set to run the real refresh.
@@ -379,22 +379,15 @@ class CollectionAdmin(ReviewAdminMixin, admin.ModelAdmin):
     ) -> RefreshRun | None:
         """Refresh (or queue) through the shared engine; its refusals become error messages."""
         try:
-            if options.background:
-                return refresh_in_background(
-                    collection,
-                    options,
-                    user=request.user,
-                    request_id=request_id_of(request),
-                    trigger=Trigger.ADMIN,
-                )
-            return refresh_now(
+            return launch(
                 collection,
                 options,
+                trigger=Trigger.ADMIN,
                 user=request.user,
                 request_id=request_id_of(request),
+                inline=not options.background,
                 deadline_seconds=settings.REFRESH_INLINE_DEADLINE,
-                trigger=Trigger.ADMIN,
-            )
+            ).run
         except ServiceError as exc:
             text: SafeString = format_html("“{}”: {}", collection, exc.message)
             run_id = (exc.details or {}).get("run_id")

@@ -10,10 +10,10 @@ from django.db import models
 from django.utils import timezone
 
 from collections_app.validators import validate_notify_url, validate_refresh_schedule
-from refresher.exceptions import InvalidSource
+from refresher.exceptions import InvalidSchedule, InvalidSource
 from refresher.models import MAX_UPDATE_AGE_HOURS, FindingsThreshold, Mode
+from refresher.schedules import next_slot, normalize
 from refresher.sources import Source, SourceKind, parse_source
-from refresher.triggers.schedules import InvalidSchedule, next_slot, normalize
 
 ARTIFACT_NAME_MAX_LENGTH = 200
 SOURCE_COLUMNS = (

@@ -24,8 +24,8 @@ from collections_app.validators import validate_notify_url
 from refresher.changes import FIELDS
 from refresher.exceptions import AlreadyExists, InvalidSource, NotFound
 from refresher.models import MAX_UPDATE_AGE_HOURS
+from refresher.schedules import normalize
 from refresher.sources import parse_source
-from refresher.triggers.schedules import normalize
 
 
 class CollectionSerializer(StrictModelSerializer):

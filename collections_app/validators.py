@@ -7,8 +7,9 @@ run them and report the field by name.
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from refresher.triggers.outbound import OutboundRefused, resolve
-from refresher.triggers.schedules import InvalidSchedule, validate
+from refresher.exceptions import InvalidSchedule, OutboundRefused
+from refresher.schedules import validate
+from refresher.triggers.outbound import resolve
 
 
 def validate_refresh_schedule(value: str) -> None:

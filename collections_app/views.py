@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -51,8 +52,8 @@ from collections_app.refresh_views import (
 from collections_app.review_views import ReviewActions
 from collections_app.serializers import ArtifactSerializer, CollectionSerializer
 from refresher.discovery import discover_now
-from refresher.models import RefreshRun
-from refresher.service import start_refresh
+from refresher.models import RefreshRun, Trigger
+from refresher.service import launch
 from skillmeat_site.request_id import request_id_of
 from skillmeat_site.schema import (
     BODY_REQUIRED,
@@ -206,12 +207,14 @@ class CollectionViewSet(ReviewActions, viewsets.ModelViewSet):
         """
         collection = self.get_object()
         options = parse_refresh_request(request)
-        started = start_refresh(
+        started = launch(
             collection,
             options,
+            trigger=Trigger.API,
             user=request.user,
             request_id=request_id_of(request),
             idempotency_key=request.headers.get("Idempotency-Key", "").strip()[:255],
+            deadline_seconds=settings.REFRESH_INLINE_DEADLINE,
         )
         run = RefreshRun.objects.prefetch_related("entries").get(pk=started.run.pk)
         body = RefreshResponseSerializer(run).data

@@ -5,7 +5,7 @@ with the shared secret, so the endpoint takes no token; everything else is in
 from django.http import HttpRequest
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -133,11 +133,26 @@ class GitHubWebhookView(APIView):
         """
         webhooks.check_enabled()
         django_request = request._request
-        answer = webhooks.handle(
+        handled = webhooks.handle(
             event=request.headers.get("X-GitHub-Event", ""),
             delivery=request.headers.get("X-GitHub-Delivery", ""),
             body=_raw_body(django_request),
             signature=request.headers.get("X-Hub-Signature-256", ""),
             request_id=request_id_of(request),
         )
-        return Response(answer.body, status=answer.status)
+        return answer(handled)
+
+
+def answer(handled: webhooks.PushHandled) -> Response:
+    """202 for a push acted on (its runs and deferred collections); 200 for anything else."""
+    body: dict[str, object] = {"delivery": handled.delivery}
+    if handled.duplicate:
+        body["duplicate"] = True
+    elif handled.pong:
+        body["pong"] = True
+    elif handled.ignored_event:
+        body["ignored"] = handled.ignored_event
+    else:
+        body.update(runs=list(handled.runs), deferred=list(handled.deferred))
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+    return Response(body, status=status.HTTP_200_OK)

@@ -1,12 +1,13 @@
-"""Writing a run's results: one short transaction after the network phase.
+"""Writing what a run decided: one short transaction after the network phase.
 
 Artifacts changed since the run read them are left alone and reported as
 `modified_during_refresh`; the run's entries and final counts are written in the same transaction,
 so the record always matches what was applied.
 """
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -15,24 +16,16 @@ from django.db.models import Expression
 from django.utils import timezone
 
 from collections_app.models import Artifact
-from refresher.evaluate import Outcome
+from refresher.changes import FieldChange
+from refresher.evaluate import Decision, FieldValue
 from refresher.exceptions import RunAbandoned
 from refresher.models import EntryStatus, RefreshEntry, RefreshRun, RunStatus
+from refresher.upstream.provider import RateLimitJSON
 
 
-@dataclass
-class Result:
-    """One artifact's outcome with what the run knew of the artifact when it read it."""
-
-    key: str
-    artifact: Artifact  # as read at the start of the run
-    outcome: Outcome
-    duration_ms: int = 0
-
-
-def run_status(results: Sequence[Result]) -> str:
-    processed = [r for r in results if r.outcome.status != EntryStatus.SKIPPED]
-    errors = [r for r in processed if r.outcome.status == EntryStatus.ERROR]
+def run_status(decisions: Sequence[Decision]) -> str:
+    processed = [d for d in decisions if d.status != EntryStatus.SKIPPED]
+    errors = [d for d in processed if d.status == EntryStatus.ERROR]
     if not errors:
         return RunStatus.COMPLETED
     if len(errors) == len(processed):
@@ -40,28 +33,29 @@ def run_status(results: Sequence[Result]) -> str:
     return RunStatus.PARTIAL
 
 
-def summary(results: Sequence[Result]) -> dict[str, int]:
+def summary(decisions: Sequence[Decision]) -> dict[str, int]:
     counts = {status: 0 for status in EntryStatus.values}
-    for r in results:
-        counts[r.outcome.status] += 1
+    for d in decisions:
+        counts[d.status] += 1
     return {
-        "total": len(results),
+        "total": len(decisions),
         "refreshed": counts[EntryStatus.REFRESHED],
         "unchanged": counts[EntryStatus.UNCHANGED],
         "skipped": counts[EntryStatus.SKIPPED],
         "error": counts[EntryStatus.ERROR],
-        "updates_available": sum(1 for r in results if r.outcome.update_available),
-        "processed": len(results),
+        "updates_available": sum(1 for d in decisions if d.update_available),
+        "processed": len(decisions),
     }
 
 
-def apply_results(
+def apply_decisions(
     run: RefreshRun,
-    results: list[Result],
+    decisions: Sequence[Decision],
     *,
     writes: bool,
-    rate_limit: dict[str, Any] | None,
+    rate_limit: RateLimitJSON | None,
 ) -> None:
+    """Write what the run decided, its entries and its counts, in one transaction."""
     now = timezone.now()
     with transaction.atomic():
         # The active-run guard: a run whose lease was taken away applies nothing.
@@ -69,19 +63,19 @@ def apply_results(
             heartbeat_at=now
         ):
             raise RunAbandoned(str(run.pk))
-        rows = Artifact.objects.filter(pk__in=[r.artifact.pk for r in results])
+        rows = Artifact.objects.filter(pk__in=[d.artifact_id for d in decisions])
         if writes:
             rows = rows.select_for_update()
-        current = dict(rows.values_list("pk", "updated_at"))
+        current: dict[uuid.UUID, datetime] = dict(rows.values_list("pk", "updated_at"))
         if writes:
-            _write_artifacts(results, current, now=now)
+            decisions = _write_artifacts(decisions, current, now=now)
         RefreshEntry.objects.bulk_create(
-            [_entry(run, r, exists=r.artifact.pk in current) for r in results], batch_size=500
+            [_entry(run, d, exists=d.artifact_id in current) for d in decisions], batch_size=500
         )
-        counts = summary(results)
+        counts = summary(decisions)
         started = run.started_at or now
         RefreshRun.objects.filter(pk=run.pk).update(
-            status=run_status(results),
+            status=run_status(decisions),
             finished_at=now,
             heartbeat_at=now,
             duration_ms=max(0, int((now - started).total_seconds() * 1000)),
@@ -90,26 +84,43 @@ def apply_results(
         )
 
 
-def _write_artifacts(results: list[Result], current: dict[Any, datetime], *, now: datetime) -> None:
-    readable = [r for r in results if r.outcome.read]
-    written: list[Any] = []
-    changed: dict[str, dict[Any, Any]] = {}  # field -> {artifact pk: new value}
-    for r in readable:
-        if current.get(r.artifact.pk) != r.artifact.updated_at:
-            _mark_modified(r.outcome, deleted=r.artifact.pk not in current)
+def _write_artifacts(
+    decisions: Sequence[Decision], current: Mapping[uuid.UUID, datetime], *, now: datetime
+) -> list[Decision]:
+    """Write the artifacts still as the run read them; the decisions as they stand after that.
+
+    An artifact edited (or deleted) since it was read is left alone, and its decision becomes a
+    `modified_during_refresh` error.
+    """
+    final: list[Decision] = []
+    written: list[uuid.UUID] = []
+    changed: dict[str, dict[uuid.UUID, FieldValue]] = {}  # field -> {artifact id: new value}
+    for decision in decisions:
+        if not decision.read:
+            final.append(decision)
+            continue
+        if current.get(decision.artifact_id) != decision.seen_at:
+            final.append(_modified(decision, deleted=decision.artifact_id not in current))
             continue
         # The snapshot still equals the stored row (same updated_at, row locked), so only the
         # fields this run meant to change are written, each with the row's own new value.
-        for name, value in r.outcome.updates.items():
-            setattr(r.artifact, name, value)
-            changed.setdefault(name, {})[r.artifact.pk] = value
-        r.artifact.last_refreshed_at = now
-        r.artifact.updated_at = now
-        written.append(r.artifact.pk)
-    if not written:
-        return
-    # One UPDATE per batch: the timestamps are the same for every row, and each changed field
-    # is a CASE on the primary key listing only the rows whose value changes.
+        for name, value in decision.updates.items():
+            changed.setdefault(name, {})[decision.artifact_id] = value
+        written.append(decision.artifact_id)
+        final.append(decision)
+    if written:
+        _update_artifacts(written, changed, now=now)
+    return final
+
+
+def _update_artifacts(
+    written: list[uuid.UUID],
+    changed: dict[str, dict[uuid.UUID, FieldValue]],
+    *,
+    now: datetime,
+) -> None:
+    """One UPDATE per batch: the timestamps are the same for every row, and each changed field
+    is a CASE on the primary key listing only the rows whose value changes."""
     limit = min(connection.features.max_query_params or _MAX_UPDATE_PARAMS, _MAX_UPDATE_PARAMS)
     per_row = 1 + 2 * len(changed)  # its pk in the WHERE, and (pk, value) per changed field
     # A CASE is matched row by row, so a batch costs rows x cases: capping the rows keeps a
@@ -117,7 +128,7 @@ def _write_artifacts(results: list[Result], current: dict[Any, datetime], *, now
     size = max(1, min(_MAX_UPDATE_ROWS, (limit - 2) // per_row))  # 2: the timestamps
     for start in range(0, len(written), size):
         batch = written[start : start + size]
-        values: dict[str, Any] = {}
+        values: dict[str, _ValuesByPk] = {}
         for name, by_pk in changed.items():
             rows = {pk: by_pk[pk] for pk in batch if pk in by_pk}
             if rows:
@@ -159,35 +170,40 @@ class _ValuesByPk(Expression):
         return sql, tuple(params)
 
 
-def _mark_modified(outcome: Outcome, *, deleted: bool) -> None:
-    outcome.status = EntryStatus.ERROR
-    outcome.error_code = "modified_during_refresh"
-    outcome.error_message = (
-        "the artifact was deleted while it was being refreshed"
-        if deleted
-        else "the artifact was edited while it was being refreshed; nothing was written"
+def _modified(decision: Decision, *, deleted: bool) -> Decision:
+    """The decision, turned into the error of an artifact someone changed during the run."""
+    return replace(
+        decision,
+        status=EntryStatus.ERROR,
+        error_code="modified_during_refresh",
+        error_message=(
+            "the artifact was deleted while it was being refreshed"
+            if deleted
+            else "the artifact was edited while it was being refreshed; nothing was written"
+        ),
+        reason="",
+        changes={
+            name: FieldChange(old=change["old"], new=change["new"], applied=False)
+            for name, change in decision.changes.items()
+        },
     )
-    outcome.reason = ""
-    for change in outcome.changes.values():
-        change["applied"] = False
 
 
-def _entry(run: RefreshRun, r: Result, *, exists: bool) -> RefreshEntry:
-    o = r.outcome
+def _entry(run: RefreshRun, d: Decision, *, exists: bool) -> RefreshEntry:
     return RefreshEntry(
         run=run,
-        artifact_id=r.artifact.pk if exists else None,
-        artifact_key=r.key,
-        status=o.status,
-        changes=o.changes,
-        applied=o.applied,
-        reason=o.reason,
-        error_code=o.error_code,
-        error_message=o.error_message,
-        current_sha=o.current_sha,
-        upstream_sha=o.upstream_sha,
-        upstream_content_sha=o.upstream_content_sha,
-        update_available=o.update_available,
-        duration_ms=r.duration_ms,
-        details=o.details,
+        artifact_id=d.artifact_id if exists else None,
+        artifact_key=d.key,
+        status=d.status,
+        changes=dict(d.changes),
+        applied=d.applied,
+        reason=d.reason,
+        error_code=d.error_code,
+        error_message=d.error_message,
+        current_sha=d.current_sha,
+        upstream_sha=d.upstream_sha,
+        upstream_content_sha=d.upstream_content_sha,
+        update_available=d.update_available,
+        duration_ms=d.duration_ms,
+        details=d.details,
     )

@@ -3,6 +3,8 @@ from typing import Any
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
+from refresher.signals import run_finished
+
 
 def ensure_cache_tables(*, using: str = "default", **kwargs: Any) -> None:
     """Create the database cache's table when missing, after every `migrate`.
@@ -23,6 +25,10 @@ class RefresherConfig(AppConfig):
     def ready(self) -> None:
         # Registers the task worker's periodic jobs (heartbeat, HTTP cache pruning, the
         # refresh scheduler).
-        from refresher.triggers import housekeeping, scheduler  # noqa: F401
+        from refresher.triggers import housekeeping, notify, pending, scheduler  # noqa: F401
 
         post_migrate.connect(ensure_cache_tables, sender=self)
+        # What follows the end of every run, in this order: the pushes that waited for the
+        # collection start, then the run's notification (schedule and push runs) is queued.
+        run_finished.connect(pending.start_after_run, dispatch_uid="refresher.pending")
+        run_finished.connect(notify.queue_notification, dispatch_uid="refresher.notify")

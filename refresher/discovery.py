@@ -14,12 +14,10 @@ sources are discovered alike.
 """
 
 import json
-import math
 import posixpath
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -27,21 +25,26 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from collections_app.models import Artifact, ArtifactType, Collection, validate_artifact_name
+from refresher.engine import Refresher
 from refresher.exceptions import (
     InvalidRequest,
     InvalidSource,
+    MetadataError,
     ReadFailed,
     ReadSkipped,
     RefreshInProgress,
     UpstreamUnavailable,
 )
-from refresher.frontmatter import MetadataError, decode, parse_markdown
-from refresher.models import Mode, RefreshRun
+from refresher.factory import refresher_from_settings
+from refresher.frontmatter import decode, parse_markdown
+from refresher.models import Mode, RefreshRun, Trigger
 from refresher.options import ArtifactFilter, RefreshOptions
+from refresher.runs import Requester
+from refresher.service import launch
 from refresher.sources import Source, parse_source
 from refresher.upstream.browse import Browser, Snapshot
 from refresher.upstream.httpcache import HttpCache
-from refresher.upstream.provider import ReadContext
+from refresher.upstream.provider import Provider, ReadContext
 
 MARKETPLACE = ".claude-plugin/marketplace.json"
 PLUGIN_MANIFEST = ".claude-plugin/plugin.json"
@@ -190,16 +193,7 @@ def plugin_directories(
             problem(name, "invalid_source", f"plugin {name!r} has no relative `source` path")
             continue
         bases = [posixpath.normpath(_join(root, plugin_root)), root] if plugin_root else [root]
-        directory, inside = None, False
-        for base in bases:
-            candidate = posixpath.normpath(_join(base, where.strip()))
-            candidate = "" if candidate == "." else candidate
-            if candidate == ".." or candidate.startswith(("../", "/")):
-                continue  # out of the repository: never followed
-            inside = True
-            if candidate == "" or entries.get(candidate, ("",))[0] == "dir":
-                directory = candidate
-                break
+        directory, inside = _plugin_directory(bases, where.strip(), entries)
         if not inside:
             problem(name, "invalid_source", f"plugin {name!r}: {where!r} leaves the repository")
             continue
@@ -210,18 +204,35 @@ def plugin_directories(
     return out, problems
 
 
+def _plugin_directory(
+    bases: list[str], where: str, entries: dict[str, tuple[str, str]]
+) -> tuple[str | None, bool]:
+    """The first directory `where` names from one of the bases, and whether any of them kept
+    it inside the repository (a path that leaves it is never followed)."""
+    inside = False
+    for base in bases:
+        candidate = posixpath.normpath(_join(base, where))
+        candidate = "" if candidate == "." else candidate
+        if candidate == ".." or candidate.startswith(("../", "/")):
+            continue
+        inside = True
+        if candidate == "" or entries.get(candidate, ("",))[0] == "dir":
+            return candidate, True
+    return None, inside
+
+
 # -- the service ---------------------------------------------------------------------------------
 
 
-def browser_for(refresher: Any, source: Source, context: ReadContext) -> Browser:
+def provider_for(refresher: Refresher, source: Source) -> Provider:
+    """The provider that browses the source's kind of repository."""
     provider = refresher.provider_for(source.kind)
-    if provider is None or not hasattr(provider, "browser"):
+    if provider is None:
         raise InvalidRequest(
             "This kind of source cannot be discovered.",
             details={"source": ["Give a GitHub or git repository source."]},
         )
-    browser: Browser = provider.browser(context)
-    return browser
+    return provider
 
 
 def parse_discover_source(text: str) -> Source:
@@ -243,24 +254,25 @@ def discover(
     collection: Collection,
     request: DiscoverRequest,
     *,
-    refresher: Any,
-    user: Any = None,
+    refresher: Refresher,
+    user: Requester = None,
     request_id: str = "",
 ) -> Discovery:
     """Find the artifacts of a repository, add the new ones, and refresh them if asked."""
     source = parse_discover_source(request.source)
+    provider = provider_for(refresher, source)
     cache = HttpCache()
     context = ReadContext(
         cache=cache,
         concurrency=settings.REFRESH_CONCURRENCY,
         deadline=time.monotonic() + settings.REFRESH_INLINE_DEADLINE,
     )
-    browser = browser_for(refresher, source, context)
+    browser = provider.browser(context)
     try:
         try:
             snapshot = browser.snapshot(source)
         except (ReadFailed, ReadSkipped) as exc:
-            return _not_there(source, request, exc, retry_after=_retry_after(refresher))
+            return _not_there(source, request, exc, retry_after=_retry_after(provider))
         found = _find(snapshot, browser, source)
     finally:
         cache.flush()
@@ -282,12 +294,10 @@ def discover(
     return discovery
 
 
-def _retry_after(refresher: Any) -> int | None:
-    """Seconds until GitHub's rate limit resets, when it is used up (None for git sources)."""
-    rate = refresher.client.rate_limit
-    if rate is None or rate.remaining > 0:
-        return None
-    return max(1, math.ceil((rate.reset_at - datetime.now(UTC)).total_seconds()))
+def _retry_after(provider: Provider) -> int | None:
+    """Seconds until the provider's rate limit resets, when it is used up (None for git)."""
+    rate = provider.rate_limit
+    return None if rate is None else rate.retry_after()
 
 
 def _not_there(
@@ -338,20 +348,8 @@ def _find(snapshot: Snapshot, browser: Browser, source: Source) -> list[Found]:
         ]
     base_name = posixpath.basename(base) or source.repo
     found = scan(entries, base, source=source, context_name=base_name)
-    problems: list[Found] = []
-    manifest_path = _join(base, MARKETPLACE)
-    if entries.get(manifest_path, ("",))[0] == "file":
-        manifest_sha = entries[manifest_path][1]
-        data = browser.read_blobs(snapshot, [manifest_sha]).get(manifest_sha)
-        manifest = _json(data)
-        if isinstance(manifest, Found):
-            spec = source.at(manifest_path).spec()
-            problems.append(replace(manifest, path=manifest_path, source=spec))
-        else:
-            plugins, bad = plugin_directories(manifest, manifest_path, entries, source=source)
-            problems.extend(bad)
-            for plugin_name, directory in plugins:
-                found.extend(scan(entries, directory, source=source, context_name=plugin_name))
+    listed, problems = _marketplace(snapshot, browser, source)
+    found.extend(listed)
     # Plugins that no marketplace lists are known by their own manifest; scanned after the
     # marketplace's, so a name the marketplace gives wins.
     for path, (kind, _) in entries.items():
@@ -386,6 +384,26 @@ def _find(snapshot: Snapshot, browser: Browser, source: Source) -> list[Found]:
             )
         )
     return found + problems
+
+
+def _marketplace(
+    snapshot: Snapshot, browser: Browser, source: Source
+) -> tuple[list[Found], list[Found]]:
+    """The artifacts of the plugins the marketplace manifest under the source's path lists, and
+    what in it could not be used (nothing when there is no manifest)."""
+    entries, manifest_path = snapshot.entries, _join(source.path, MARKETPLACE)
+    if entries.get(manifest_path, ("",))[0] != "file":
+        return [], []
+    manifest_sha = entries[manifest_path][1]
+    manifest = _json(browser.read_blobs(snapshot, [manifest_sha]).get(manifest_sha))
+    if isinstance(manifest, Found):
+        spec = source.at(manifest_path).spec()
+        return [], [replace(manifest, path=manifest_path, source=spec)]
+    plugins, problems = plugin_directories(manifest, manifest_path, entries, source=source)
+    found: list[Found] = []
+    for plugin_name, directory in plugins:
+        found.extend(scan(entries, directory, source=source, context_name=plugin_name))
+    return found, problems
 
 
 def _source_check(found: list[Found], source: Source) -> None:
@@ -501,31 +519,34 @@ def _add(collection: Collection, found: Iterable[Found], *, dry_run: bool) -> li
 
 
 def _refresh(
-    collection: Collection, added: list[Artifact], *, user: Any, request_id: str
+    collection: Collection, added: list[Artifact], *, user: Requester, request_id: str
 ) -> RefreshRun:
     """Sync the added artifacts: besides metadata this records their content and content SHA,
     from which later refreshes tell whether an update is available."""
-    from refresher.service import start_refresh
-
     options = RefreshOptions(
         mode=Mode.SYNC, artifact_filter=ArtifactFilter(ids=tuple(a.pk for a in added))
     )
     try:
-        started = start_refresh(collection, options, user=user, request_id=request_id)
-        return started.run
+        return launch(
+            collection,
+            options,
+            trigger=Trigger.API,
+            user=user,
+            request_id=request_id,
+            deadline_seconds=settings.REFRESH_INLINE_DEADLINE,
+        ).run
     except UpstreamUnavailable as exc:
         # The artifacts are added; the failed run is the answer's `run`.
         return RefreshRun.objects.get(pk=(exc.details or {})["run_id"])
 
 
 def discover_now(
-    collection: Collection, request: DiscoverRequest, *, user: Any = None, request_id: str = ""
+    collection: Collection,
+    request: DiscoverRequest,
+    *,
+    user: Requester = None,
+    request_id: str = "",
 ) -> Discovery:
-    """Discover with the production engine (GitHub client, git provider) built from settings."""
-    from refresher.service import refresher_from_settings
-
-    refresher = refresher_from_settings()
-    try:
+    """Discover with the production providers (GitHub, git) built from settings."""
+    with refresher_from_settings() as refresher:
         return discover(collection, request, refresher=refresher, user=user, request_id=request_id)
-    finally:
-        refresher.client.close()

@@ -1,36 +1,42 @@
-"""The refresh engine: one class that every door (API, admin, command, task) calls.
+"""The refresh engine: carries out a run, in four steps, for whichever door started it.
 
-A refresh has three phases. It reads the collection's artifacts (one query), reads upstream with
-no transaction open (`refresher.upstream`), then writes every result in one short transaction
-(`refresher.apply`). The GitHub client is injected: production builds it from settings
-(`refresher.factory`), tests point it at a loopback server.
+A run selects the collection's artifacts (one query), reads upstream through the providers it is
+given with no transaction open, decides per artifact what to write (pure Python), and records
+everything in one short transaction. Each step hands the next frozen records: `Target`s, then
+`UpstreamRead`s, then `Decision`s; the run ends as a `RunResult`.
+
+The engine knows providers only through `refresher.upstream.provider.Provider`: production builds
+them from settings (`refresher.factory`), tests point them at loopback servers. It knows neither
+the task queue nor what starts after a run: the doors (`refresher.service`) see to that.
 """
 
 import logging
-import math
 import time
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
-from typing import Any
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
 
 from django.conf import settings
 from django.db.models import QuerySet
 
 from collections_app.models import Artifact, Collection
-from refresher.apply import Result, apply_results
-from refresher.evaluate import errored, evaluate, skipped
+from refresher.apply import apply_decisions
+from refresher.evaluate import Decision, errored, evaluate, skipped
 from refresher.exceptions import InvalidSource, UpstreamUnavailable
 from refresher.models import Mode, RefreshRun, Trigger
 from refresher.options import ArtifactFilter, RefreshOptions
 from refresher.runs import Requester, fail_run, heartbeat, start_run
 from refresher.sources import SourceKind, parse_source
-from refresher.triggers.pending import start_pending_push
-from refresher.upstream.github.governor import Block
-from refresher.upstream.github.provider import GitHubProvider
-from refresher.upstream.github.rest import GitHubAPI
 from refresher.upstream.httpcache import HttpCache
-from refresher.upstream.provider import Provider, ReadContext
-from refresher.upstream.reads import Target, UpstreamArtifact
+from refresher.upstream.provider import (
+    Provider,
+    RateLimitSnapshot,
+    ReadContext,
+    Unavailable,
+)
+from refresher.upstream.reads import Target, UpstreamRead
 from skillmeat_site.logs import log_context
 
 logger = logging.getLogger("refresher.engine")
@@ -44,7 +50,7 @@ UNREACHABLE = frozenset({"upstream_unavailable", "rate_limited", "upstream_unaut
 PROGRESS_EVERY = 2.0
 
 
-def _filtered(collection_id: Any, artifact_filter: ArtifactFilter) -> QuerySet[Artifact]:
+def _filtered(collection_id: uuid.UUID, artifact_filter: ArtifactFilter) -> QuerySet[Artifact]:
     qs: QuerySet[Artifact] = Artifact.objects.filter(collection_id=collection_id)
     if artifact_filter.type:
         qs = qs.filter(type=artifact_filter.type)
@@ -54,7 +60,7 @@ def _filtered(collection_id: Any, artifact_filter: ArtifactFilter) -> QuerySet[A
 
 
 def select_artifacts(
-    collection_id: Any, artifact_filter: ArtifactFilter, *, with_content: bool = True
+    collection_id: uuid.UUID, artifact_filter: ArtifactFilter, *, with_content: bool = True
 ) -> list[Artifact]:
     """The collection's artifacts that the filter admits, in a stable order (one query)."""
     qs = _filtered(collection_id, artifact_filter).order_by("type", "name")
@@ -63,7 +69,7 @@ def select_artifacts(
     return [a for a in qs if artifact_filter.matches_name(a.name)]
 
 
-def count_artifacts(collection_id: Any, artifact_filter: ArtifactFilter) -> int:
+def count_artifacts(collection_id: uuid.UUID, artifact_filter: ArtifactFilter) -> int:
     """How many artifacts the filter admits, reading only their names (one query)."""
     names = _filtered(collection_id, artifact_filter).values_list("name", flat=True)
     return sum(1 for name in names if artifact_filter.matches_name(name))
@@ -79,16 +85,71 @@ def options_of(run: RefreshRun) -> RefreshOptions:
     )
 
 
-class Refresher:
-    """Refreshes collections: GitHub through `client`, other kinds of source through `providers`."""
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The run's artifacts, in order: those to read upstream, and those decided without a read
+    (an invalid source, or none that can be read)."""
+
+    artifacts: Sequence[Artifact]
+    targets: Sequence[Target]
+    settled: Mapping[uuid.UUID, Decision]
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """How a run ended: its record, and whether upstream could be asked at all."""
+
+    run: RefreshRun
+    unreachable: bool = False  # every read failed because upstream was down or refused us
+    unavailable: Unavailable | None = None  # why the run sent nothing at all, if it did not
+
+
+class _Heartbeat:
+    """Counts artifacts done, tells the caller's progress callback, beats the run's heartbeat."""
 
     def __init__(
-        self, client: GitHubAPI, *, concurrency: int = 8, providers: Sequence[Provider] = ()
+        self, run: RefreshRun, *, done: int, total: int, progress: Progress | None
     ) -> None:
-        self.client = client
+        self.run, self.done, self.total, self.progress = run, done, total, progress
+        # A background run's page shows its progress; an inline one only proves it is alive.
+        self.every = PROGRESS_EVERY if run.background else settings.REFRESH_RUN_LEASE_SECONDS / 4
+        heartbeat(run, total=total, processed=done)
+        self.last = time.monotonic()
+
+    def __call__(self, count: int) -> None:
+        self.done += count
+        if self.progress:
+            self.progress(self.done, self.total)
+        if time.monotonic() - self.last > self.every:
+            heartbeat(self.run, processed=self.done)
+            self.last = time.monotonic()
+
+
+class Refresher:
+    """Carries out refresh runs, reading upstream through the providers it is given.
+
+    It owns them: `close()` (or leaving a `with` block) closes every provider.
+    """
+
+    def __init__(self, *, providers: Sequence[Provider], concurrency: int = 8) -> None:
+        self.providers = list(providers)
         self.concurrency = concurrency
-        self.providers: list[Provider] = [GitHubProvider(client), *providers]
         self._by_kind = {kind: p for p in self.providers for kind in p.kinds}
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for provider in self.providers:
+            provider.close()
 
     def provider_for(self, kind: SourceKind) -> Provider | None:
         """The provider serving this kind of source (discovery browses through it)."""
@@ -106,10 +167,10 @@ class Refresher:
         progress: Progress | None = None,
         trigger: str = Trigger.API,
     ) -> RefreshRun:
-        """Run a refresh now and return its finished record.
+        """Start a run and carry it out now; its finished record (see `answer`).
 
-        Raises RefreshInProgress when the collection is busy, and UpstreamUnavailable (with the
-        run recorded as failed) when GitHub could not be read for any artifact at all.
+        Raises RefreshInProgress when the collection is busy. What follows a run (pending pushes,
+        notifications) is the caller's: the doors go through `refresher.service.launch`.
         """
         run = start_run(
             collection=collection,
@@ -120,65 +181,7 @@ class Refresher:
             queued=False,
             trigger=trigger,
         )
-        with log_context(run_id=str(run.pk)):
-            try:
-                run, unreachable, block = self._execute(
-                    run, deadline_seconds=deadline_seconds, progress=progress
-                )
-            except Exception:
-                # Whatever went wrong, the run must not keep the collection busy until its lease
-                # runs out; it applied nothing (apply is its last, all-or-nothing step).
-                logger.exception("refresh run %s stopped on an unexpected error", run.pk)
-                fail_run(
-                    run, code="internal_error", message="The run stopped on an unexpected error."
-                )
-                raise
-            finally:
-                # Pushes that arrived while this run held the collection run now.
-                start_pending_push(run.collection_id)
-        if block is not None:
-            raise UpstreamUnavailable(
-                f"{block.describe()}; nothing was sent and nothing was changed.",
-                details={"run_id": str(run.pk)},
-                retry_after=max(1, math.ceil(block.seconds_left())),
-            )
-        if unreachable:
-            raise UpstreamUnavailable(
-                "GitHub could not be read for any artifact; nothing was changed.",
-                details={"run_id": str(run.pk)},
-                retry_after=self._retry_after(),
-            )
-        return run
-
-    def _read(self, targets: list[Target], context: ReadContext) -> dict[Any, UpstreamArtifact]:
-        """Hand each provider the targets of its kinds; one answer per target."""
-        reads: dict[Any, UpstreamArtifact] = {}
-        for provider in self.providers:
-            mine = [t for t in targets if self._by_kind[t.source.kind] is provider]
-            if mine:
-                reads.update(provider.reader(context).read(mine))
-        return reads
-
-    def _blocked(self, targets: list[Target]) -> Block | None:
-        """Why the run must not send anything at all (a shared pause or spent quota), or None."""
-        for provider in self.providers:
-            check = getattr(provider, "unavailable", None)
-            if check is None or not any(self._by_kind[t.source.kind] is provider for t in targets):
-                continue
-            block: Block | None = check()
-            if block is not None:
-                return block
-        return None
-
-    def _retry_after(self) -> int | None:
-        """Seconds until GitHub may be asked again, when the run met a pause or spent the quota."""
-        block = self.client.quota.blocked(self.client.quota.state.resources.keys())
-        if block is None:
-            rate = self.client.rate_limit
-            if rate is None or rate.remaining > 0:
-                return None
-            return max(1, math.ceil((rate.reset_at - datetime.now(UTC)).total_seconds()))
-        return max(1, math.ceil(block.seconds_left()))
+        return self.answer(self.execute(run, deadline_seconds=deadline_seconds, progress=progress))
 
     def execute(
         self,
@@ -186,113 +189,194 @@ class Refresher:
         *,
         deadline_seconds: float | None = None,
         progress: Progress | None = None,
-    ) -> RefreshRun:
-        """Refresh the artifacts of a running run and record the outcome.
+    ) -> RunResult:
+        """Carry out a running run: select, read, decide, record.
 
-        A run that may not ask GitHub at all (paused or out of quota) is failed at once with
-        code `upstream_unavailable`.
+        A run that may not ask upstream at all (paused or out of quota) is failed at once with
+        code `upstream_unavailable`. On an unexpected error the run is failed (it applied
+        nothing: recording is its last, all-or-nothing step) and the error raised again.
         """
-        return self._execute(run, deadline_seconds=deadline_seconds, progress=progress)[0]
+        with log_context(run_id=str(run.pk)):
+            try:
+                return self._execute(run, deadline_seconds=deadline_seconds, progress=progress)
+            except Exception:
+                # The run must not keep the collection busy until its lease runs out.
+                logger.exception("refresh run %s stopped on an unexpected error", run.pk)
+                fail_run(
+                    run, code="internal_error", message="The run stopped on an unexpected error."
+                )
+                raise
+
+    def answer(self, result: RunResult) -> RefreshRun:
+        """The finished run, or UpstreamUnavailable when upstream could not be asked at all.
+
+        The exception names the failed run and, when a provider knows, when to try again.
+        """
+        details = {"run_id": str(result.run.pk)}
+        if result.unavailable is not None:
+            raise UpstreamUnavailable(
+                f"{result.unavailable.message}; nothing was sent and nothing was changed.",
+                details=details,
+                retry_after=result.unavailable.retry_after(),
+            )
+        if result.unreachable:
+            raise UpstreamUnavailable(
+                "GitHub could not be read for any artifact; nothing was changed.",
+                details=details,
+                retry_after=self._retry_after(),
+            )
+        return result.run
+
+    # -- the steps of a run ----------------------------------------------------------------------
 
     def _execute(
-        self,
-        run: RefreshRun,
-        *,
-        deadline_seconds: float | None,
-        progress: Progress | None,
-    ) -> tuple[RefreshRun, bool, Block | None]:
+        self, run: RefreshRun, *, deadline_seconds: float | None, progress: Progress | None
+    ) -> RunResult:
         started = time.monotonic()
         options = options_of(run)
+        selection = self._select(run, options)
+        unavailable = self._unavailable(selection.targets)
+        if unavailable is not None:
+            return self._refuse(run, unavailable)
+        beat = _Heartbeat(
+            run,
+            done=len(selection.artifacts) - len(selection.targets),
+            total=len(selection.artifacts),
+            progress=progress,
+        )
+        deadline = started + deadline_seconds if deadline_seconds else None
+        reads = self._read_all(selection.targets, deadline=deadline, on_progress=beat)
+        decisions = self._decide(selection, reads, options)
+        # Nothing could be read, and only because upstream was down or out of quota.
+        unreachable = bool(reads) and all(
+            d.error_code in UNREACHABLE or d.reason in UNREACHABLE
+            for d in decisions
+            if d.artifact_id in reads
+        )
+        return RunResult(self._record(run, decisions, options), unreachable=unreachable)
+
+    def _select(self, run: RefreshRun, options: RefreshOptions) -> Selection:
+        """The run's artifacts; each becomes a target of its provider, or is decided at once."""
         artifacts = select_artifacts(
             run.collection_id, options.artifact_filter, with_content=options.mode == Mode.SYNC
         )
-        results: dict[Any, Result] = {}
         targets: list[Target] = []
+        settled: dict[uuid.UUID, Decision] = {}
         for artifact in artifacts:
-            result = Result(key=artifact.key, artifact=artifact, outcome=skipped(""))
-            results[artifact.pk] = result
             try:
                 source = parse_source(artifact.source)
             except InvalidSource as exc:
-                result.outcome = errored("invalid_source", f"invalid source: {exc}")
+                settled[artifact.id] = errored(artifact, "invalid_source", f"invalid source: {exc}")
                 continue
             if source.kind in self._by_kind:
-                targets.append(Target(artifact.pk, artifact.type, source))
+                targets.append(Target(artifact.id, artifact.type, source))
             else:
                 unsupported = source.kind is SourceKind.UNSUPPORTED
                 reason = "unsupported_source" if unsupported else "no_upstream"
-                result.outcome = skipped(reason, current_sha=artifact.resolved_sha)
+                settled[artifact.id] = skipped(artifact, reason, current_sha=artifact.resolved_sha)
+        return Selection(artifacts=artifacts, targets=targets, settled=settled)
 
-        total = len(artifacts)
-        block = self._blocked(targets)
-        if block is not None:
-            # Another run or process met a secondary limit or spent the quota: asking now
-            # would only prolong the penalty, so the run sends nothing and ends here.
-            logger.warning("refresh run %s not started: %s", run.pk, block.describe())
-            fail_run(
-                run,
-                code="upstream_unavailable",
-                message=f"{block.describe()}; nothing was sent and nothing was changed.",
-            )
-            return run, True, block
-        done = total - len(targets)
-        heartbeat(run, total=total, processed=done)
-        last_beat = time.monotonic()
-        beat_every = PROGRESS_EVERY if run.background else settings.REFRESH_RUN_LEASE_SECONDS / 4
+    def _unavailable(self, targets: Sequence[Target]) -> Unavailable | None:
+        """Why the run must not send anything at all (a shared pause or spent quota), or None."""
+        for provider in self.providers:
+            if any(self._by_kind[t.source.kind] is provider for t in targets):
+                unavailable = provider.unavailable()
+                if unavailable is not None:
+                    return unavailable
+        return None
 
-        def tick(count: int) -> None:
-            nonlocal done, last_beat
-            done += count
-            if progress:
-                progress(done, total)
-            if time.monotonic() - last_beat > beat_every:
-                heartbeat(run, processed=done)
-                last_beat = time.monotonic()
+    def _refuse(self, run: RefreshRun, unavailable: Unavailable) -> RunResult:
+        # Another run or process met a secondary limit or spent the quota: asking now would
+        # only prolong the penalty, so the run sends nothing and ends here.
+        logger.warning("refresh run %s not started: %s", run.pk, unavailable.message)
+        fail_run(
+            run,
+            code="upstream_unavailable",
+            message=f"{unavailable.message}; nothing was sent and nothing was changed.",
+        )
+        return RunResult(run, unreachable=True, unavailable=unavailable)
 
+    def _read_all(
+        self,
+        targets: Sequence[Target],
+        *,
+        deadline: float | None,
+        on_progress: Callable[[int], None],
+    ) -> dict[uuid.UUID, UpstreamRead]:
+        """Read every target, no transaction open; the run's HTTP cache is saved once after."""
         cache = HttpCache()
         context = ReadContext(
-            cache=cache,
-            concurrency=self.concurrency,
-            deadline=started + deadline_seconds if deadline_seconds else None,
-            on_progress=tick,
+            cache=cache, concurrency=self.concurrency, deadline=deadline, on_progress=on_progress
         )
-        reads = self._read(targets, context)
+        reads = self._read(list(targets), context)
         cache.flush()
+        return reads
 
-        for target in targets:
-            result = results[target.id]
-            read = reads[target.id]
-            result.outcome = evaluate(artifact=result.artifact, upstream=read, options=options)
-            result.duration_ms = read.duration_ms
-        # Nothing could be read, and only because GitHub was down or out of quota.
-        unreachable = bool(targets) and all(
-            results[t.id].outcome.error_code in UNREACHABLE
-            or results[t.id].outcome.reason in UNREACHABLE
-            for t in targets
-        )
-        rate_limit = self.client.rate_limit
-        apply_results(
+    def _read(self, targets: list[Target], context: ReadContext) -> dict[uuid.UUID, UpstreamRead]:
+        """Hand each provider the targets of its kinds; one answer per target."""
+        reads: dict[uuid.UUID, UpstreamRead] = {}
+        for provider in self.providers:
+            mine = [t for t in targets if self._by_kind[t.source.kind] is provider]
+            if mine:
+                reads.update(provider.read(mine, context))
+        return reads
+
+    @staticmethod
+    def _decide(
+        selection: Selection, reads: Mapping[uuid.UUID, UpstreamRead], options: RefreshOptions
+    ) -> list[Decision]:
+        """One decision per artifact, in the order they were selected."""
+        return [
+            selection.settled.get(artifact.id)
+            or evaluate(artifact=artifact, upstream=reads[artifact.id], options=options)
+            for artifact in selection.artifacts
+        ]
+
+    def _record(
+        self, run: RefreshRun, decisions: list[Decision], options: RefreshOptions
+    ) -> RefreshRun:
+        """Apply the decisions, write the entries and the run's counts; log the run's line."""
+        rate_limit = self._rate_limit()
+        apply_decisions(
             run,
-            list(results.values()),
+            decisions,
             writes=options.writes,
-            rate_limit=rate_limit.as_dict() if rate_limit else None,
+            rate_limit=rate_limit.as_json() if rate_limit else None,
         )
         run.refresh_from_db()
-        logger.info(
-            "refresh collection=%s run=%s request=%s mode=%s dry_run=%s status=%s total=%d "
-            "refreshed=%d unchanged=%d skipped=%d error=%d updates=%d duration_ms=%s",
-            run.collection_id,
-            run.pk,
-            run.request_id or "-",
-            run.mode,
-            run.dry_run,
-            run.status,
-            run.total,
-            run.refreshed,
-            run.unchanged,
-            run.skipped,
-            run.error,
-            run.updates_available,
-            run.duration_ms,
-        )
-        return run, unreachable, None
+        _log_finished(run)
+        return run
+
+    # -- what the providers know of their quotas -------------------------------------------------
+
+    def _rate_limit(self) -> RateLimitSnapshot | None:
+        """The run record's rate limit: the first provider's that has one."""
+        for provider in self.providers:
+            snapshot = provider.rate_limit
+            if snapshot is not None:
+                return snapshot
+        return None
+
+    def _retry_after(self) -> int | None:
+        """Seconds until upstream may be asked again, when a provider met a pause or a limit."""
+        return next((s for p in self.providers if (s := p.retry_after()) is not None), None)
+
+
+def _log_finished(run: RefreshRun) -> None:
+    logger.info(
+        "refresh collection=%s run=%s request=%s mode=%s dry_run=%s status=%s total=%d "
+        "refreshed=%d unchanged=%d skipped=%d error=%d updates=%d duration_ms=%s",
+        run.collection_id,
+        run.pk,
+        run.request_id or "-",
+        run.mode,
+        run.dry_run,
+        run.status,
+        run.total,
+        run.refreshed,
+        run.unchanged,
+        run.skipped,
+        run.error,
+        run.updates_available,
+        run.duration_ms,
+    )

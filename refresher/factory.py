@@ -1,15 +1,21 @@
-"""The one factory that builds the production GitHub client and refresher from settings.
+"""The one factory of the production providers and refresher, from settings.
 
-The service (inline runs) and the task worker (background runs) both build their refresher here,
-so neither has to import the other.
+The launch path (inline runs, the background task) and discovery build their refresher here: the
+GitHub provider with its client, whose rate-limit state every process shares through the
+database, and the git provider with its cache directory.
 """
+
+from pathlib import Path
 
 from django.conf import settings
 
 from refresher.engine import Refresher
-from refresher.upstream.git.provider import git_provider_from_settings
+from refresher.upstream.git.cli import Git
+from refresher.upstream.git.provider import GitProvider
 from refresher.upstream.github.client import GitHubClient
+from refresher.upstream.github.provider import GitHubProvider
 from refresher.upstream.github.quota import governor_from_settings
+from refresher.upstream.provider import Provider
 
 
 def github_client_from_settings() -> GitHubClient:
@@ -28,11 +34,23 @@ def github_client_from_settings() -> GitHubClient:
     )
 
 
-def refresher_from_settings() -> Refresher:
-    """A refresher reading GitHub with the client above, and git sources through the git
-    command line; close its `client` when done."""
-    return Refresher(
-        github_client_from_settings(),
-        concurrency=settings.REFRESH_CONCURRENCY,
-        providers=[git_provider_from_settings()],
+def git_provider_from_settings() -> GitProvider:
+    cache_dir = Path(settings.GIT_CACHE_DIR)
+    git = Git(
+        binary=settings.GIT_BINARY,
+        timeout=settings.GIT_TIMEOUT,
+        allow_local=settings.GIT_ALLOW_LOCAL,
+        home=cache_dir / "home",
     )
+    return GitProvider(git, cache_dir)
+
+
+def providers_from_settings() -> list[Provider]:
+    """GitHub (through the read plan `REFRESH_UPSTREAM` names) and git sources."""
+    github = GitHubProvider(github_client_from_settings(), plan=settings.REFRESH_UPSTREAM)
+    return [github, git_provider_from_settings()]
+
+
+def refresher_from_settings() -> Refresher:
+    """A refresher over the providers above; close it (or use it in a `with` block) when done."""
+    return Refresher(providers=providers_from_settings(), concurrency=settings.REFRESH_CONCURRENCY)

@@ -23,7 +23,7 @@ def _current(artifact: Artifact, field: str) -> Any:
 
 def _unchanged_since(field: str, current: Any, new: Any) -> bool:
     if field == CONTENT:
-        return current == new
+        return bool(current == new)
     return same_value(field, current, new)
 
 

@@ -1,10 +1,10 @@
 """Notifications: a signed JSON POST to a collection's `notify_url` when a refresh nobody asked
 for (a schedule, a push) finds updates or applies changes (SPEC 13).
 
-Each notification is a `NotificationDelivery` row holding the exact body; the task worker sends
-it (`refresher.triggers.tasks.deliver_notification`), retrying network errors and 5xx answers with
-growing
-delays up to `NOTIFY_MAX_ATTEMPTS`, and records every attempt. Where it may be sent is decided by
+Each notification is a `NotificationDelivery` row holding the exact body, recorded when a run
+ends (`queue_notification`, a receiver of `refresher.signals.run_finished`); the task worker sends
+it (`deliver_notification`), retrying network errors and 5xx answers with growing delays up to
+`NOTIFY_MAX_ATTEMPTS`, and records every attempt. Where it may be sent is decided by
 `refresher.triggers.outbound`, again at every attempt.
 """
 
@@ -13,21 +13,33 @@ import hmac
 import json
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
 from django.conf import settings
+from django.db import transaction
+from django.tasks import default_task_backend, task, task_backends
 from django.utils import timezone
 
 from collections_app.models import Collection
+from refresher.exceptions import OutboundRefused
 from refresher.models import DeliveryStatus, NotificationDelivery, RefreshRun, Trigger
-from refresher.triggers.outbound import OutboundRefused, post
+from refresher.triggers.outbound import post
 
 logger = logging.getLogger("refresher.notify")
 
 EVENT = "refresh.finished"
 NOTIFYING_TRIGGERS = frozenset({Trigger.SCHEDULE, Trigger.PUSH})
 USER_AGENT = "SkillMeat-Site-Notifier/1"
+
+
+class AttemptRecord(TypedDict, total=False):
+    """One attempt as a delivery's `attempts` list keeps it."""
+
+    at: str | None
+    attempt: int
+    status: int  # the answer's HTTP status, when there was an answer
+    error: str  # why there was none, or why the address was refused
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -146,47 +158,10 @@ def attempt(delivery: NotificationDelivery) -> datetime | None:
     """
     if delivery.status != DeliveryStatus.PENDING:
         return None
-    secret = (
-        Collection.objects.filter(pk=delivery.collection_id)
-        .values_list("notify_secret", flat=True)
-        .first()
-    )
-    body = delivery.body.encode()
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        "X-SkillMeat-Event": EVENT,
-        "X-SkillMeat-Delivery": str(delivery.pk),
-    }
-    if secret:
-        headers["X-SkillMeat-Signature-256"] = signature(secret, body)
     now = timezone.now()
     number = len(delivery.attempts) + 1
-    record: dict[str, Any] = {"at": _iso(now), "attempt": number}
-    retry = False
-    try:
-        response = post(
-            delivery.url,
-            body=body,
-            headers=headers,
-            timeout=settings.NOTIFY_TIMEOUT,
-            allow_private=settings.NOTIFY_ALLOW_PRIVATE,
-        )
-    except OutboundRefused as exc:
-        record["error"] = f"refused: {exc}"
-        delivery.status = DeliveryStatus.REFUSED
-    except httpx.HTTPError as exc:
-        record["error"] = f"{type(exc).__name__}: {exc}"[:500]
-        retry = True
-    else:
-        record["status"] = response.status_code
-        delivery.response_status = response.status_code
-        if 200 <= response.status_code < 300:
-            delivery.status = DeliveryStatus.DELIVERED
-        elif response.status_code >= 500:
-            retry = True
-        else:
-            delivery.status = DeliveryStatus.FAILED
+    record: AttemptRecord = {"at": _iso(now), "attempt": number}
+    retry = _send(delivery, record)
     delivery.attempts = [*delivery.attempts, record]
     delivery.error = record.get("error", "")
     if retry and number >= settings.NOTIFY_MAX_ATTEMPTS:
@@ -213,3 +188,95 @@ def attempt(delivery: NotificationDelivery) -> datetime | None:
         record.get("status") or record.get("error"),
     )
     return delivery.next_attempt_at
+
+
+def _send(delivery: NotificationDelivery, record: AttemptRecord) -> bool:
+    """POST the delivery's body once; note the answer in `record` and the delivery's status.
+    True when the attempt should be retried (a network error, a 5xx)."""
+    secret = (
+        Collection.objects.filter(pk=delivery.collection_id)
+        .values_list("notify_secret", flat=True)
+        .first()
+    )
+    body = delivery.body.encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-SkillMeat-Event": EVENT,
+        "X-SkillMeat-Delivery": str(delivery.pk),
+    }
+    if secret:
+        headers["X-SkillMeat-Signature-256"] = signature(secret, body)
+    try:
+        response = post(
+            delivery.url,
+            body=body,
+            headers=headers,
+            timeout=settings.NOTIFY_TIMEOUT,
+            allow_private=settings.NOTIFY_ALLOW_PRIVATE,
+        )
+    except OutboundRefused as exc:
+        record["error"] = f"refused: {exc}"
+        delivery.status = DeliveryStatus.REFUSED
+        return False
+    except httpx.HTTPError as exc:
+        record["error"] = f"{type(exc).__name__}: {exc}"[:500]
+        return True
+    record["status"] = response.status_code
+    delivery.response_status = response.status_code
+    if 200 <= response.status_code < 300:
+        delivery.status = DeliveryStatus.DELIVERED
+    elif response.status_code >= 500:
+        return True
+    else:
+        delivery.status = DeliveryStatus.FAILED
+    return False
+
+
+def queue_notification(sender: object, *, run: RefreshRun, **kwargs: object) -> None:
+    """When a run ends: record the notification it owes, if any, and queue its first attempt."""
+    try:
+        delivery = notification_for(run)
+    except Exception:
+        # A notification must never turn a finished run into a failed task.
+        logger.exception("could not record the notification of run %s", run.pk)
+        return
+    if delivery is not None:
+        enqueue_delivery(delivery)
+
+
+@task()
+def deliver_notification(delivery_id: str) -> str:
+    """Send one notification attempt; queues the next attempt when this one should be retried."""
+    delivery = NotificationDelivery.objects.filter(pk=delivery_id).first()
+    if delivery is None:
+        return "missing"
+    retry_at = attempt(delivery)
+    if retry_at is not None:
+        enqueue_delivery(delivery, run_after=retry_at)
+    return str(delivery.status)
+
+
+def _backend_defers() -> bool:
+    alias = settings.REFRESH_TASK_BACKEND
+    backend = task_backends[alias] if alias else default_task_backend
+    return bool(backend.supports_defer)
+
+
+def enqueue_delivery(delivery: NotificationDelivery, *, run_after: datetime | None = None) -> None:
+    """Queue a delivery attempt (after `run_after` where the backend can wait)."""
+
+    def send() -> None:
+        target = deliver_notification.using(backend=settings.REFRESH_TASK_BACKEND)
+        if run_after is not None and _backend_defers():
+            target = target.using(run_after=run_after)
+        elif run_after is not None:
+            # A backend without deferred tasks (the immediate one, in development) retries at
+            # once; the attempt count still bounds the retries.
+            logger.debug("task backend cannot defer; retrying %s now", delivery.pk)
+        try:
+            target.enqueue(str(delivery.pk))
+        except Exception:
+            logger.exception("could not queue notification %s", delivery.pk)
+
+    transaction.on_commit(send)

@@ -10,20 +10,18 @@ run on recovery. A slot that finds the collection busy is skipped; the next slot
 
 import logging
 from datetime import datetime
-from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 
 from collections_app.models import Collection
-from refresher.exceptions import RefreshInProgress
+from refresher.exceptions import InvalidSchedule, RefreshInProgress
 from refresher.models import ACTIVE_STATUSES, RefreshRun, Trigger
 from refresher.options import RefreshOptions
-from refresher.runs import start_run
-from refresher.triggers import tasks
+from refresher.schedules import next_slot
+from refresher.service import launch
 from refresher.triggers.pending import start_pending_push
 from refresher.triggers.periodic import periodic
-from refresher.triggers.schedules import InvalidSchedule, next_slot
 
 logger = logging.getLogger("refresher.scheduler")
 
@@ -58,14 +56,9 @@ def run_due_schedules(*, now: datetime | None = None) -> list[RefreshRun]:
         if slot is None:
             logger.debug("slot of collection %s taken by another worker", collection.pk)
             continue
+        options = RefreshOptions(mode=collection.auto_refresh_mode, background=True)
         try:
-            run = start_run(
-                collection=collection,
-                options=RefreshOptions(mode=collection.auto_refresh_mode, background=True),
-                user=None,
-                queued=True,
-                trigger=Trigger.SCHEDULE,
-            )
+            run = launch(collection, options, trigger=Trigger.SCHEDULE, inline=False).run
         except RefreshInProgress:
             logger.info(
                 "scheduled refresh of collection %s at %s skipped: the collection is busy",
@@ -73,7 +66,6 @@ def run_due_schedules(*, now: datetime | None = None) -> list[RefreshRun]:
                 slot.isoformat(),
             )
             continue
-        tasks.enqueue(run)
         started.append(run)
         logger.info(
             "scheduled refresh of collection %s for slot %s: run %s",
@@ -96,7 +88,7 @@ def start_waiting_pushes() -> int:
 
 
 @periodic("refresh-schedules", every=settings.REFRESH_SCHEDULER_EVERY)
-def scheduler_pass() -> Any:
+def scheduler_pass() -> list[RefreshRun]:
     started = run_due_schedules()
     pushed = start_waiting_pushes()
     logger.debug(

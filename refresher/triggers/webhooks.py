@@ -2,14 +2,16 @@
 
 Nothing here reads GitHub: a push only starts background runs (or leaves its artifacts waiting
 on a busy collection), so GitHub gets its answer well within its 10 seconds. The body is never
-logged; it is checked against `X-Hub-Signature-256` before anything is parsed.
+logged; it is checked against `X-Hub-Signature-256` before anything is parsed. What was done is
+a `PushHandled` record; the view (`collections_app.webhook_views`) chooses the HTTP answer.
 """
 
 import hashlib
 import hmac
 import json
 import logging
-from dataclasses import dataclass, field
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +19,7 @@ from django.db import IntegrityError, transaction
 
 from collections_app.models import Collection
 from refresher.exceptions import (
+    InvalidPush,
     InvalidRequest,
     InvalidSignature,
     NotFound,
@@ -24,10 +27,9 @@ from refresher.exceptions import (
     RefreshInProgress,
 )
 from refresher.models import Trigger, WebhookDelivery
-from refresher.runs import start_run
-from refresher.triggers import tasks
+from refresher.service import launch
 from refresher.triggers.pending import defer_push, push_options
-from refresher.triggers.push import InvalidPush, match, parse_push
+from refresher.triggers.push import match, parse_push
 
 logger = logging.getLogger("refresher.webhooks")
 
@@ -35,10 +37,17 @@ MAX_BODY_BYTES = 5 * 1024 * 1024
 SIGNATURE_PREFIX = "sha256="
 
 
-@dataclass
-class Answer:
-    status: int
-    body: dict[str, Any] = field(default_factory=dict)
+@dataclass(frozen=True, slots=True)
+class PushHandled:
+    """What a delivery did: a push started `runs` and left `deferred` collections waiting; a
+    delivery already handled is a `duplicate`; a `ping` is a `pong`; other events are ignored."""
+
+    delivery: str
+    runs: tuple[str, ...] = ()
+    deferred: tuple[str, ...] = ()
+    duplicate: bool = False
+    ignored_event: str = ""
+    pong: bool = False
 
 
 def enabled() -> bool:
@@ -87,7 +96,9 @@ def _payload(body: bytes) -> dict[str, Any]:
     return data
 
 
-def handle(*, event: str, delivery: str, body: bytes, signature: str, request_id: str) -> Answer:
+def handle(
+    *, event: str, delivery: str, body: bytes, signature: str, request_id: str
+) -> PushHandled:
     """Check and act on one delivery; raises the ServiceError of a refused one."""
     check_enabled()
     check_size(len(body))
@@ -112,11 +123,11 @@ def handle(*, event: str, delivery: str, body: bytes, signature: str, request_id
                 record.save(force_insert=True)
         except IntegrityError:
             logger.info("webhook delivery %s (%s) already handled", delivery, event)
-            return Answer(200, {"delivery": delivery, "duplicate": True})
+            return PushHandled(delivery, duplicate=True)
         if event == "ping":
-            return Answer(200, {"delivery": delivery, "pong": True})
+            return PushHandled(delivery, pong=True)
         if event != "push":
-            return Answer(200, {"delivery": delivery, "ignored": event})
+            return PushHandled(delivery, ignored_event=event)
         try:
             push = parse_push(payload)
         except InvalidPush as exc:
@@ -137,11 +148,11 @@ def handle(*, event: str, delivery: str, body: bytes, signature: str, request_id
         len(runs),
         len(deferred),
     )
-    return Answer(202, {"delivery": delivery, "runs": runs, "deferred": deferred})
+    return PushHandled(delivery, runs=tuple(runs), deferred=tuple(deferred))
 
 
 def start_push_runs(
-    matched: dict[Any, list[Any]], *, request_id: str = ""
+    matched: dict[uuid.UUID, list[uuid.UUID]], *, request_id: str = ""
 ) -> tuple[list[str], list[str]]:
     """One background run per collection for its matched artifacts; a busy collection keeps
     them waiting for the end of its active run. The runs started and the collections deferred."""
@@ -152,19 +163,14 @@ def start_push_runs(
         collection = collections.get(collection_id)
         if collection is None:
             continue
+        options = push_options(collection, artifact_ids)
         try:
-            run = start_run(
-                collection=collection,
-                options=push_options(collection, artifact_ids),
-                user=None,
-                request_id=request_id,
-                queued=True,
-                trigger=Trigger.PUSH,
+            launched = launch(
+                collection, options, trigger=Trigger.PUSH, request_id=request_id, inline=False
             )
         except RefreshInProgress:
             defer_push(collection_id, artifact_ids)
             deferred.append(str(collection_id))
             continue
-        tasks.enqueue(run)
-        runs.append(str(run.pk))
+        runs.append(str(launched.run.pk))
     return runs, deferred

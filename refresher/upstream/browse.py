@@ -7,10 +7,11 @@ tree) and reads the blobs asked for in one batch. Callers never learn which prov
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from refresher.exceptions import ReadFailed
 from refresher.sources import Source
+from refresher.upstream.reads import JSONObject
 
 
 @dataclass
@@ -21,10 +22,11 @@ class Snapshot:
     commit: str
     ref: str  # the ref read: the source's own, or the default branch's name
     entries: dict[str, tuple[str, str]]
-    repository: dict[str, Any] = field(default_factory=dict)
+    repository: JSONObject = field(default_factory=dict)
     truncated: bool = False
-    # Provider-private state the blob reads need (e.g. the cache repository).
-    handle: Any = field(default=None, repr=False)
+    # Where the provider reads the blobs from: the repository's current name on GitHub, the
+    # URL of a git repository.
+    handle: str = field(default="", repr=False)
 
 
 class Browser(Protocol):

@@ -1,22 +1,26 @@
 """Where upstream is read from: one provider per kind of source, behind one interface.
 
-The engine hands each provider the targets whose source kind it serves and gets back one
-`UpstreamArtifact` per target; it never learns whether GitHub's REST API, its GraphQL API or a git
-command line answered. A provider builds a fresh reader for every run, since a reader carries the
-run's cache, deadline and progress callback.
+The engine is given a list of providers (`refresher.factory` builds them from settings) and hands
+each the targets whose source kind it serves; it gets back one `UpstreamRead` per target and never
+learns whether GitHub's REST API, its GraphQL API or a git command line answered. What a provider
+knows of its quota reaches the engine only in the neutral records below: `Unavailable` (why no
+request may go out now) and `RateLimitSnapshot` (what the run's record shows).
 """
 
-from collections.abc import Callable
+import math
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import UTC, datetime
+from typing import Protocol, TypedDict
 
 from refresher.sources import SourceKind
-from refresher.upstream.github.client import RateLimit
+from refresher.upstream.browse import Browser
 from refresher.upstream.httpcache import HttpCache
-from refresher.upstream.reads import Target, UpstreamArtifact
+from refresher.upstream.reads import Target, UpstreamRead
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReadContext:
     """What one run gives every reader: its HTTP cache, parallelism, deadline and progress."""
 
@@ -26,20 +30,76 @@ class ReadContext:
     on_progress: Callable[[int], None] | None = None
 
 
-class Reader(Protocol):
-    def read(self, targets: list[Target]) -> dict[Any, UpstreamArtifact]: ...
+def seconds_until(moment: datetime) -> int:
+    """Whole seconds until `moment`, at least 1: what a `Retry-After` header says."""
+    return max(1, math.ceil((moment - datetime.now(UTC)).total_seconds()))
+
+
+@dataclass(frozen=True, slots=True)
+class Unavailable:
+    """Why a provider must not be asked anything now, and until when."""
+
+    message: str  # for people: whose limit, until when
+    until: datetime
+
+    def retry_after(self) -> int:
+        return seconds_until(self.until)
+
+
+class RateLimitJSON(TypedDict):
+    """A rate-limit snapshot as run records and API answers show it."""
+
+    limit: int
+    remaining: int
+    reset_at: str  # UTC, ISO 8601 with Z, to the second
+    resource: str
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitSnapshot:
+    """A provider's last known quota: how many requests remain until the window resets."""
+
+    limit: int
+    remaining: int
+    reset_at: datetime
+    resource: str
+
+    def as_json(self) -> RateLimitJSON:
+        return {
+            "limit": self.limit,
+            "remaining": self.remaining,
+            "reset_at": self.reset_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "resource": self.resource,
+        }
+
+    def retry_after(self) -> int | None:
+        """Seconds until the window resets when nothing remains in it; None while some do."""
+        return None if self.remaining > 0 else seconds_until(self.reset_at)
 
 
 class Provider(Protocol):
-    """Reads the sources of some kinds; `rate_limit` is its last known quota, if it has one.
+    """Reads (and browses) the sources of some kinds.
 
-    A provider with a quota may also have `unavailable() -> Block | None`: the engine asks it
-    before a run and, when it answers a block, ends the run at once without a request.
+    `read` answers every target it is given, read or not (an error or a skip says why).
+    `unavailable` is asked before a run sends anything: a provider whose shared quota is paused or
+    spent answers why, and the run ends at once without a request. `retry_after` and `rate_limit`
+    describe the quota as the provider last saw it (None for providers without one).
     """
 
-    kinds: frozenset[SourceKind]
+    @property
+    def kinds(self) -> frozenset[SourceKind]: ...
 
-    def reader(self, context: ReadContext) -> Reader: ...
+    def read(
+        self, targets: Sequence[Target], context: ReadContext
+    ) -> dict[uuid.UUID, UpstreamRead]: ...
+
+    def unavailable(self) -> Unavailable | None: ...
+
+    def retry_after(self) -> int | None: ...
 
     @property
-    def rate_limit(self) -> RateLimit | None: ...
+    def rate_limit(self) -> RateLimitSnapshot | None: ...
+
+    def browser(self, context: ReadContext) -> Browser: ...
+
+    def close(self) -> None: ...

@@ -1,30 +1,35 @@
 """What upstream says about an artifact: the records every provider and read plan share.
 
-The engine hands a provider `Target`s and gets back one `UpstreamArtifact` per target, whichever
-provider (GitHub through REST or GraphQL, a git host) answered.
+The engine hands a provider `Target`s and gets back one frozen `UpstreamRead` per target, whichever
+provider (GitHub through REST or GraphQL, a git host) answered. While a reader works it keeps its
+own mutable `Reading` per target and freezes it once, when it is done with that target.
 """
 
+import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 from refresher.exceptions import ReadFailed, ReadSkipped
 from refresher.sources import Source
 
+# JSON as it comes off the wire (a repository's metadata), so what carries it needs no `Any`.
+type JSON = str | int | float | bool | list[JSON] | dict[str, JSON] | None
+type JSONObject = dict[str, JSON]
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Target:
     """One artifact to read: its id, type and parsed source."""
 
-    id: Any
+    id: uuid.UUID
     type: str
     source: Source
 
 
-@dataclass
-class UpstreamArtifact:
-    """What upstream says about one artifact, or why it could not be read."""
+@dataclass(frozen=True, slots=True)
+class UpstreamRead:
+    """What upstream said about one artifact, or why it could not be read."""
 
-    repository: dict[str, Any] | None = None
+    repository: JSONObject | None = None
     pinned: bool = False
     read_sha: str = ""  # the commit the metadata was read at (the pin, or the tracked head)
     tracked_sha: str = ""  # head of the tracked ref (the default branch for a pinned artifact)
@@ -36,8 +41,47 @@ class UpstreamArtifact:
     skipped: ReadSkipped | None = None
     duration_ms: int = 0  # from the start of the reads until this artifact was done
     renamed_to: str = ""  # the repository's new `owner/name` when GitHub redirected its old one
-    # Internal: the blob SHA of the main file, fetched in the last wave.
+
+
+@dataclass(slots=True)
+class Reading:
+    """A reader's working state for one target while it reads; `freeze()` gives its answer."""
+
+    repository: JSONObject | None = None
+    pinned: bool = False
+    read_sha: str = ""
+    tracked_sha: str = ""
+    read_path_sha: str = ""
+    tracked_path_sha: str = ""
+    main_file: str = ""
+    data: bytes | None = None
+    error: ReadFailed | None = None
+    skipped: ReadSkipped | None = None
+    duration_ms: int = 0
+    renamed_to: str = ""
+    # The blob SHA of the main file, fetched in the last wave; the engine never needs it.
     blob_sha: str = field(default="", repr=False)
+
+    def freeze(self) -> UpstreamRead:
+        return UpstreamRead(
+            repository=self.repository,
+            pinned=self.pinned,
+            read_sha=self.read_sha,
+            tracked_sha=self.tracked_sha,
+            read_path_sha=self.read_path_sha,
+            tracked_path_sha=self.tracked_path_sha,
+            main_file=self.main_file,
+            data=self.data,
+            error=self.error,
+            skipped=self.skipped,
+            duration_ms=self.duration_ms,
+            renamed_to=self.renamed_to,
+        )
+
+
+def freeze_all(readings: dict[uuid.UUID, Reading]) -> dict[uuid.UUID, UpstreamRead]:
+    """Every target's answer, once a reader is done with all of them."""
+    return {target_id: reading.freeze() for target_id, reading in readings.items()}
 
 
 def main_file_candidates(kind: str, path: str) -> list[str]:

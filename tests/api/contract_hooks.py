@@ -22,8 +22,8 @@ from typing import Any
 import schemathesis
 
 from refresher.exceptions import InvalidSource
+from refresher.schedules import InvalidSchedule, validate
 from refresher.sources import SourceKind, parse_source
-from refresher.triggers.schedules import InvalidSchedule, validate
 
 VALID_SOURCES = (
     "",

@@ -15,6 +15,7 @@ from refresher.models import EntryStatus, Mode, RefreshRun
 from refresher.options import RefreshOptions
 from refresher.rollback import rollback_run
 from refresher.service import refresh_now
+from refresher.sources import SourceKind
 from refresher.upstream.git.cli import Git
 from refresher.upstream.git.provider import GitProvider
 from tests.factories import ArtifactFactory, CollectionFactory
@@ -323,7 +324,7 @@ def test_one_ls_remote_and_one_fetch_per_repository_however_many_artifacts(
     )
     git = CountingGit(allow_local=True, home=settings.GIT_CACHE_DIR / "home")
     engine = Refresher(
-        NoGitHub(), providers=[GitProvider(git, settings.GIT_CACHE_DIR)], concurrency=4
+        providers=[NoGitHub(), GitProvider(git, settings.GIT_CACHE_DIR)], concurrency=4
     )
     run = engine.refresh(collection, RefreshOptions(mode=Mode.SYNC))
     assert run.status == "completed" and run.total == 6
@@ -337,12 +338,22 @@ def test_one_ls_remote_and_one_fetch_per_repository_however_many_artifacts(
 
 
 class NoGitHub:
-    """A GitHub client that must not be used: these artifacts are all git sources."""
+    """A GitHub provider that must not be used: these artifacts are all git sources."""
 
+    kinds = frozenset({SourceKind.GITHUB})
     rate_limit = None
 
-    def get(self, *args, **kwargs):
+    def read(self, targets, context):
         raise AssertionError("GitHub was asked about a git source")
+
+    def browser(self, context):
+        raise AssertionError("GitHub was asked about a git source")
+
+    def unavailable(self):
+        return None
+
+    def retry_after(self):
+        return None
 
     def close(self) -> None:
         pass

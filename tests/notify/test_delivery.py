@@ -15,7 +15,8 @@ from collections_app.refresh_serializers import RefreshRunListSerializer
 from refresher.models import DeliveryStatus, Mode, NotificationDelivery, RefreshRun, Trigger
 from refresher.options import RefreshOptions
 from refresher.runs import start_run
-from refresher.triggers.tasks import deliver_notification, refresh_run
+from refresher.service import refresh_run
+from refresher.triggers.notify import deliver_notification
 from tests.factories import ArtifactFactory, CollectionFactory
 from tests.upstream import add_skills_repo
 

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from refresher.models import Mode, RefreshRun, RunStatus, Trigger
+from refresher.schedules import InvalidSchedule, next_slot, validate
 from refresher.triggers.scheduler import run_due_schedules, start_waiting_pushes, take_slot
-from refresher.triggers.schedules import InvalidSchedule, next_slot, validate
 from tests.factories import ArtifactFactory, CollectionFactory
 
 NOW = datetime(2026, 12, 1, 10, 7, 30, tzinfo=UTC)

@@ -3,13 +3,14 @@
 import json
 import logging
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connections
 from django.utils import timezone
 
 from refresher.models import Mode, RefreshRun, RunStatus, Trigger, WebhookDelivery
-from refresher.triggers.tasks import refresh_run
+from refresher.service import refresh_run
 from tests.factories import ArtifactFactory, CollectionFactory
 from tests.upstream import add_skills_repo
 from tests.webhooks.payloads import SECRET, commit, deliver, push, sign
@@ -279,3 +280,35 @@ def test_the_same_delivery_arriving_twice_at_once_starts_one_run(collection):
     assert sorted(statuses) == [200, 200, 200, 202]
     assert RefreshRun.objects.count() == 1
     assert WebhookDelivery.objects.count() == 1
+
+
+def test_a_push_left_waiting_runs_after_the_next_inline_refresh(
+    collection, github, api, settings, django_capture_on_commit_callbacks
+):
+    """A push whose run's end was missed (its worker died) starts when an inline refresh ends."""
+    add_skills_repo(github)
+    lost = RefreshRun.objects.create(
+        collection=collection,
+        status=RunStatus.RUNNING,
+        background=True,
+        mode=Mode.CHECK_ONLY,
+        heartbeat_at=timezone.now(),
+    )
+    assert deliver(PDF_PUSH).json()["deferred"] == [str(collection.pk)]
+    pdf = collection.artifacts.get(name="pdf")
+    # The worker carrying the active run stops beating: the next run fails it as lost.
+    stale = timezone.now() - timedelta(seconds=settings.REFRESH_RUN_LEASE_SECONDS + 1)
+    RefreshRun.objects.filter(pk=lost.pk).update(heartbeat_at=stale)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(f"/api/v1/collections/{collection.pk}/refresh", format="json")
+
+    assert response.status_code == 200, response.content
+    inline = RefreshRun.objects.get(pk=response.json()["run_id"])
+    assert (inline.trigger, inline.status) == (Trigger.API, RunStatus.COMPLETED)
+    follow_up = RefreshRun.objects.exclude(pk__in=[lost.pk, inline.pk]).get()
+    assert follow_up.trigger == Trigger.PUSH
+    assert follow_up.artifact_filter == {"ids": [str(pdf.pk)]}
+    assert follow_up.status == RunStatus.QUEUED  # handed to the (dummy) task backend
+    collection.refresh_from_db()
+    assert collection.pending_push_ids == []

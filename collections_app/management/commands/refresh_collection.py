@@ -1,9 +1,10 @@
 """`manage.py refresh_collection`: refresh one collection from the command line (SPEC section 9).
 
-It validates its options with the API's RefreshRequest serializer and calls the same
-`refresh_now` the API does, so a refresh behaves the same through every door. The exit status is
-meant for scripts and CI: 0 ok, 1 an entry error or a bad argument, 2 a check found something;
-a non-zero status is a CommandError with that `returncode`, so Django prints its message on stderr.
+It validates its options with the API's RefreshRequest serializer and starts the run through the
+same `launch` the API does (always inline), so a refresh behaves the same through every door. The
+exit status is meant for scripts and CI: 0 ok, 1 an entry error or a bad argument, 2 a check found
+something; a non-zero status is a CommandError with that `returncode`, so Django prints its message
+on stderr.
 The report itself is rendered by `refresher.report`, which the admin's run pages share.
 `--verbosity 0` prints nothing but errors (and the JSON asked for with `--json`).
 """
@@ -28,7 +29,7 @@ from refresher.exceptions import ServiceError
 from refresher.models import EntryStatus, Mode, RefreshEntry, RefreshRun, Trigger
 from refresher.options import RefreshOptions
 from refresher.report import Report, collection_label
-from refresher.service import refresh_now
+from refresher.service import launch
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -121,9 +122,13 @@ class Command(BaseCommand):
         try:
             try:
                 with quiet_logs(quiet):
-                    run = refresh_now(
-                        collection, refresh_options, progress=progress, trigger=Trigger.COMMAND
-                    )
+                    run = launch(
+                        collection,
+                        refresh_options,
+                        trigger=Trigger.COMMAND,
+                        inline=True,
+                        progress=progress,
+                    ).run
             finally:
                 progress.close()
         except ServiceError as exc:

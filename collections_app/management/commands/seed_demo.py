@@ -12,9 +12,8 @@ from rest_framework.authtoken.models import Token
 from collections_app.demo import demo_repository_path, demo_source, ensure_demo_repository
 from collections_app.models import Artifact, ArtifactType, Collection
 from refresher.discovery import DiscoverRequest, discover_now
-from refresher.exceptions import InvalidSource, ServiceError
+from refresher.exceptions import GitFailed, InvalidSource, ServiceError
 from refresher.sources import parse_source
-from refresher.upstream.git.cli import GitFailed
 
 DEMO_USERNAME = "demo"
 DEMO_COLLECTION = "Anthropic skills"

@@ -6,7 +6,7 @@ commits the run needs into a bare cache repository under GIT_CACHE_DIR, `ls-tree
 commit's tree, and one batched fetch and `cat-file --batch` for the main files' blobs. Objects
 already in the cache are not fetched again, so a warm refresh of an unchanged repository costs one
 `ls-remote`. Modes, pins, update detection and entry codes are the same as for GitHub sources:
-the provider answers with the same `UpstreamArtifact`s.
+the provider answers with the same `UpstreamRead`s.
 """
 
 import fcntl
@@ -14,20 +14,27 @@ import hashlib
 import os
 import shutil
 import time
-from collections.abc import Iterable, Iterator
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from refresher.exceptions import ReadFailed, ReadSkipped
 from refresher.frontmatter import MAX_FILE_BYTES
 from refresher.sources import SHA_RE, Source, SourceKind
 from refresher.upstream.browse import Snapshot
 from refresher.upstream.git.cli import Git, GitFailed
-from refresher.upstream.provider import ReadContext, Reader
-from refresher.upstream.reads import Target, UpstreamArtifact, main_file_candidates
+from refresher.upstream.provider import ReadContext
+from refresher.upstream.reads import (
+    JSONObject,
+    Reading,
+    Target,
+    UpstreamRead,
+    freeze_all,
+    main_file_candidates,
+)
 
 _KINDS = {"tree": "dir", "blob": "file", "commit": "other"}
 
@@ -302,7 +309,7 @@ def resolve_commits(refs: RemoteRefs, source: Source) -> tuple[str, str, bool]:
     return (sha, sha, False) if kind == "branch" else (sha, default, True)
 
 
-def repository_info(source: Source) -> dict[str, Any]:
+def repository_info(source: Source) -> JSONObject:
     """What stands in for GitHub's repository answer: the path's owner segment as the author
     fallback. No `license` or `topics` key: those come from the frontmatter only."""
     return {"owner": {"login": source.owner}, "full_name": source.url}
@@ -314,18 +321,18 @@ class GitReader:
         self.context = context
         self._started = time.monotonic()
 
-    def read(self, targets: list[Target]) -> dict[Any, UpstreamArtifact]:
-        results = {t.id: UpstreamArtifact() for t in targets}
+    def read(self, targets: Sequence[Target]) -> dict[uuid.UUID, UpstreamRead]:
+        results = {t.id: Reading() for t in targets}
         by_url: dict[str, list[Target]] = {}
         for target in targets:
             by_url.setdefault(target.source.url, []).append(target)
         workers = max(1, min(self.context.concurrency, len(by_url)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(lambda url: self._read_repository(url, by_url[url], results), by_url))
-        return results
+        return freeze_all(results)
 
     def _read_repository(
-        self, url: str, targets: list[Target], results: dict[Any, UpstreamArtifact]
+        self, url: str, targets: list[Target], results: dict[uuid.UUID, Reading]
     ) -> None:
         try:
             if self.context.deadline is not None and time.monotonic() >= self.context.deadline:
@@ -339,7 +346,7 @@ class GitReader:
                     self._fail(item, exc)
 
     def _read_in(
-        self, repo: GitRepository, targets: list[Target], results: dict[Any, UpstreamArtifact]
+        self, repo: GitRepository, targets: list[Target], results: dict[uuid.UUID, Reading]
     ) -> None:
         refs = repo.refs()
         live: list[Target] = []
@@ -402,7 +409,7 @@ class GitReader:
         return missing
 
     @staticmethod
-    def _locate(repo: GitRepository, target: Target, item: UpstreamArtifact) -> None:
+    def _locate(repo: GitRepository, target: Target, item: Reading) -> None:
         path, url = target.source.path, repo.url
         tree = repo.tree(item.read_sha)
         found = tree.lookup(path)
@@ -434,14 +441,14 @@ class GitReader:
             # A path gone from the tracked branch is an update of its own kind.
             item.tracked_path_sha = tracked[1] if tracked else ""
 
-    def _fail(self, item: UpstreamArtifact, exc: ReadFailed | ReadSkipped) -> None:
+    def _fail(self, item: Reading, exc: ReadFailed | ReadSkipped) -> None:
         if isinstance(exc, ReadSkipped):
             item.skipped = exc
         else:
             item.error = exc
         self._done(item)
 
-    def _done(self, item: UpstreamArtifact) -> None:
+    def _done(self, item: Reading) -> None:
         item.duration_ms = int((time.monotonic() - self._started) * 1000)
         if self.context.on_progress:
             self.context.on_progress(1)
@@ -475,32 +482,33 @@ class GitBrowser:
 
 
 class GitProvider:
-    """Git sources (`git+https://`, `git+file://`) through the git command line."""
+    """Git sources (`git+https://`, `git+file://`) through the git command line.
+
+    Git hosts have no quota to share: the provider is never unavailable and has no rate limit.
+    """
 
     kinds = frozenset({SourceKind.GIT})
 
     def __init__(self, git: Git, cache_dir: Path) -> None:
         self.repositories = GitRepositories(git, cache_dir)
 
-    def reader(self, context: ReadContext) -> Reader:
-        return GitReader(self.repositories, context)
+    def read(
+        self, targets: Sequence[Target], context: ReadContext
+    ) -> dict[uuid.UUID, UpstreamRead]:
+        return GitReader(self.repositories, context).read(targets)
 
     def browser(self, context: ReadContext) -> GitBrowser:
         return GitBrowser(self.repositories, context)
+
+    def unavailable(self) -> None:
+        return None
+
+    def retry_after(self) -> None:
+        return None
 
     @property
     def rate_limit(self) -> None:
         return None
 
-
-def git_provider_from_settings() -> GitProvider:
-    from django.conf import settings
-
-    cache_dir = Path(settings.GIT_CACHE_DIR)
-    git = Git(
-        binary=settings.GIT_BINARY,
-        timeout=settings.GIT_TIMEOUT,
-        allow_local=settings.GIT_ALLOW_LOCAL,
-        home=cache_dir / "home",
-    )
-    return GitProvider(git, cache_dir)
+    def close(self) -> None:
+        """Nothing stays open between runs: each git command is its own process."""

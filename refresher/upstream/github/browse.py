@@ -6,6 +6,7 @@ The repository and ref answers are revalidated with their ETags; the recursive t
 
 import base64
 import time
+import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -15,7 +16,7 @@ from refresher.sources import Source
 from refresher.upstream.browse import Snapshot
 from refresher.upstream.github.rest import Fetch, GitHubAPI, UpstreamReader, _tree_kind
 from refresher.upstream.httpcache import HttpCache
-from refresher.upstream.reads import Target, UpstreamArtifact
+from refresher.upstream.reads import Reading, Target
 from skillmeat_site.logs import carry_context
 
 
@@ -28,8 +29,9 @@ class GitHubBrowser(UpstreamReader):
         super().__init__(client, cache, concurrency=concurrency, deadline=deadline)
 
     def snapshot(self, source: Source) -> Snapshot:
-        target = Target("discover", "skill", source.at(""))
-        results = {target.id: UpstreamArtifact()}
+        # The repository read as if it were one artifact at its root.
+        target = Target(uuid.UUID(int=0), "skill", source.at(""))
+        results = {target.id: Reading()}
         with ThreadPoolExecutor(max_workers=self.concurrency, initializer=carry_context()) as pool:
             self._pool, self._started = pool, time.monotonic()
             repos = self._wave_repositories([target], results)
@@ -48,11 +50,12 @@ class GitHubBrowser(UpstreamReader):
         if isinstance(tree, (ReadFailed, ReadSkipped)):
             raise tree
         repository = item.repository or {}
+        default_branch = repository.get("default_branch")
         return Snapshot(
             handle=name,
             source=source,
             commit=item.read_sha,
-            ref=source.ref or repository.get("default_branch") or "main",
+            ref=source.ref or (default_branch if isinstance(default_branch, str) else "") or "main",
             entries={e["path"]: (_tree_kind(e), e["sha"]) for e in tree.get("tree", [])},
             repository=repository,
             truncated=bool(tree.get("truncated")),
@@ -79,7 +82,7 @@ class GitHubBrowser(UpstreamReader):
         return out
 
     @staticmethod
-    def _raise(item: UpstreamArtifact) -> None:
+    def _raise(item: Reading) -> None:
         if item.error is not None:
             raise item.error
         if item.skipped is not None:

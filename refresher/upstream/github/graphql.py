@@ -15,7 +15,7 @@ commit) and texts per blob oid in the persistent HTTP cache: a warm refresh of a
 collection sends only round 1. A batch that fails as a whole (5xx, timeout, node limit,
 complexity) is retried as two halves; what still fails is read through the REST plan. Per-alias
 `NOT_FOUND` is an entry error, never a batch failure. Results are the REST plan's, field for
-field: the same `UpstreamArtifact`s, SHAs, reasons and codes.
+field: the same `UpstreamRead`s, SHAs, reasons and codes.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,7 +35,13 @@ from refresher.sources import OWNER_RE, REPO_RE
 from refresher.upstream.github.client import GitHubError, GitHubResponse, RateLimit
 from refresher.upstream.github.rest import place_at_refs
 from refresher.upstream.httpcache import CachedAnswer, HttpCache
-from refresher.upstream.reads import Target, UpstreamArtifact, main_file_candidates
+from refresher.upstream.reads import (
+    Reading,
+    Target,
+    UpstreamRead,
+    freeze_all,
+    main_file_candidates,
+)
 from skillmeat_site.logs import carry_context
 
 logger = logging.getLogger("refresher.graphql")
@@ -83,7 +90,7 @@ class GraphQLAPI(Protocol):
 
 
 class Reader(Protocol):
-    def read(self, targets: list[Target]) -> dict[Any, UpstreamArtifact]: ...
+    def read(self, targets: list[Target]) -> dict[uuid.UUID, UpstreamRead]: ...
 
 
 # -- the queries ---------------------------------------------------------------------------------
@@ -362,10 +369,10 @@ class GraphQLReader:
         self._renamed: dict[str, str] = {}  # lower-cased name as written -> GitHub's current name
         self.points = 0  # GraphQL points the run's queries cost, as GitHub reported them
 
-    def read(self, targets: Iterable[Target]) -> dict[Any, UpstreamArtifact]:
+    def read(self, targets: Iterable[Target]) -> dict[uuid.UUID, UpstreamRead]:
         targets = list(targets)
         self._started = time.monotonic()
-        results = {t.id: UpstreamArtifact() for t in targets}
+        results = {t.id: Reading() for t in targets}
         fallback: list[Target] = []
         with ThreadPoolExecutor(max_workers=self.concurrency, initializer=carry_context()) as pool:
             self._pool = pool
@@ -378,21 +385,20 @@ class GraphQLReader:
         if quota is not None:
             # Share what this run learnt of the quota with the other processes.
             quota.sync(final=True)
+        reads = freeze_all(results)
         if fallback:
             logger.info(
                 "GraphQL could not read %d artifact(s); reading them via REST", len(fallback)
             )
-            for target in fallback:
-                results[target.id] = UpstreamArtifact()
-            results.update(self.rest().read(fallback))
-        return results
+            reads.update(self.rest().read(fallback))
+        return reads
 
     # -- round 1: repositories and refs --------------------------------------------------------
 
     def _round_repositories(
         self,
         targets: list[Target],
-        results: dict[Any, UpstreamArtifact],
+        results: dict[uuid.UUID, Reading],
         fallback: list[Target],
     ) -> dict[str, _RepoInfo]:
         wanted: dict[str, tuple[str, str, set[str]]] = {}
@@ -453,7 +459,7 @@ class GraphQLReader:
     def _resolve_refs(
         self,
         targets: list[Target],
-        results: dict[Any, UpstreamArtifact],
+        results: dict[uuid.UUID, Reading],
         repos: dict[str, _RepoInfo],
     ) -> None:
         """Each artifact's commit to read at and commit to track, as the REST plan decides."""
@@ -483,7 +489,7 @@ class GraphQLReader:
     def _round_listings(
         self,
         targets: list[Target],
-        results: dict[Any, UpstreamArtifact],
+        results: dict[uuid.UUID, Reading],
         fallback: list[Target],
     ) -> dict[tuple[str, str, str], dict[str, Any] | None]:
         needed: dict[tuple[str, str, str], list[Target]] = {}
@@ -541,7 +547,7 @@ class GraphQLReader:
     def _locate(
         self,
         targets: list[Target],
-        results: dict[Any, UpstreamArtifact],
+        results: dict[uuid.UUID, Reading],
         listings: dict[tuple[str, str, str], dict[str, Any] | None],
     ) -> None:
         """Each artifact's path oid and main file at the commits it needs (as the REST plan)."""
@@ -588,7 +594,7 @@ class GraphQLReader:
     def _round_texts(
         self,
         targets: list[Target],
-        results: dict[Any, UpstreamArtifact],
+        results: dict[uuid.UUID, Reading],
         fallback: list[Target],
     ) -> None:
         live = self._live(targets, results)
@@ -770,16 +776,16 @@ class GraphQLReader:
         return owner, name
 
     @staticmethod
-    def _is_live(item: UpstreamArtifact) -> bool:
+    def _is_live(item: Reading) -> bool:
         return item.error is None and item.skipped is None
 
-    def _live(self, targets: list[Target], results: dict[Any, UpstreamArtifact]) -> list[Target]:
+    def _live(self, targets: list[Target], results: dict[uuid.UUID, Reading]) -> list[Target]:
         return [t for t in targets if self._is_live(results[t.id]) and t.id not in self._handed]
 
     def _settle(
         self,
         target: Target,
-        results: dict[Any, UpstreamArtifact],
+        results: dict[uuid.UUID, Reading],
         failure: Exception,
         fallback: list[Target],
     ) -> None:
@@ -790,7 +796,7 @@ class GraphQLReader:
             return
         self._fail(results[target.id], failure)
 
-    def _fail(self, item: UpstreamArtifact, exc: Exception) -> None:
+    def _fail(self, item: Reading, exc: Exception) -> None:
         if isinstance(exc, ReadSkipped):
             item.skipped = exc
         elif isinstance(exc, ReadFailed):
@@ -799,7 +805,7 @@ class GraphQLReader:
             item.error = ReadFailed("upstream_unavailable", str(exc))
         self._done(item)
 
-    def _done(self, item: UpstreamArtifact) -> None:
+    def _done(self, item: Reading) -> None:
         item.duration_ms = int((time.monotonic() - self._started) * 1000)
         if self.on_progress:
             self.on_progress(1)

@@ -1,16 +1,15 @@
 """GitHub as a provider: one of two read plans with the same answers, and discovery's browser."""
 
+import uuid
+from collections.abc import Sequence
 from typing import cast
-
-from django.conf import settings
 
 from refresher.sources import SourceKind
 from refresher.upstream.github.browse import GitHubBrowser
-from refresher.upstream.github.client import RateLimit
-from refresher.upstream.github.governor import Block
-from refresher.upstream.github.graphql import GraphQLAPI, GraphQLReader
+from refresher.upstream.github.graphql import GraphQLAPI, GraphQLReader, Reader
 from refresher.upstream.github.rest import GitHubAPI, UpstreamReader
-from refresher.upstream.provider import ReadContext, Reader
+from refresher.upstream.provider import RateLimitSnapshot, ReadContext, Unavailable
+from refresher.upstream.reads import Target, UpstreamRead
 
 UPSTREAM_PLANS = ("auto", "graphql", "rest")
 
@@ -20,15 +19,13 @@ class GitHubProvider:
 
     `graphql` (`graphql.py` beside this module): batched queries, a handful of requests per run;
     it needs a token, and hands REST whatever it could not read. `rest` (`rest.py`): repository,
-    ref, tree and blob requests. `auto` (the default) is GraphQL when the client
-    carries a token and REST otherwise. `plan=None` reads `REFRESH_UPSTREAM`.
+    ref, tree and blob requests. `auto` (the default) is GraphQL when the client carries a token
+    and REST otherwise. The provider owns its client: closing the provider closes it.
     """
 
     kinds = frozenset({SourceKind.GITHUB})
 
-    def __init__(self, client: GitHubAPI, *, plan: str | None = None) -> None:
-        if plan is None:
-            plan = getattr(settings, "REFRESH_UPSTREAM", "auto")
+    def __init__(self, client: GitHubAPI, *, plan: str = "auto") -> None:
         if plan not in UPSTREAM_PLANS:
             raise ValueError(f"unknown read plan {plan!r}; expected one of {UPSTREAM_PLANS}")
         self.client = client
@@ -41,7 +38,12 @@ class GitHubProvider:
             return False
         return bool(getattr(self.client, "authenticated", False))
 
-    def reader(self, context: ReadContext) -> Reader:
+    def read(
+        self, targets: Sequence[Target], context: ReadContext
+    ) -> dict[uuid.UUID, UpstreamRead]:
+        return self._reader(context).read(list(targets))
+
+    def _reader(self, context: ReadContext) -> Reader:
         def rest() -> Reader:
             return UpstreamReader(
                 self.client,
@@ -72,13 +74,29 @@ class GitHubProvider:
         )
 
     @property
-    def rate_limit(self) -> RateLimit | None:
-        return self.client.rate_limit
+    def rate_limit(self) -> RateLimitSnapshot | None:
+        rate = self.client.rate_limit
+        if rate is None:
+            return None
+        return RateLimitSnapshot(rate.limit, rate.remaining, rate.reset_at, rate.resource)
 
-    def unavailable(self) -> Block | None:
+    def unavailable(self) -> Unavailable | None:
         """Whether GitHub may be asked now, by the state every process shares (one query)."""
         self.client.quota.sync()
-        return self.client.quota.blocked(("graphql",) if self.uses_graphql else READ_RESOURCES)
+        block = self.client.quota.blocked(("graphql",) if self.uses_graphql else READ_RESOURCES)
+        return None if block is None else Unavailable(block.describe(), block.until)
+
+    def retry_after(self) -> int | None:
+        """Seconds until GitHub may be asked again, when the run met a pause or spent the quota."""
+        quota = self.client.quota
+        block = quota.blocked(quota.state.resources.keys())
+        if block is not None:
+            return Unavailable(block.describe(), block.until).retry_after()
+        rate = self.rate_limit
+        return None if rate is None else rate.retry_after()
+
+    def close(self) -> None:
+        self.client.close()
 
 
 # The quotas a GitHub run may spend: REST reads, and GraphQL queries when a plan sends them.

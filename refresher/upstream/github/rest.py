@@ -11,7 +11,7 @@ request. Repository and ref answers are revalidated with their ETag (a free 304 
 Owner and repository names are case-insensitive on GitHub, so the plan addresses every repository
 by its lower-cased name: `Foo/Bar` and `foo/bar` are one repository in a run and in the cache. A
 renamed repository is read once through GitHub's redirect; the rest of the run uses its new name,
-and each of its artifacts reports it (`UpstreamArtifact.renamed_to`).
+and each of its artifacts reports it (`UpstreamRead.renamed_to`).
 
 Before every wave the engine's thread syncs the client's quota governor with the state shared by
 all processes (one query): a secondary-limit pause another process met stops this run's requests
@@ -20,6 +20,7 @@ too. Worker threads only consult the governor's memory.
 
 import base64
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,7 +32,13 @@ from refresher.sources import OWNER_RE, REPO_RE, Source
 from refresher.upstream.github.client import GitHubError, GitHubResponse, RateLimit
 from refresher.upstream.github.governor import QuotaGovernor
 from refresher.upstream.httpcache import CachedAnswer, HttpCache, cache_key
-from refresher.upstream.reads import Target, UpstreamArtifact, main_file_candidates
+from refresher.upstream.reads import (
+    Reading,
+    Target,
+    UpstreamRead,
+    freeze_all,
+    main_file_candidates,
+)
 from skillmeat_site.logs import carry_context
 
 # Consecutive transient failures after which upstream is taken as down for the rest of the run.
@@ -177,7 +184,7 @@ def _contents_kind(entry: dict[str, Any]) -> str:
 
 
 def place_at_refs(
-    item: UpstreamArtifact,
+    item: Reading,
     source: Source,
     *,
     default_sha: str,
@@ -223,10 +230,10 @@ class UpstreamReader:
 
     # -- the waves -----------------------------------------------------------------------------
 
-    def read(self, targets: Iterable[Target]) -> dict[Any, UpstreamArtifact]:
+    def read(self, targets: Iterable[Target]) -> dict[uuid.UUID, UpstreamRead]:
         targets = list(targets)
         self._started = time.monotonic()
-        results = {t.id: UpstreamArtifact() for t in targets}
+        results = {t.id: Reading() for t in targets}
         with ThreadPoolExecutor(max_workers=self.concurrency, initializer=carry_context()) as pool:
             self._pool = pool
             repos = self._wave_repositories(targets, results)
@@ -237,7 +244,7 @@ class UpstreamReader:
             self._wave_blobs(targets, results)
         # Share what this run learnt of the quota (its remaining counts) with the other processes.
         self.client.quota.sync(final=True)
-        return results
+        return freeze_all(results)
 
     def _name(self, target: Target) -> str:
         """The name this run addresses the target's repository by (lower-cased, renames applied)."""
@@ -245,7 +252,7 @@ class UpstreamReader:
         return self._names.get(key, key)
 
     def _wave_repositories(
-        self, targets: list[Target], results: dict[Any, UpstreamArtifact]
+        self, targets: list[Target], results: dict[uuid.UUID, Reading]
     ) -> dict[str, dict[str, Any]]:
         names = sorted({self._name(t) for t in targets})
         answers = self._fetch_all({n: Fetch(f"/repos/{n}", None, False) for n in names})
@@ -270,7 +277,7 @@ class UpstreamReader:
     def _wave_refs(
         self,
         targets: list[Target],
-        results: dict[Any, UpstreamArtifact],
+        results: dict[uuid.UUID, Reading],
         repos: dict[str, dict[str, Any]],
     ) -> None:
         """Resolve each artifact's refs to the commit to read at and the commit to track."""
@@ -341,7 +348,7 @@ class UpstreamReader:
     def _wave_trees(
         self,
         targets: list[Target],
-        results: dict[Any, UpstreamArtifact],
+        results: dict[uuid.UUID, Reading],
     ) -> dict[RepoCommit, _Tree | Exception]:
         commits: set[RepoCommit] = set()
         for t in self._live(targets, results):
@@ -371,7 +378,7 @@ class UpstreamReader:
     def _wave_listings(
         self,
         targets: list[Target],
-        results: dict[Any, UpstreamArtifact],
+        results: dict[uuid.UUID, Reading],
         trees: dict[RepoCommit, _Tree | Exception],
     ) -> dict[RepoDir, dict[str, Entry] | Exception]:
         """Directory listings (Contents API) where a recursive tree was cut or could not be read.
@@ -408,7 +415,7 @@ class UpstreamReader:
     def _locate(
         self,
         targets: list[Target],
-        results: dict[Any, UpstreamArtifact],
+        results: dict[uuid.UUID, Reading],
         trees: dict[RepoCommit, _Tree | Exception],
         listings: dict[RepoDir, dict[str, Entry] | Exception],
     ) -> None:
@@ -460,7 +467,7 @@ class UpstreamReader:
             "upstream_not_found", f"no {' or '.join(candidates)} in {name}@{commit[:7]}"
         )
 
-    def _wave_blobs(self, targets: list[Target], results: dict[Any, UpstreamArtifact]) -> None:
+    def _wave_blobs(self, targets: list[Target], results: dict[uuid.UUID, Reading]) -> None:
         live = self._live(targets, results)
         blobs = {RepoBlob(self._name(t), results[t.id].blob_sha) for t in live}
         answers = self._fetch_all(
@@ -484,10 +491,10 @@ class UpstreamReader:
     # -- plumbing ------------------------------------------------------------------------------
 
     @staticmethod
-    def _live(targets: list[Target], results: dict[Any, UpstreamArtifact]) -> list[Target]:
+    def _live(targets: list[Target], results: dict[uuid.UUID, Reading]) -> list[Target]:
         return [t for t in targets if results[t.id].error is None and results[t.id].skipped is None]
 
-    def _fail(self, item: UpstreamArtifact, exc: Exception) -> None:
+    def _fail(self, item: Reading, exc: Exception) -> None:
         if isinstance(exc, ReadSkipped):
             item.skipped = exc
         elif isinstance(exc, ReadFailed):
@@ -496,7 +503,7 @@ class UpstreamReader:
             item.error = ReadFailed("upstream_unavailable", str(exc))
         self._done(item)
 
-    def _done(self, item: UpstreamArtifact) -> None:
+    def _done(self, item: Reading) -> None:
         item.duration_ms = int((time.monotonic() - self._started) * 1000)
         if self.on_progress:
             self.on_progress(1)
