@@ -22,7 +22,7 @@ from collections_app.models import Collection
 from refresher.exceptions import InvalidRequest, ServiceError
 from refresher.models import PendingUpdate
 from refresher.review.hidden import is_hidden
-from refresher.review.proposals import Choice, pending_updates, reject
+from refresher.updates.proposals import Choice, pending_updates, reject
 
 ACTION_FIELD = "review_action"
 

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from collections_app.fields import StrictBooleanField, StrictUUIDField
 from collections_app.refresh_serializers import StrictKeysSerializer
 from refresher.models import PendingUpdate
-from refresher.review.proposals import Choice
+from refresher.updates.proposals import Choice
 
 SEVERITIES = [("high", "high"), ("medium", "medium"), ("low", "low")]
 FINDING_CODES = [

@@ -18,7 +18,7 @@ from collections_app.review_serializers import (
     RejectResponseSerializer,
     ReviewRequestSerializer,
 )
-from refresher.review.proposals import pending_updates, reject
+from refresher.updates.proposals import pending_updates, reject
 from skillmeat_site.schema import UNAUTHENTICATED, error
 
 NOT_FOUND = error("No such collection, or it belongs to another user.", "not_found", "Not found.")

@@ -43,7 +43,8 @@ class Decision:
     upstream_content_sha: str = ""
     update_available: bool | None = None
     read: bool = False  # upstream was read successfully (last_refreshed_at moves)
-    details: dict[str, str] | None = None  # more for the owner, e.g. a repository's new name
+    # More for the owner: a repository's new name, the findings in new content (JSON).
+    details: Mapping[str, object] | None = None
     duration_ms: int = 0  # how long its read took, from the start of the run's reads
 
     @property

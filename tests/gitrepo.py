@@ -70,8 +70,10 @@ class LocalRepo:
             target.write_text(text)
             target.chmod(0o755 if name in scripts else 0o644)
             self.git("add", "--", name)
-        when = {"GIT_AUTHOR_DATE": date.isoformat(), "GIT_COMMITTER_DATE": date.isoformat()}
-        self.git("commit", "--quiet", "--allow-empty", "-m", message, env=when if date else None)
+        when = None
+        if date is not None:
+            when = {"GIT_AUTHOR_DATE": date.isoformat(), "GIT_COMMITTER_DATE": date.isoformat()}
+        self.git("commit", "--quiet", "--allow-empty", "-m", message, env=when)
         return self.head()
 
     def symlink(self, name: str, points_to: str, message: str = "link") -> str:

@@ -64,4 +64,3 @@ def verdict(
     if not policy.accept_findings and at_or_above(list(findings), policy.block):
         return Verdict.BLOCKED
     return Verdict.TAKE
-

@@ -1,6 +1,6 @@
 """The pending-updates table as reviewers use it: what waits, choosing what to approve, rejecting.
 
-Runs write proposals (`refresher.review.record`); this module reads them for people and turns a
+Runs write proposals (`refresher.updates.record`); this module reads them for people and turns a
 reviewer's choice into the artifacts and commits an approval syncs.
 """
 
