@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -17,12 +18,17 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from collections_app.models import Collection
+from refresher.admin import run_admin_url
+from refresher.approvals import approve
 from refresher.exceptions import InvalidRequest, ServiceError
-from refresher.models import PendingUpdate
+from refresher.models import PendingUpdate, RefreshRun, RunStatus, Trigger
+from refresher.report import outcome_text
 from refresher.review.hidden import is_hidden
 from refresher.updates.proposals import Choice, pending_updates, reject
+from skillmeat_site.request_id import request_id_of
 
 ACTION_FIELD = "review_action"
 
@@ -129,10 +135,42 @@ class ReviewAdminMixin:
                 model_admin.message_user(
                     request, f"Rejected {len(rejected)} update(s): {names}.", messages.SUCCESS
                 )
+            elif action in ("approve", "approve_all"):
+                self._approve(request, collection, choice)
             else:
                 model_admin.message_user(request, "Choose approve or reject.", messages.ERROR)
         except ServiceError as exc:
             model_admin.message_user(request, format_html("{}", exc.message), messages.ERROR)
+
+    def _approve(self, request: HttpRequest, collection: Collection, choice: Choice) -> None:
+        model_admin: Any = self
+        launched = approve(
+            collection,
+            choice,
+            trigger=Trigger.ADMIN,
+            accept_findings=bool(request.POST.get("accept_findings")),
+            user=request.user,
+            request_id=request_id_of(request),
+            deadline_seconds=settings.REFRESH_INLINE_DEADLINE,
+        )
+        run = launched.run
+        if launched.background:
+            text = format_html(
+                'Approved: queued a background sync. <a href="{}">View the run</a>.',
+                run_admin_url(run.pk),
+            )
+            model_admin.message_user(request, text, messages.SUCCESS)
+            return
+        level = messages.SUCCESS if run.status == RunStatus.COMPLETED else messages.WARNING
+        if run.skipped:
+            level = messages.WARNING  # content held back by its findings
+        model_admin.message_user(request, _approved_message(run), level)
+
+
+def _approved_message(run: RefreshRun) -> SafeString:
+    return format_html(
+        'Approved: {}. <a href="{}">View the run</a>.', outcome_text(run), run_admin_url(run.pk)
+    )
 
 
 def _ids(values: list[str]) -> tuple[uuid.UUID, ...]:

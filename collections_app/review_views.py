@@ -4,6 +4,8 @@ A mixin of CollectionViewSet, so the paths hang under `collections/{id}/updates`
 refresh action: find the collection, validate the body, call the review service, serialize.
 """
 
+from django.conf import settings
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -12,14 +14,19 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from collections_app.models import Collection
-from collections_app.refresh_serializers import body_object
+from collections_app.refresh_serializers import RefreshResponseSerializer, body_object
+from collections_app.refresh_views import RefreshThrottle
 from collections_app.review_serializers import (
+    ApproveRequestSerializer,
     PendingUpdateSerializer,
     RejectResponseSerializer,
     ReviewRequestSerializer,
 )
+from refresher.approvals import approve
+from refresher.models import RefreshRun, Trigger
 from refresher.updates.proposals import pending_updates, reject
-from skillmeat_site.schema import UNAUTHENTICATED, error
+from skillmeat_site.request_id import request_id_of
+from skillmeat_site.schema import REFRESH_ERRORS, UNAUTHENTICATED, error
 
 NOT_FOUND = error("No such collection, or it belongs to another user.", "not_found", "Not found.")
 NOT_PENDING = error(
@@ -48,6 +55,23 @@ REVIEW_EXAMPLES = [
     ),
     OpenApiExample("Everything waiting", value={"all": True}, request_only=True),
 ]
+
+
+APPROVE_EXAMPLES = [
+    *REVIEW_EXAMPLES,
+    OpenApiExample(
+        "Take one despite its findings",
+        value={"artifact_ids": ["0b5cf4e3-8b0e-4a41-9d33-2f1f6c1a7e55"], "accept_findings": True},
+        request_only=True,
+    ),
+]
+APPROVE_CONFLICT = error(
+    "The collection already has a queued or running refresh (`refresh_in_progress`, "
+    "`details.run_id` names it), or `all: true` found nothing waiting (`nothing_pending`).",
+    "refresh_in_progress",
+    "This collection is already being refreshed.",
+    {"run_id": "8d0f1c3e-5b7a-4e2d-9c4f-1a2b3c4d5e6f"},
+)
 
 
 class ReviewActions(GenericViewSet):  # type: ignore[type-arg]
@@ -114,3 +138,64 @@ class ReviewActions(GenericViewSet):  # type: ignore[type-arg]
         return Response(
             RejectResponseSerializer({"rejected": rejected}).data, status=status.HTTP_200_OK
         )
+
+    @extend_schema(
+        operation_id="collections_updates_approve",
+        summary="Approve updates waiting for review",
+        request=ApproveRequestSerializer,
+        examples=APPROVE_EXAMPLES,
+        responses={
+            200: OpenApiResponse(
+                RefreshResponseSerializer,
+                description="The sync ran inline; here is its record. An entry `skipped` with "
+                "reason `blocked_by_findings` was held back by the collection's "
+                "`block_findings` (its findings are in `details.findings`).",
+            ),
+            202: OpenApiResponse(
+                RefreshResponseSerializer,
+                description="Queued for a background worker (asked for with `background`, or "
+                "more artifacts than REFRESH_SYNC_MAX_ARTIFACTS). Poll the URL in `Location`.",
+            ),
+            400: NOT_PENDING,
+            401: UNAUTHENTICATED,
+            404: NOT_FOUND,
+            409: APPROVE_CONFLICT,
+            429: REFRESH_ERRORS[429],
+            503: REFRESH_ERRORS[503],
+        },
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="updates/approve",
+        throttle_classes=[RefreshThrottle],
+        serializer_class=ApproveRequestSerializer,
+    )
+    def approve_updates(self, request: Request, pk: str | None = None) -> Response:
+        """Take updates: a `sync` of exactly these artifacts at the commits that were reviewed.
+
+        Each artifact is read at the proposal's `upstream_sha`, never at a newer head, even
+        when upstream has moved on since: what was reviewed is what is taken. Metadata follows
+        the usual rules (never erase, locked fields). Content whose findings are at or above
+        the collection's `block_findings` is held back unless `accept_findings` is true. The
+        answer is the run's RefreshResponse; a run can be rolled back like any other.
+        """
+        collection: Collection = self.get_object()
+        serializer = ApproveRequestSerializer(data=body_object(request))
+        serializer.is_valid(raise_exception=True)
+        launched = approve(
+            collection,
+            serializer.to_choice(),
+            trigger=Trigger.API,
+            accept_findings=serializer.validated_data["accept_findings"],
+            background=serializer.validated_data["background"],
+            user=request.user,
+            request_id=request_id_of(request),
+            deadline_seconds=settings.REFRESH_INLINE_DEADLINE,
+        )
+        run = RefreshRun.objects.prefetch_related("entries").get(pk=launched.run.pk)
+        body = RefreshResponseSerializer(run).data
+        if launched.background:
+            location = reverse("refresh-run-detail", kwargs={"pk": run.pk}).rstrip("/") + "/"
+            return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+        return Response(body, status=status.HTTP_200_OK)

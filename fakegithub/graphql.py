@@ -40,6 +40,7 @@ from graphql import (
 )
 from graphql.language import FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode
 
+from .history import HistoryResolvers
 from .store import _LICENSES, JSON_TYPE, _Repo
 
 if TYPE_CHECKING:
@@ -200,7 +201,7 @@ def _connection_figures(document: Any) -> tuple[int, int]:
 # -- resolvers ------------------------------------------------------------------------------------
 
 
-class _Resolvers:
+class _Resolvers(HistoryResolvers):
     """Field resolution over the fake's git store; charges server time as it goes."""
 
     def __init__(self, fake: FakeGitHub) -> None:

@@ -33,6 +33,7 @@ from werkzeug.wrappers import Request, Response
 
 from refresher.upstream.github.client import API_VERSION, endpoint_kind
 
+from . import history
 from .graphql import NODE_LIMIT, GraphQLEndpoint, github_schema, schema_path, serve_graphql
 from .graphql import _Context as _GraphQLContext
 from .store import (
@@ -227,6 +228,7 @@ class FakeGitHub:
         topics: Iterable[str] = (),
         license_spdx: str | None = "MIT",
         private: bool = False,
+        date: datetime | None = None,
     ) -> str:
         """Create a repository whose default branch holds ``files``; return the commit SHA.
 
@@ -253,7 +255,9 @@ class FakeGitHub:
             self._repos[full_name.lower()] = repo
             if not files:
                 return ""
-            return self._commit(repo, files=files, branch=default_branch, message="initial commit")
+            return self._commit(
+                repo, files=files, branch=default_branch, message="initial commit", date=date
+            )
 
     def commit(
         self,
@@ -262,15 +266,17 @@ class FakeGitHub:
         files: Mapping[str, str | bytes | None],
         branch: str | None = None,
         message: str = "update",
+        date: datetime | None = None,
     ) -> str:
         """Commit changes on ``branch`` (default branch; a new one starts from it); return its SHA.
 
         ``None`` deletes a file; files not named are carried over from the parent commit.
+        ``date`` sets the commit's author and committer date (back-dated or fresh commits).
         """
         with self._lock:
             repo = self._repo(full_name)
             return self._commit(
-                repo, files=files, branch=branch or repo.default_branch, message=message
+                repo, files=files, branch=branch or repo.default_branch, message=message, date=date
             )
 
     def tag(
@@ -472,7 +478,13 @@ class FakeGitHub:
         return self._clock
 
     def _commit(
-        self, repo: _Repo, *, files: Mapping[str, str | bytes | None], branch: str, message: str
+        self,
+        repo: _Repo,
+        *,
+        files: Mapping[str, str | bytes | None],
+        branch: str,
+        message: str,
+        date: datetime | None = None,
     ) -> str:
         parent = repo.branches.get(branch) or repo.branches.get(repo.default_branch)
         tree_files = dict(repo.commits[parent].files) if parent else {}
@@ -484,7 +496,7 @@ class FakeGitHub:
             else:
                 tree_files[path] = content.encode() if isinstance(content, str) else content
         tree = repo.write_tree(tree_files)
-        now = self._tick()
+        now = int(date.timestamp()) if date is not None else self._tick()
         parents = (parent,) if parent else ()
         text = f"tree {tree}\n"
         text += "".join(f"parent {p}\n" for p in parents)
@@ -787,7 +799,41 @@ class FakeGitHub:
             return self._blob(repo, match[1], accept)
         if match := re.fullmatch(r"/commits/(.+)", rest):
             return self._commit_answer(repo, match[1], accept)
+        if rest in ("/commits", "/commits/"):
+            return self._commit_list(request, repo)
+        if match := re.fullmatch(r"/git/commits/([0-9a-f]{40})", rest):
+            commit = repo.commits.get(match[1])
+            if commit is None:
+                raise _Fail(404)
+            return self._json(
+                history.git_commit(self._api(repo, ""), self._web(repo), commit, _unsigned())
+            )
         raise _Fail(404)
+
+    def _web(self, repo: _Repo) -> str:
+        return f"{WEB_URL}/{repo.full_name}"
+
+    def _commit_list(self, request: Request, repo: _Repo) -> Response:
+        """`GET /repos/{o}/{r}/commits` (fakegithub.history)."""
+        args = {k: v for k, v in request.args.items()}
+        start = repo.resolve(args.get("sha") or repo.default_branch)
+        if start is None:
+            raise _Fail(404, f"No commit found for SHA: {args.get('sha')}")
+        try:
+            found = history.history(
+                repo,
+                start,
+                path=args.get("path", ""),
+                since=history.parse_time(args.get("since")),
+                until=history.parse_time(args.get("until")),
+            )
+            page, links = history.page_of(found, args, self._api(repo, "/commits"))
+        except history.BadRequest as exc:
+            raise _Fail(422, str(exc)) from None
+        api, web = self._api(repo, ""), self._web(repo)
+        response = self._json([history.commit_item(api, web, c, _unsigned()) for c in page])
+        response.headers.update(links)
+        return response
 
     def _api(self, repo: _Repo, tail: str) -> str:
         return f"{self.url}/repos/{repo.full_name}{tail}"
