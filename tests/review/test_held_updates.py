@@ -3,7 +3,7 @@ the REST and GraphQL read plans and for git sources; approving takes the reviewe
 
 import pytest
 
-from refresher.models import EntryStatus, Mode, PendingUpdate, RefreshEntry, Trigger
+from refresher.models import Mode, PendingUpdate, RefreshEntry, Trigger
 from tests.review_kit import (
     EXPECTED,
     SCRIPT,
@@ -62,7 +62,7 @@ def test_a_push_changing_four_kinds_of_artifact_is_held_with_the_right_findings(
     assert "+allowed-tools: Read, Grep, Bash(git:*), WebFetch" in skill.diff
     hook = PendingUpdate.objects.get(artifact__name="formatter")
     assert hook.files == [{"path": "hooks/hooks.json", "status": "modified"}]
-    high = [f for f in hook.findings if f["severity"] == "high"][0]
+    high = next(f for f in hook.findings if f["severity"] == "high")
     assert high["path"] == "hooks/hooks.json" and high["line"] == 21
 
 
