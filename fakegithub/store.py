@@ -1,6 +1,7 @@
 """The fake's git object store: blobs, trees, commits and tags with the SHA-1s git gives them.
 
-Each repository keeps its objects in memory; a directory's tree SHA changes only when something
+:class:`RepoStore` holds the repositories by name (and remembers renames); each repository keeps
+its objects in memory; a directory's tree SHA changes only when something
 under it changes, exactly as in git, so update detection sees what it would see on GitHub.
 """
 
@@ -8,20 +9,21 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import re
+import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-DOCS_URL = "https://docs.github.com/rest"
-RATE_LIMIT_DOCS_URL = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
 WEB_URL = "https://github.com"
 JSON_TYPE = "application/json; charset=utf-8"
 FILE_MODE = "100644"
 TREE_MODE = "40000"  # git writes it without the leading zero; the REST API shows "040000"
 
-_LICENSES = {
+LICENSES = {
     "MIT": ("mit", "MIT License"),
     "Apache-2.0": ("apache-2.0", "Apache License 2.0"),
     "BSD-3-Clause": ("bsd-3-clause", 'BSD 3-Clause "New" or "Revised" License'),
@@ -31,7 +33,7 @@ _LICENSES = {
     "Unlicense": ("unlicense", "The Unlicense"),
     "NOASSERTION": ("other", "Other"),
 }
-_REPO_FIELDS = frozenset(
+REPO_FIELDS = frozenset(
     {
         "description",
         "topics",
@@ -50,22 +52,22 @@ def git_hash(kind: str, body: bytes) -> str:
     return hashlib.sha1(b"%s %d\x00" % (kind.encode(), len(body)) + body).hexdigest()
 
 
-def _iso(epoch: int) -> str:
+def iso(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _b64_lines(data: bytes) -> str:
+def b64_lines(data: bytes) -> str:
     # GitHub wraps base64 content at 60 characters per line, with a trailing newline.
     encoded = base64.b64encode(data).decode()
     return "".join(encoded[i : i + 60] + "\n" for i in range(0, len(encoded), 60))
 
 
-def _node_id(kind: str, key: object) -> str:
+def node_id(kind: str, key: object) -> str:
     return base64.b64encode(f"{kind}:{key}".encode()).decode().rstrip("=")
 
 
 @dataclass(frozen=True)
-class _Entry:
+class Entry:
     name: str
     mode: str
     sha: str
@@ -76,7 +78,7 @@ class _Entry:
 
 
 @dataclass(frozen=True)
-class _Commit:
+class Commit:
     sha: str
     tree: str
     parents: tuple[str, ...]
@@ -86,7 +88,7 @@ class _Commit:
 
 
 @dataclass(frozen=True)
-class _TagObject:
+class TagObject:
     sha: str
     name: str
     target: str
@@ -95,7 +97,7 @@ class _TagObject:
 
 
 @dataclass
-class _Repo:
+class Repo:
     id: int
     owner: str
     name: str
@@ -112,9 +114,9 @@ class _Repo:
     owner_type: str = "User"
     truncated: bool = False
     blobs: dict[str, bytes] = field(default_factory=dict)
-    trees: dict[str, tuple[_Entry, ...]] = field(default_factory=dict)
-    commits: dict[str, _Commit] = field(default_factory=dict)
-    tag_objects: dict[str, _TagObject] = field(default_factory=dict)
+    trees: dict[str, tuple[Entry, ...]] = field(default_factory=dict)
+    commits: dict[str, Commit] = field(default_factory=dict)
+    tag_objects: dict[str, TagObject] = field(default_factory=dict)
     branches: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -147,11 +149,11 @@ class _Repo:
         entries = []
         for name, value in node.items():
             if isinstance(value, dict):
-                entries.append(_Entry(name, TREE_MODE, self._store_tree(value)))
+                entries.append(Entry(name, TREE_MODE, self._store_tree(value)))
             else:
                 sha = git_hash("blob", value)
                 self.blobs[sha] = value
-                entries.append(_Entry(name, FILE_MODE, sha))
+                entries.append(Entry(name, FILE_MODE, sha))
         # Git orders entries by name bytes, comparing a directory as if its name ended in "/".
         entries.sort(key=lambda e: e.name.encode() + (b"/" if e.is_tree else b""))
         body = b"".join(
@@ -181,9 +183,9 @@ class _Repo:
                 return matches[0]
         return None
 
-    def lookup(self, tree: str, path: str) -> _Entry | None:
+    def lookup(self, tree: str, path: str) -> Entry | None:
         """The entry at ``path`` under ``tree`` ('' is the tree itself)."""
-        entry = _Entry("", TREE_MODE, tree)
+        entry = Entry("", TREE_MODE, tree)
         for part in filter(None, path.split("/")):
             if not entry.is_tree:
                 return None
@@ -193,10 +195,164 @@ class _Repo:
             entry = child
         return entry
 
-    def walk(self, tree: str, prefix: str = "") -> Iterable[tuple[str, _Entry]]:
+    def walk(self, tree: str, prefix: str = "") -> Iterable[tuple[str, Entry]]:
         """Every (path, entry) under ``tree``, a directory listed just before its contents."""
         for entry in self.trees[tree]:
             path = prefix + entry.name
             yield path, entry
             if entry.is_tree:
                 yield from self.walk(entry.sha, path + "/")
+
+
+class RepoStore:
+    """The repositories the fake serves, by lower-cased ``owner/name``; thread-safe.
+
+    Readers (the REST routes, the GraphQL resolvers) hold :attr:`lock` while they read a
+    repository, so a commit is never seen half written.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._repos: dict[str, Repo] = {}
+        self._moved: dict[str, int] = {}
+        self._ids = itertools.count(1000)
+        self._clock = int(time.time()) - 86400
+
+    # -- reading (callers hold the lock) ---------------------------------------------------------
+
+    def get(self, full_name: str) -> Repo | None:
+        """The repository by its current name, or None."""
+        return self._repos.get(full_name.lower())
+
+    def moved_id(self, full_name: str) -> int | None:
+        """The id of the repository once called ``full_name`` and renamed since, or None."""
+        key = full_name.lower()
+        return None if key in self._repos else self._moved.get(key)
+
+    def by_id(self, repo_id: int) -> Repo | None:
+        """The repository with this id, or None."""
+        return next((r for r in self._repos.values() if r.id == repo_id), None)
+
+    def require(self, full_name: str) -> Repo:
+        """The repository by its current name; KeyError when there is none."""
+        repo = self.get(full_name)
+        if repo is None:
+            raise KeyError(f"no repository {full_name}")
+        return repo
+
+    def full_names(self) -> list[str]:
+        """The repositories held, by their current names."""
+        with self.lock:
+            return sorted(repo.full_name for repo in self._repos.values())
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def add(
+        self,
+        full_name: str,
+        *,
+        default_branch: str,
+        topics: Iterable[str],
+        license_spdx: str | None,
+        private: bool,
+    ) -> Repo:
+        """Create an empty repository."""
+        owner, name = split_full_name(full_name)
+        with self.lock:
+            if full_name.lower() in self._repos:
+                raise ValueError(f"{full_name} already exists")
+            now = self.tick()
+            repo = Repo(
+                id=next(self._ids),
+                owner=owner,
+                name=name,
+                default_branch=default_branch,
+                topics=list(topics),
+                license_spdx=license_spdx,
+                private=private,
+                created_at=now,
+                updated_at=now,
+                pushed_at=now,
+            )
+            self._repos[full_name.lower()] = repo
+            return repo
+
+    def rename(self, full_name: str, new_full_name: str) -> None:
+        """Rename a repository, remembering the old name."""
+        owner, name = split_full_name(new_full_name)
+        with self.lock:
+            repo = self.require(full_name)
+            del self._repos[full_name.lower()]
+            repo.owner, repo.name = owner, name
+            repo.updated_at = self.tick()
+            self._repos[new_full_name.lower()] = repo
+            self._moved[full_name.lower()] = repo.id
+
+    def tick(self) -> int:
+        """A strictly increasing clock: commit SHAs and Last-Modified stay distinct in a second."""
+        with self.lock:
+            self._clock = max(int(time.time()), self._clock + 1)
+            return self._clock
+
+    def commit(
+        self,
+        repo: Repo,
+        *,
+        files: Mapping[str, str | bytes | None],
+        branch: str,
+        message: str,
+        date: datetime | None = None,
+    ) -> str:
+        """Commit ``files`` on ``branch`` (``None`` deletes a file); return the commit SHA.
+
+        ``date`` sets the commit's author and committer date (tests back-date commits).
+        """
+        with self.lock:
+            parent = repo.branches.get(branch) or repo.branches.get(repo.default_branch)
+            tree_files = dict(repo.commits[parent].files) if parent else {}
+            for path, content in files.items():
+                path = path.strip("/")
+                if content is None:
+                    if tree_files.pop(path, None) is None:
+                        raise ValueError(f"cannot delete missing file {path!r}")
+                else:
+                    tree_files[path] = content.encode() if isinstance(content, str) else content
+            tree = repo.write_tree(tree_files)
+            now = int(date.timestamp()) if date is not None else self.tick()
+            parents = (parent,) if parent else ()
+            text = f"tree {tree}\n"
+            text += "".join(f"parent {p}\n" for p in parents)
+            signature = f"Fake Author <author@example.com> {now} +0000"
+            text += f"author {signature}\ncommitter {signature}\n\n{message}\n"
+            sha = git_hash("commit", text.encode())
+            repo.commits[sha] = Commit(sha, tree, parents, message + "\n", now, tree_files)
+            repo.branches[branch] = sha
+            repo.pushed_at = repo.updated_at = now
+            return sha
+
+    def tag(self, repo: Repo, name: str, *, sha: str | None, annotated: bool) -> None:
+        """Point tag ``name`` at a commit; an annotated tag gets a tag object of its own."""
+        with self.lock:
+            target = sha or repo.branches[repo.default_branch]
+            if target not in repo.commits:
+                raise ValueError(f"unknown commit {target}")
+            if annotated:
+                now = self.tick()
+                text = (
+                    f"object {target}\ntype commit\ntag {name}\n"
+                    f"tagger Fake Tagger <tagger@example.com> {now} +0000\n\nRelease {name}\n"
+                )
+                tag_sha = git_hash("tag", text.encode())
+                repo.tag_objects[tag_sha] = TagObject(
+                    tag_sha, name, target, f"Release {name}\n", now
+                )
+                target = tag_sha
+            repo.tags[name] = target
+
+
+def split_full_name(full_name: str) -> tuple[str, str]:
+    """(owner, name) of ``owner/name``; ValueError for anything else."""
+    owner, sep, name = full_name.partition("/")
+    if not sep or not owner or not name or "/" in name:
+        raise ValueError(f"expected owner/name, got {full_name!r}")
+    return owner, name

@@ -41,6 +41,7 @@ def git_provider_from_settings() -> GitProvider:
         timeout=settings.GIT_TIMEOUT,
         allow_local=settings.GIT_ALLOW_LOCAL,
         home=cache_dir / "home",
+        ca_bundle=settings.GIT_SSL_CA_BUNDLE,
     )
     return GitProvider(git, cache_dir)
 

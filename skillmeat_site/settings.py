@@ -224,6 +224,9 @@ GIT_CACHE_DIR = Path(env_str("GIT_CACHE_DIR") or VAR_DIR / "git-cache")
 GIT_TIMEOUT = env_float("GIT_TIMEOUT", 60.0, minimum=1.0)
 # The git executable.
 GIT_BINARY = env_str("GIT_BINARY", "git")
+# A PEM file of the certificates git trusts for git+https hosts (a private CA); empty: the
+# system's. Git's clean environment reads no config or variable of the account otherwise.
+GIT_SSL_CA_BUNDLE = env_str("GIT_SSL_CA_BUNDLE")
 
 REFRESH_CONCURRENCY = env_int("REFRESH_CONCURRENCY", 8, minimum=1)
 REFRESH_HTTP_TIMEOUT = env_float("REFRESH_HTTP_TIMEOUT", 10.0, minimum=0.1)

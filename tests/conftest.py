@@ -4,6 +4,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tests.ci_gate import pytest_runtest_makereport  # noqa: F401  (a hook: CI runs every browser test)
 from tests.factories import UserFactory
 
 
@@ -60,9 +61,14 @@ READ_PLANS = ["rest", "graphql"]
 
 
 @pytest.fixture
-def github(settings, read_plan):
-    """A GitHub-compatible server on 127.0.0.1 that the refresher is pointed at."""
+def github(request, settings, read_plan):
+    """A GitHub-compatible server on 127.0.0.1 that the refresher is pointed at.
+
+    Under the GraphQL plan the test fails when GraphQL did not do the reading (a query GitHub
+    refuses, an answer other than 200, a REST read), unless it is marked `allow_rest_fallback`.
+    """
     from fakegithub import FakeGitHub
+    from tests.graphql_strict import graphql_breaches
 
     fake = FakeGitHub().start()
     settings.GITHUB_API_URL = fake.url
@@ -75,3 +81,7 @@ def github(settings, read_plan):
     settings.REFRESH_MAX_INLINE_WAIT = 1.0
     yield fake
     fake.stop()
+    if read_plan == "graphql" and request.node.get_closest_marker("allow_rest_fallback") is None:
+        breaches = graphql_breaches(fake)
+        if breaches:
+            pytest.fail("GraphQL did not do the reading: " + "; ".join(breaches[:5]))

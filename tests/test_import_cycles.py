@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("skillmeat_site", "collections_app", "refresher")
+PACKAGES = ("skillmeat_site", "collections_app", "refresher", "fakegithub")
 
 type Graph = dict[str, set[str]]
 

@@ -149,13 +149,15 @@ def test_never_retries_a_404(fake: FakeGitHub, make_client: MakeClient) -> None:
 def test_a_timeout_is_transient_upstream_unavailable(
     fake: FakeGitHub, make_client: MakeClient
 ) -> None:
-    fake.delay(rf"^/repos/{REPO}$", 3.0)
+    # The fake holds its answers far past the client's timeout (stop() wakes them at the end).
+    fake.delay(rf"^/repos/{REPO}$", 60.0)
     client = make_client(timeout=0.2, max_retries=1)
 
-    started = time.monotonic()
     err = _error(lambda: client.get(f"/repos/{REPO}"))
 
-    assert time.monotonic() - started < 2.0
+    # The client gave up on both attempts while the fake was still answering them.
+    assert fake.in_flight_paths() == [f"/repos/{REPO}"] * 2
+    assert fake.requests == []
     assert (err.code, err.status, err.permanent) == ("upstream_unavailable", None, False)
     assert "timed out" in err.message
     assert client.stats == {("repo", 0): 2}
@@ -326,12 +328,18 @@ def test_secondary_limit_halves_concurrency_down_to_one(
 def test_in_flight_requests_never_exceed_the_concurrency_limit(
     fake: FakeGitHub, make_client: MakeClient
 ) -> None:
-    fake.latency = 0.05
+    gate = fake.hold(rf"^/repos/{REPO}$")
     client = make_client(concurrency=2)
     workers = [threading.Thread(target=client.get, args=(f"/repos/{REPO}",)) for _ in range(8)]
-
     for worker in workers:
         worker.start()
+
+    # Two requests reach the fake together, and while they are held no third one follows:
+    # the other six callers wait in the client. (The second wait can only miss a third
+    # request on a stalled machine, never invent one.)
+    assert gate.wait_for(2, timeout=30)
+    assert not gate.wait_for(3, timeout=0.5)
+    gate.release()
     for worker in workers:
         worker.join()
 
@@ -576,11 +584,23 @@ def test_a_redirect_without_a_query_keeps_the_request_parameters(httpserver: HTT
 
 
 def test_a_deadline_bounds_retries_and_waits(fake: FakeGitHub, make_client: MakeClient) -> None:
-    fake.delay(r"/git/blobs/", 3.0)
-    client = make_client(timeout=1.0, max_retries=3)
-    started = time.monotonic()
-    with pytest.raises(GitHubError) as caught:
-        client.get(f"/repos/{REPO}/git/blobs/{'0' * 40}", deadline=started + 0.5)
-    assert time.monotonic() - started < 1.5
-    assert caught.value.deadline is True
-    assert caught.value.code == "upstream_unavailable"
+    # The answer would come long after the deadline and well inside the client's timeout: only
+    # the deadline can end the read, and nothing is retried after it.
+    fake.delay(r"/git/blobs/", 60.0)
+    client = make_client(timeout=120.0, max_retries=3)
+    outcome: list[GitHubError] = []
+
+    def read() -> None:
+        try:
+            client.get(f"/repos/{REPO}/git/blobs/{'0' * 40}", deadline=time.monotonic() + 0.5)
+        except GitHubError as exc:
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    reader.join(timeout=30)  # a generous bound on a wait the deadline cuts at half a second
+
+    assert not reader.is_alive(), "the deadline did not cut the read in flight"
+    assert len(outcome) == 1 and outcome[0].deadline is True
+    assert outcome[0].code == "upstream_unavailable"
+    assert fake.in_flight_paths() == [f"/repos/{REPO}/git/blobs/{'0' * 40}"]  # one attempt

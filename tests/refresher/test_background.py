@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -127,8 +128,9 @@ def test_the_database_allows_one_active_run_per_collection(user):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_refresh_requests_start_exactly_one_run(github, user):
-    # Every answer takes a while, so the first run is still going when the others arrive.
-    github.latency = 0.3
+    # The first run's reads wait at the fake until every other request has been answered, so it
+    # is still going when they arrive, however slowly the machine runs them.
+    gate = github.hold(r".")
     github.add_repo("acme/skills", files={"skills/pdf/SKILL.md": fixture_text("skill-pdf.md")})
     collection = CollectionFactory(owner=user)
     ArtifactFactory(collection=collection, name="pdf", source="acme/skills/skills/pdf")
@@ -150,6 +152,12 @@ def test_concurrent_refresh_requests_start_exactly_one_run(github, user):
     threads = [threading.Thread(target=post) for _ in range(6)]
     for thread in threads:
         thread.start()
+    assert gate.wait_for(1, timeout=60), "no run reached GitHub"
+    deadline = time.monotonic() + 60
+    while len(statuses) < 5:
+        assert time.monotonic() < deadline, f"only {len(statuses)} answers arrived"
+        time.sleep(0.01)
+    gate.release()
     for thread in threads:
         thread.join(timeout=60)
     assert sorted(statuses) == [200, 409, 409, 409, 409, 409], bodies

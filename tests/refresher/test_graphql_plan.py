@@ -6,7 +6,7 @@ import json
 import httpx
 import pytest
 
-from fakegithub.graphql import validate_query
+from fakegithub.graphql_schema import validate_query
 from refresher.exceptions import UpstreamUnavailable
 from refresher.models import HttpCacheEntry, Mode, RefreshEntry
 from refresher.options import RefreshOptions
@@ -21,6 +21,7 @@ from refresher.upstream.github.graphql import (
     texts_query,
 )
 from tests.factories import ArtifactFactory, CollectionFactory
+from tests.graphql_strict import graphql_breaches
 from tests.upstream import fixture_text
 
 pytestmark = pytest.mark.django_db
@@ -159,6 +160,7 @@ class TestGraphQLPlan:
         assert all(r.path == "/graphql" for r in github.requests)
         assert len(github.requests) == 5  # 1 refused + 2 halves + listings + texts
 
+    @pytest.mark.allow_rest_fallback  # GraphQL answers 502; REST reads
     def test_what_still_fails_is_read_through_rest(self, github, settings, collection):
         settings.REFRESH_MAX_RETRIES = 0
         github.add_repo("acme/skills", files={"skills/pdf/SKILL.md": fixture_text("skill-pdf.md")})
@@ -170,6 +172,7 @@ class TestGraphQLPlan:
         assert len(graphql) == 1  # one ask cannot be halved
         assert github.count(kind="blob") == 1 and github.count(kind="repo") == 1
 
+    @pytest.mark.allow_rest_fallback  # a 502 past GitHub's time budget, on purpose
     def test_a_query_past_githubs_time_budget_is_halved(self, github, settings, collection):
         settings.REFRESH_MAX_RETRIES = 0
         for i in range(4):
@@ -217,6 +220,7 @@ class TestGraphQLPlan:
         blob = github.tree_sha("acme/skills", "skills/pdf/SKILL.md")
         assert keys == {f"graphql:listings:acme/skills:{head}": True, f"graphql:blob:{blob}": True}
 
+    @pytest.mark.allow_rest_fallback  # no token: REST reads
     def test_without_a_token_the_rest_plan_reads(self, github, settings, collection):
         settings.GITHUB_TOKEN = ""
         github.add_repo("acme/skills", files={"skills/pdf/SKILL.md": fixture_text("skill-pdf.md")})
@@ -225,6 +229,7 @@ class TestGraphQLPlan:
         assert run.refreshed == 1
         assert not any(r.path == "/graphql" for r in github.requests)
 
+    @pytest.mark.allow_rest_fallback  # GraphQL answers 429
     def test_a_secondary_limit_on_a_query_pauses_every_later_request(
         self, github, settings, collection
     ):
@@ -242,6 +247,7 @@ class TestGraphQLPlan:
             refresh_now(collection, RefreshOptions())
         assert len(github.requests) == 1
 
+    @pytest.mark.allow_rest_fallback  # GraphQL answers 401
     def test_a_bad_token_stops_after_the_first_answer(self, github, settings, collection):
         settings.GITHUB_TOKEN = "revoked"
         for i in range(3):
@@ -365,8 +371,12 @@ def test_both_plans_answer_every_scenario_identically(github, api, user, setting
             github.reset_log()
             answer = api.post(f"/api/v1/collections/{collection.pk}/refresh", body, format="json")
             assert answer.status_code == 200, answer.json()
-            graphql_used = any(r.path == "/graphql" for r in github.requests)
-            assert graphql_used == (plan == "graphql")
+            if plan == "graphql":
+                # Every read through GraphQL: a 502 or a REST fallback would hide a broken query.
+                assert graphql_breaches(github) == []
+                assert any(r.path == "/graphql" for r in github.requests)
+            else:
+                assert not any(r.path == "/graphql" for r in github.requests)
             answers[plan] = comparable(answer)
         assert json.dumps(answers["rest"], sort_keys=True, indent=1) == json.dumps(
             answers["graphql"], sort_keys=True, indent=1

@@ -53,6 +53,26 @@ def test_invalid_or_too_frequent_schedules_are_refused(text, why):
         validate(text, min_minutes=15, now=NOW)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Day 1 or a Monday, at 00:05, 00:55, 23:05 and 23:55: ten minutes apart only from a
+        # Monday the 31st to Tuesday the 1st (May 2027), past the next hundred slots.
+        "5,55 0,23 1 * 1",
+        # Only at 23:55 and 00:05 of two days in a row: 29 February 2028 and 1 March.
+        "5,55 0,23 29,1 2,3 *",
+    ],
+)
+def test_a_short_gap_met_only_months_ahead_is_refused(text):
+    with pytest.raises(InvalidSchedule, match="shortest period"):
+        validate(text, min_minutes=15, now=NOW)
+
+
+def test_days_that_never_follow_each_other_have_no_gap_across_midnight():
+    assert validate("5,55 0,23 29 2 *", min_minutes=15, now=NOW)  # one day a year
+    assert validate("55 23 * * *", min_minutes=15, now=NOW)
+
+
 def test_the_minimum_period_is_a_setting():
     assert validate("*/30 * * * *", min_minutes=30, now=NOW)
     with pytest.raises(InvalidSchedule):

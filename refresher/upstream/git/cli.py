@@ -52,11 +52,19 @@ class Git:
     """One way to run git: the same hardened options and environment for every command."""
 
     def __init__(
-        self, *, binary: str = "git", timeout: float = 60.0, allow_local: bool = False, home: Path
+        self,
+        *,
+        binary: str = "git",
+        timeout: float = 60.0,
+        allow_local: bool = False,
+        home: Path,
+        ca_bundle: str = "",
     ) -> None:
         self.binary = binary
         self.timeout = timeout
         self.allow_local = allow_local
+        # The certificates git trusts for https, when not the system's (a private CA).
+        self.ca_bundle = ca_bundle
         # HOME is a directory we own, so neither ~/.gitconfig nor ~/.netrc (which git's HTTP
         # transport would read for credentials) of the account the site runs as is used.
         self.home = home
@@ -82,7 +90,7 @@ class Git:
         return [arg for setting in settings for arg in ("-c", setting)]
 
     def environment(self) -> dict[str, str]:
-        return {
+        environment = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.home),
             "LC_ALL": "C",
@@ -94,6 +102,10 @@ class Git:
             "GIT_PROTOCOL_FROM_USER": "0",
             "GIT_SSH_COMMAND": "false",
         }
+        if self.ca_bundle:
+            # Only the CA file: nothing else of TLS verification can be turned off this way.
+            environment["GIT_SSL_CAINFO"] = self.ca_bundle
+        return environment
 
     def run(
         self,
