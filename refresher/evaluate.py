@@ -234,6 +234,11 @@ def _fit_columns(values: dict[str, FieldValue], model: type[Artifact]) -> dict[s
     return fitted
 
 
+def main_document(kind: str, main_file: str, data: bytes) -> Document:
+    """The main file as the run parsed it (kept for the process; raises MetadataError)."""
+    return _document(kind, main_file, data)
+
+
 def _document(kind: str, main_file: str, data: bytes) -> Document:
     config = kind in ("mcp", "hook") and main_file.lower().endswith((".json", ".yaml", ".yml"))
     return _parsed(data, main_file.lower().rsplit(".", 1)[-1] if config else "")

@@ -17,10 +17,12 @@ from typing import Protocol
 from django.utils import timezone
 
 from collections_app.models import Artifact, Collection
-from refresher.evaluate import CONTENT, Decision
+from refresher.evaluate import CONTENT, Decision, main_document
+from refresher.exceptions import MetadataError
 from refresher.models import Mode, PendingUpdate, ProposalState, RefreshRun, Trigger
 from refresher.options import RefreshOptions
 from refresher.review.diff import CommitSummary, FileChange, changed_files, unified_diff
+from refresher.review.execution import Document
 from refresher.review.findings import Finding, Version, scan
 from refresher.review.gate import Policy, Verdict, verdict
 from refresher.updates.verdicts import judged, with_findings
@@ -209,7 +211,13 @@ def _findings(candidate: _Candidate, old_text: str, seen: Inspection) -> list[Fi
     artifact, read = candidate.artifact, candidate.read
     directory = is_directory(artifact.type, candidate.target.source.path)
     new_text = (read.data or b"").decode("utf-8-sig", errors="replace")
-    new = Version(artifact.type, read.main_file, new_text, seen.head_files if directory else None)
+    try:
+        # The run parsed it already (evaluate keeps recent parses): the scan need not again.
+        meta: Document | None = main_document(artifact.type, read.main_file, read.data or b"").meta
+    except MetadataError:
+        meta = None
+    files = seen.head_files if directory else None
+    new = Version(artifact.type, read.main_file, new_text, files, meta)
     if not artifact.content_sha:
         return scan(None, new)  # a first version: everything in it is new
     old = Version(artifact.type, read.main_file, old_text, seen.base_files if directory else None)

@@ -330,6 +330,13 @@ def _listing_key(repo: str, commit: str) -> str:
     return f"graphql:listings:{repo}:{commit}"
 
 
+def listings_key(repo: str, commit: str) -> str:
+    """The HTTP cache key of the directory listings this plan read at a commit, for others that
+    need the same listings (the review of an update): `{directory: listing or None}`, where a
+    listing is `{"type", "oid", "entries": {name: [type, mode, oid, size]}}`."""
+    return _listing_key(repo, commit)
+
+
 def _text_key(oid: str) -> str:
     return f"graphql:blob:{oid}"
 

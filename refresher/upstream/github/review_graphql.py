@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from refresher.review.diff import CommitSummary
 from refresher.review.findings import FileEntry
 from refresher.upstream.github.client import GitHubError, GitHubResponse
+from refresher.upstream.github.graphql import listings_key
 from refresher.upstream.github.review import newer_than, parse_date
 from refresher.upstream.httpcache import CachedAnswer, HttpCache
 from refresher.upstream.inspect import (
@@ -31,7 +32,7 @@ from refresher.upstream.inspect import (
 )
 from skillmeat_site.logs import carry_context
 
-ASKS_PER_QUERY = 50
+ASKS_PER_QUERY = 200  # objects per query; the read plan's listings take up to 500
 MAX_DEPTH = 8  # subdirectory levels followed under an artifact
 TREE = "tree"
 
@@ -93,6 +94,14 @@ def _child(directory: _Dir | None, name: str, entry: list[Any] | None) -> _Dir |
     return _Dir(
         directory.repo, directory.owner, directory.name, directory.commit, _path(directory, name)
     )
+
+
+def _from_plan(listing: dict[str, Any] | None) -> Listing:
+    """A listing as the read plan keeps it, in this module's shape (None: no such path)."""
+    if listing is None or listing.get("type") != "Tree":
+        return None
+    entries = listing.get("entries") or {}
+    return {name: [e[0], _octal(e[1]), e[2]] for name, e in entries.items()}
 
 
 def _octal(mode: object) -> str:
@@ -186,14 +195,20 @@ class GraphQLReview:
         return path == ask.source.path
 
     def _listings(self, wanted: set[_Dir]) -> dict[_Dir, Listing | Exception]:
+        """Each directory's listing: from the read plan's listings (the artifact's directory at
+        the commits runs read), from this step's own, or asked."""
         keys = {d: f"graphql:tree:{d.repo}:{d.commit}:{d.path}" for d in wanted}
-        self.cache.prefetch(set(keys.values()))
+        plan_keys = {(d.repo, d.commit): listings_key(d.repo, d.commit) for d in wanted}
+        self.cache.prefetch(set(keys.values()) | set(plan_keys.values()))
         out: dict[_Dir, Listing | Exception] = {}
         asks = []
         for directory, key in keys.items():
             cached = self.cache.get(key)
+            planned = self.cache.get(plan_keys[(directory.repo, directory.commit)])
             if cached is not None:
                 out[directory] = cached.body
+            elif planned is not None and directory.path in (planned.body or {}):
+                out[directory] = _from_plan(planned.body[directory.path])
             else:
                 asks.append(directory)
         for directory, answer in self._batched(asks, _listing_lines, _parse_listing).items():
@@ -238,28 +253,25 @@ class GraphQLReview:
         lines: Callable[[int, K, dict[str, tuple[str, Any]]], list[str]],
         parse: Callable[[dict[str, Any], int, K], Any],
     ) -> dict[K, Any]:
-        """Send the asks in queries of ASKS_PER_QUERY, in parallel; each ask's answer or error."""
+        """Send the asks in queries of at most ASKS_PER_QUERY, grouped under one `repository`
+        alias per repository as the read plan does, in parallel; each ask's answer or error."""
         chunks = [list(asks[i : i + ASKS_PER_QUERY]) for i in range(0, len(asks), ASKS_PER_QUERY)]
 
         def one(chunk: list[K]) -> dict[K, Any]:
-            variables: dict[str, tuple[str, Any]] = {}
-            body: list[str] = []
-            for k, ask in enumerate(chunk):
-                body.extend(lines(k, ask, variables))
-            declared = ", ".join(f"${name}: {kind}" for name, (kind, _) in variables.items())
-            query = (
-                f"query({declared}) {{\n"
-                + "\n".join(body)
-                + "\n  rateLimit { cost remaining resetAt }\n}\n"
-            )
+            query, variables, groups = _grouped_query(chunk, lines)
             try:
-                response = self.client.graphql(
-                    query, {n: v for n, (_, v) in variables.items()}, deadline=self.deadline
-                )
+                response = self.client.graphql(query, variables, deadline=self.deadline)
             except GitHubError as exc:
                 return {ask: exc for ask in chunk}
             data = (response.data or {}).get("data") or {}
-            return {ask: parse(data, k, ask) for k, ask in enumerate(chunk)}
+            out: dict[K, Any] = {}
+            for i, members in enumerate(groups):
+                node = data.get(f"r{i}")
+                for k, ask in members:
+                    out[ask] = (
+                        LookupError("repository not read") if node is None else parse(node, k, ask)
+                    )
+            return out
 
         out: dict[K, Any] = {}
         if not chunks:
@@ -271,28 +283,53 @@ class GraphQLReview:
         return out
 
 
-def _repository(k: int, owner: str, name: str, variables: dict[str, tuple[str, Any]]) -> str:
-    variables[f"o{k}"] = ("String!", owner)
-    variables[f"n{k}"] = ("String!", name)
-    return f"  r{k}: repository(owner: $o{k}, name: $n{k}) {{"
+def _owner_name(ask: Any) -> tuple[str, str]:
+    if isinstance(ask, _Dir):
+        return ask.owner, ask.name
+    return ask.source.owner, ask.source.repo
+
+
+def _grouped_query[K](
+    chunk: list[K], lines: Callable[[int, K, dict[str, tuple[str, Any]]], list[str]]
+) -> tuple[str, dict[str, Any], list[list[tuple[int, K]]]]:
+    """One query: `r<i>: repository(...)` per repository, each ask's lines (aliases numbered
+    by `k`) inside its repository's."""
+    by_repo: dict[tuple[str, str], list[tuple[int, K]]] = {}
+    for k, ask in enumerate(chunk):
+        owner, name = _owner_name(ask)
+        by_repo.setdefault((owner.lower(), name.lower()), []).append((k, ask))
+    variables: dict[str, tuple[str, Any]] = {}
+    body: list[str] = []
+    groups: list[list[tuple[int, K]]] = []
+    for i, members in enumerate(by_repo.values()):
+        owner, name = _owner_name(members[0][1])
+        variables[f"o{i}"] = ("String!", owner)
+        variables[f"n{i}"] = ("String!", name)
+        body.append(f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{")
+        for k, ask in members:
+            body.extend(lines(k, ask, variables))
+        body.append("  }")
+        groups.append(members)
+    declared = ", ".join(f"${name}: {kind}" for name, (kind, _) in variables.items())
+    query = (
+        f"query({declared}) {{\n"
+        + "\n".join(body)
+        + "\n  rateLimit { cost remaining resetAt }\n}\n"
+    )
+    return query, {n: v for n, (_, v) in variables.items()}, groups
 
 
 def _listing_lines(k: int, d: _Dir, variables: dict[str, tuple[str, Any]]) -> list[str]:
     variables[f"e{k}"] = ("String!", f"{d.commit}:{d.path}")
     return [
-        _repository(k, d.owner, d.name, variables),
-        f"    x: object(expression: $e{k}) {{",
+        f"    x{k}: object(expression: $e{k}) {{",
         "      ... on Tree { entries { name type mode oid } }",
         "    }",
-        "  }",
     ]
 
 
-def _parse_listing(data: dict[str, Any], k: int, d: _Dir) -> Listing | Exception:
-    repo = data.get(f"r{k}")
-    if repo is None:
-        return LookupError(f"{d.repo} could not be read")
-    node = repo.get("x")
+def _parse_listing(repo: dict[str, Any], k: int, d: _Dir) -> Listing:
+    node = repo.get(f"x{k}")
     if node is None:
         return None  # the directory does not exist at that commit
     entries = node.get("entries") or []
@@ -301,15 +338,11 @@ def _parse_listing(data: dict[str, Any], k: int, d: _Dir) -> Listing | Exception
 
 def _date_lines(k: int, d: _Dir, variables: dict[str, tuple[str, Any]]) -> list[str]:
     variables[f"c{k}"] = ("GitObjectID!", d.commit)
-    return [
-        _repository(k, d.owner, d.name, variables),
-        f"    c: object(oid: $c{k}) {{ ... on Commit {{ committedDate }} }}",
-        "  }",
-    ]
+    return [f"    c{k}: object(oid: $c{k}) {{ ... on Commit {{ committedDate }} }}"]
 
 
-def _parse_date(data: dict[str, Any], k: int, d: _Dir) -> datetime | None:
-    return parse_date((((data.get(f"r{k}") or {}).get("c")) or {}).get("committedDate"))
+def _parse_date(repo: dict[str, Any], k: int, d: _Dir) -> datetime | None:
+    return parse_date((repo.get(f"c{k}") or {}).get("committedDate"))
 
 
 def _history_lines(k: int, ask: HistoryAsk, variables: dict[str, tuple[str, Any]]) -> list[str]:
@@ -320,22 +353,20 @@ def _history_lines(k: int, ask: HistoryAsk, variables: dict[str, tuple[str, Any]
         variables[f"p{k}"] = ("String!", ask.source.path)
         path = f", path: $p{k}"
     return [
-        _repository(k, ask.source.owner, ask.source.repo, variables),
-        f"    b: object(oid: $b{k}) {{ ... on Commit {{ committedDate }} }}",
-        f"    h: object(oid: $h{k}) {{ ... on Commit {{ history(first: {MAX_HISTORY + 1}{path}) "
+        f"    b{k}: object(oid: $b{k}) {{ ... on Commit {{ committedDate }} }}",
+        f"    h{k}: object(oid: $h{k}) {{ ... on Commit {{ history(first: {MAX_HISTORY + 1}{path}) "
         "{ nodes { oid message committedDate author { name } } } } }",
-        "  }",
     ]
 
 
 def _parse_history(
-    data: dict[str, Any], k: int, ask: HistoryAsk
+    repo: dict[str, Any], k: int, ask: HistoryAsk
 ) -> tuple[datetime | None, list[tuple[CommitSummary, datetime | None]]] | None:
-    repo = data.get(f"r{k}")
-    if repo is None or repo.get("h") is None:
+    head = repo.get(f"h{k}")
+    if head is None:
         return None
-    since = parse_date((repo.get("b") or {}).get("committedDate"))
-    nodes = ((repo["h"].get("history") or {}).get("nodes")) or []
+    since = parse_date((repo.get(f"b{k}") or {}).get("committedDate"))
+    nodes = ((head.get("history") or {}).get("nodes")) or []
     commits = []
     for node in nodes:
         moment = parse_date(node.get("committedDate"))
