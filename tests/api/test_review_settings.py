@@ -75,7 +75,7 @@ def test_an_invalid_review_setting_is_a_400_and_nothing_is_stored(api, collectio
 
 
 @pytest.mark.parametrize(
-    "update", [{"block_findings": "sometimes"}, {"min_update_age_hours": MAX_UPDATE_AGE_HOURS + 1}]
+    "update", [{"block_findings": "critical"}, {"min_update_age_hours": MAX_UPDATE_AGE_HOURS + 1}]
 )
 def test_the_database_refuses_values_written_past_validation(collection, update):
     with pytest.raises(IntegrityError), transaction.atomic():
