@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test contract install install-site check-python migrate seed lint typecheck coverage ci bench clean graphql-schema
+.PHONY: run test contract install install-site check-python migrate seed lint typecheck coverage ci bench bench-api clean graphql-schema
 
 # GitHub's published GraphQL schema (SPEC 10), pinned; the test suite and the GitHub fake validate
 # every query against it. npm installs it into an ignored folder.
@@ -55,9 +55,13 @@ migrate: install-site
 # The offline demo reads a local git repository (git+file sources), which a site refuses unless
 # GIT_ALLOW_LOCAL is on; the demo site turns it on unless the environment says otherwise.
 seed run: export GIT_ALLOW_LOCAL ?= true
+# `make run` is a development site: DEBUG on, so with no DJANGO_SECRET_KEY it makes a random key
+# once and keeps it in var/ (a site with DEBUG off refuses to start without one). The linters
+# and mypy load the settings too.
+migrate seed run lint typecheck: export DJANGO_DEBUG ?= true
 
 seed: migrate
-	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_demo --url http://$(HOST):$(PORT)
 
 # The web server and the background worker run side by side; Ctrl-C stops both.
 run: seed
@@ -94,6 +98,12 @@ coverage: install
 bench: install graphql-schema
 	@$(SYNC) --quiet --group test --group lint --group load
 	$(BIN)/python bench/refresh_bench.py
+
+# The refresh through the HTTP API: the real site under gunicorn, timed from a client
+# (docs/performance.md, "Through the HTTP API"). BENCH_ARGS passes options, e.g. --profile.
+bench-api: install graphql-schema
+	@$(SYNC) --quiet --group test --group lint --group load
+	$(BIN)/python bench/api_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var staticfiles .coverage .coverage.*

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import secrets
 import shutil
 import subprocess
 import sys
@@ -46,6 +47,8 @@ def main() -> None:
     os.environ["DATABASE_URL"] = f"sqlite:///{BENCH_DIR / 'bench.sqlite3'}"
     os.environ["GIT_ALLOW_LOCAL"] = "true"
     os.environ["GIT_CACHE_DIR"] = str(BENCH_DIR / "cache")
+    # A production-like site: DEBUG off, so it needs a key; a random one per run.
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skillmeat_site.settings")
     os.environ["LOG_LEVEL"] = "WARNING"
 

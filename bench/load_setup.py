@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -45,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prefix", default="load")
     parser.add_argument("--no-warm", dest="warm", action="store_false")
     args = parser.parse_args(argv)
+
+    # A production-like site: DEBUG off, so it needs a key; a random one per run.
+
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skillmeat_site.settings")
     import django

@@ -79,6 +79,8 @@ wait_for() {  # wait_for URL SECONDS PID: the URL answers, and the process we st
 
 export DATABASE_URL="$PG_SERVER/$DB_NAME"
 export DJANGO_DEBUG=false
+# A production-like site needs a key (it refuses to start without one): a random one per run.
+export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-$("$PY" -c 'import secrets; print(secrets.token_urlsafe(50))')}"
 export DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost
 export GITHUB_API_URL="http://127.0.0.1:$FAKE_PORT"
 export GITHUB_TOKEN=test-token

@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import json
 import os
+import secrets
 import statistics
 import sys
 import time
@@ -46,6 +47,8 @@ def main() -> None:
         db.unlink(missing_ok=True)
     os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{db}"
     os.environ["GITHUB_WEBHOOK_SECRET"] = SECRET
+    # A production-like site: DEBUG off, so it needs a key; a random one per run.
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
     os.environ["DJANGO_SETTINGS_MODULE"] = "skillmeat_site.settings"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django

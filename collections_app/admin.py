@@ -3,6 +3,7 @@
 One collection: a dry-run preview first, then Apply. Several: one background run each.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -10,18 +11,19 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 
 from collections_app.models import Artifact, ArtifactType, Collection
 from collections_app.querysets import with_artifact_count
 from collections_app.review_admin import ReviewAdminMixin
-from refresher.admin import run_admin_url
+from refresher.admin_links import run_admin_url
 from refresher.discovery import DiscoverRequest, Status, discover_now
 from refresher.exceptions import ServiceError
 from refresher.models import (
@@ -29,6 +31,7 @@ from refresher.models import (
     EntryStatus,
     FindingsThreshold,
     Mode,
+    RefreshEntry,
     RefreshRun,
     RunStatus,
     Trigger,
@@ -40,14 +43,53 @@ from skillmeat_site.request_id import request_id_of
 
 # The preview page posts back the same action with this field set to run the real refresh.
 APPLY_FIELD = "apply"
+# Entries a preview lists per collection; the dry run's own page pages through the rest.
+PREVIEW_ENTRIES = 100
 
 
-class ArtifactInline(admin.TabularInline):
-    model = Artifact
-    extra = 0
-    fields = ["type", "name", "source", "title", "license", "resolved_sha", "last_refreshed_at"]
-    readonly_fields = ["resolved_sha", "last_refreshed_at"]
-    show_change_link = True
+def artifact_list_url(collection: Collection, **filters: str) -> str:
+    """The admin's artifact list narrowed to one collection (and to `filters`, e.g. a type)."""
+    query = {"collection__id__exact": str(collection.pk), **filters}
+    return f"{reverse('admin:collections_app_artifact_changelist')}?{urlencode(query)}"
+
+
+@dataclass(frozen=True)
+class TypeCount:
+    label: str
+    count: int
+    url: str  # the artifact list filtered to the collection and this type
+
+
+@dataclass(frozen=True)
+class ArtifactSummary:
+    """What the collection page says of its artifacts, whatever their number."""
+
+    total: int
+    types: list[TypeCount]
+    url: str  # the artifact list filtered to the collection
+    add_url: str  # a new artifact's page, the collection chosen
+
+
+def artifact_summary(collection: Collection) -> ArtifactSummary:
+    """Counts per type, each a link to the artifact list filtered to them (one query)."""
+    counts: dict[str, int] = dict(
+        Artifact.objects.filter(collection=collection)
+        .order_by()
+        .values_list("type")
+        .annotate(count=Count("pk"))
+    )
+    types = [
+        TypeCount(label, counts[value], artifact_list_url(collection, type__exact=value))
+        for value, label in ArtifactType.choices
+        if counts.get(value)
+    ]
+    add_url = reverse("admin:collections_app_artifact_add")
+    return ArtifactSummary(
+        total=sum(counts.values()),
+        types=types,
+        url=artifact_list_url(collection),
+        add_url=f"{add_url}?{urlencode({'collection': str(collection.pk)})}",
+    )
 
 
 # What only the manifest uses: shown read-only, since an import of collection.toml sets them.
@@ -215,11 +257,25 @@ class CollectionAdmin(ReviewAdminMixin, admin.ModelAdmin):
         ),
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
-    inlines = [ArtifactInline]
+    # No inline of the artifacts: a collection of thousands would render thousands of forms.
+    # The page counts them by type and links to the artifact list filtered to the collection.
     actions = ["refresh_metadata", "check_for_updates", "sync_with_upstream"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Collection]:
         return with_artifact_count(super().get_queryset(request)).select_related("owner")
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Collection | None = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            context["artifact_summary"] = artifact_summary(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.display(description="Notification secret")
     def notify_secret_state(self, obj: Collection) -> str:
@@ -402,25 +458,40 @@ class CollectionAdmin(ReviewAdminMixin, admin.ModelAdmin):
         run = self._run(request, collection, RefreshOptions(mode=mode, dry_run=True))
         if run is None:
             return None
+        listed: list[RefreshEntry] = []
+        quiet = unlisted = 0
+        for entry in run.entries.all():
+            if not (
+                entry.changes or entry.status != EntryStatus.UNCHANGED or entry.update_available
+            ):
+                quiet += 1
+            elif len(listed) < PREVIEW_ENTRIES:
+                listed.append(entry)
+            else:
+                unlisted += 1
         # A dry run marks nothing as locked (it writes nothing), so the preview asks the artifacts.
         locked: dict[Any, list[str]] = dict(
-            Artifact.objects.filter(collection=collection).values_list("pk", "locked_fields")
+            Artifact.objects.filter(
+                pk__in=[e.artifact_id for e in listed if e.artifact_id]
+            ).values_list("pk", "locked_fields")
         )
-        listed, quiet = [], 0
-        for entry in run.entries.all():
-            if entry.changes or entry.status != EntryStatus.UNCHANGED or entry.update_available:
-                locked_here = frozenset(locked.get(entry.artifact_id) or ())
-                rows = change_rows(entry.changes, locked=locked_here)
-                listed.append({"entry": entry, "rows": rows})
-            else:
-                quiet += 1
+        entries = [
+            {
+                "entry": entry,
+                "rows": change_rows(
+                    entry.changes, locked=frozenset(locked.get(entry.artifact_id) or ())
+                ),
+            }
+            for entry in listed
+        ]
         return {
             "collection": collection,
             "run": run,
             "run_url": run_admin_url(run.pk),
             "outcome": outcome_text(run),
-            "entries": listed,
+            "entries": entries,
             "quiet": quiet,
+            "unlisted": unlisted,
         }
 
     def _apply(self, request: HttpRequest, collection: Collection, mode: Mode) -> None:
@@ -452,6 +523,9 @@ class ArtifactAdmin(admin.ModelAdmin):
     list_filter = ["type", "source_kind", "license", "collection"]
     search_fields = ["name", "title", "description", "source", "upstream_repo"]
     list_select_related = ["collection"]
+    # A page counts what its filters select; counting the whole table as well, on every page,
+    # costs a scan that grows with every collection.
+    show_full_result_count = False
     readonly_fields = [
         "id",
         "source_kind",
@@ -491,6 +565,11 @@ class ArtifactAdmin(admin.ModelAdmin):
         ),
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Artifact]:
+        # The main file's text can be up to 1 MiB and no list shows it; an artifact's own page
+        # reads it with one query more.
+        return super().get_queryset(request).defer("content")
 
     @admin.display(description="Commit", ordering="resolved_sha")
     def short_sha(self, obj: Artifact) -> str:

@@ -15,11 +15,18 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.utils import html
 
+from collections_app.validators import INVISIBLE_CLASS_BMP as _BMP
+from collections_app.validators import validate_name_characters
+
 # The characters Python's str.strip() removes (str.isspace()), spelled out: `\s` means another set
 # in the ECMAScript regexes OpenAPI patterns are (it has U+FEFF, lacks U+001C-U+001F and U+0085).
 SPACE_CLASS = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 # Text that DRF strips and must not find empty has one character that is not such a space.
 NOT_BLANK_PATTERN = f"[^{SPACE_CLASS}]"
+# A name: not blank, and once stripped no control or invisible formatting character.
+NAME_MAX_LENGTH = 200
+# (Stated within the BMP: see INVISIBLE_CLASS_BMP.)
+NAME_PATTERN = rf"^[{SPACE_CLASS}]*[^{SPACE_CLASS}{_BMP}][^{_BMP}]*[{SPACE_CLASS}]*$"
 
 
 class StrictCharField(serializers.CharField):
@@ -29,6 +36,33 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return str(super().to_internal_value(data))
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": NAME_MAX_LENGTH,
+        "pattern": NAME_PATTERN,
+        "description": "Not blank; no control characters, no invisible or bidirectional "
+        "formatting characters.",
+    }
+)
+class NameField(StrictCharField):
+    """The name of something people pick from a list: a collection (and credentials and share
+    links alike); `validate_name_characters` holds the rule, NAME_PATTERN says it in the
+    OpenAPI document."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", NAME_MAX_LENGTH)
+        kwargs.setdefault("validators", [validate_name_characters])
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        # The document's maxLength counts the text as sent; DRF would count it once stripped.
+        if isinstance(data, str) and self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)
 
 
 class StrictBooleanField(serializers.BooleanField):

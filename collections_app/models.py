@@ -9,7 +9,11 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
 
-from collections_app.validators import validate_notify_url, validate_refresh_schedule
+from collections_app.validators import (
+    validate_name_characters,
+    validate_notify_url,
+    validate_refresh_schedule,
+)
 from refresher.exceptions import InvalidSchedule, InvalidSource
 from refresher.models import MAX_UPDATE_AGE_HOURS, FindingsThreshold, Mode
 from refresher.schedules import next_slot, normalize
@@ -48,12 +52,10 @@ def validate_artifact_name(value: str) -> None:
         raise ValidationError("A name must not contain '/' or '\\'.")
     if ".." in value:
         raise ValidationError("A name must not contain '..'.")
-    if "\x00" in value:
-        # Names also come from upstream frontmatter (discovery), where YAML can spell one;
-        # PostgreSQL cannot store it.
-        raise ValidationError("A name must not contain NUL characters.")
     if value.startswith("."):
         raise ValidationError("A name must not start with '.'.")
+    # Names also come from upstream frontmatter (discovery), where YAML can spell anything.
+    validate_name_characters(value)
 
 
 class Collection(models.Model):
@@ -68,7 +70,7 @@ class Collection(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="collections"
     )
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_name_characters])
     description = models.TextField(blank=True, default="")
 
     auto_refresh_mode = models.CharField(
@@ -320,3 +322,27 @@ class Artifact(models.Model):
         self.upstream_repo = parsed.repo[:100]
         self.upstream_path = parsed.path
         self.upstream_ref = parsed.ref
+
+
+class RequestCount(models.Model):
+    """Requests one client made in one window of one throttle scope (`collections_app.throttling`).
+
+    A row per (scope, client, window), counted up by a single `INSERT ... ON CONFLICT DO
+    UPDATE` so that concurrent requests can never read the same count (a cache's get-then-set
+    can, and lets a burst through).
+    """
+
+    scope = models.CharField(max_length=32)
+    client = models.CharField(max_length=100)
+    window_start = models.BigIntegerField(help_text="Seconds since the epoch.")
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "client", "window_start"], name="request_count_one_row_per_window"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.client} @{self.window_start}: {self.hits}"

@@ -13,7 +13,6 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 
 from collections_app.filters import RefreshRunFilter
 from collections_app.paths import UUID_PATH
@@ -25,6 +24,7 @@ from collections_app.refresh_serializers import (
     RollbackResponseSerializer,
     body_object,
 )
+from collections_app.throttling import AtomicUserRateThrottle
 from refresher.models import Mode, RefreshRun
 from refresher.options import RefreshOptions
 from refresher.rollback import rollback_run
@@ -38,10 +38,16 @@ ROLLBACK_REFUSED = error(
 )
 
 
-class RefreshThrottle(UserRateThrottle):
-    """Refreshes per user (REFRESH_THROTTLE_RATE), counted in the shared cache."""
+class RefreshThrottle(AtomicUserRateThrottle):
+    """Refreshes and discoveries per user (REFRESH_THROTTLE_RATE), counted in the database."""
 
     scope = "refresh"
+
+
+class ImportThrottle(AtomicUserRateThrottle):
+    """Manifest imports per user (IMPORT_THROTTLE_RATE), counted in the database."""
+
+    scope = "import"
 
 
 def parse_refresh_request(request: Request) -> RefreshOptions:
@@ -107,10 +113,8 @@ class RefreshRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     ordering_fields = ["created_at", "finished_at"]
 
     def get_queryset(self) -> QuerySet[RefreshRun]:
-        qs = visible_runs(self.request.user).order_by("-created_at")
-        if self.action == "retrieve":
-            qs = qs.prefetch_related("entries")
-        return qs
+        # A run's entries are read by its serializer, in one query of plain rows.
+        return visible_runs(self.request.user).order_by("-created_at")
 
     def get_serializer_class(self) -> type:
         return RefreshRunListSerializer if self.action == "list" else RefreshResponseSerializer

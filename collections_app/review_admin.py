@@ -21,7 +21,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from collections_app.models import Collection
-from refresher.admin import run_admin_url
+from refresher.admin_links import run_admin_url
 from refresher.approvals import approve
 from refresher.exceptions import InvalidRequest, ServiceError
 from refresher.models import PendingUpdate, RefreshRun, RunStatus, Trigger

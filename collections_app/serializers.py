@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from collections_app.fields import (
     SPACE_CLASS,
+    NameField,
     StrictCharField,
     StrictIntegerField,
     StrictModelSerializer,
@@ -20,7 +21,7 @@ from collections_app.models import (
     validate_artifact_name,
 )
 from collections_app.querysets import visible_collections
-from collections_app.validators import validate_notify_url
+from collections_app.validators import INVISIBLE_CLASS_BMP, validate_notify_url
 from refresher.changes import FIELDS
 from refresher.exceptions import AlreadyExists, InvalidSource, NotFound
 from refresher.models import MAX_UPDATE_AGE_HOURS
@@ -29,6 +30,7 @@ from refresher.sources import parse_source
 
 
 class CollectionSerializer(StrictModelSerializer):
+    name = NameField(help_text="Unique among your collections.")
     owner = serializers.CharField(source="owner.get_username", read_only=True)
     artifact_count = serializers.IntegerField(read_only=True, default=0)
     notify_secret = StrictCharField(
@@ -127,9 +129,14 @@ class StringListField(serializers.ListField):
 
 
 # The rules of validate_artifact_name as a pattern on the text as sent (DRF strips it first):
-# after optional spaces, a first character that is not a space or '.', then no '/' or '\', and
-# every '.' followed by something other than '.', or ending the name.
-ARTIFACT_NAME_PATTERN = rf"^[{SPACE_CLASS}]*[^{SPACE_CLASS}./\\](?:[^./\\]|\.[^./\\])*\.?$"
+# after optional spaces, a first character that is not a space or '.', then no '/' or '\', no
+# control or invisible formatting character, and every '.' followed by something other than
+# '.', or ending the name; then optional spaces.
+_NAME_CHAR = rf"[^{INVISIBLE_CLASS_BMP}./\\]"
+ARTIFACT_NAME_PATTERN = (
+    rf"^[{SPACE_CLASS}]*[^{SPACE_CLASS}{INVISIBLE_CLASS_BMP}./\\]"
+    rf"(?:{_NAME_CHAR}|\.{_NAME_CHAR})*\.?[{SPACE_CLASS}]*$"
+)
 
 
 @extend_schema_field(
@@ -138,11 +145,11 @@ ARTIFACT_NAME_PATTERN = rf"^[{SPACE_CLASS}]*[^{SPACE_CLASS}./\\](?:[^./\\]|\.[^.
         "minLength": 1,
         "maxLength": ARTIFACT_NAME_MAX_LENGTH,
         "pattern": ARTIFACT_NAME_PATTERN,
-        "description": "No '/', '\\' or '..', not starting with '.'; unique per collection "
-        "and type.",
+        "description": "No '/', '\\' or '..', not starting with '.', no control or invisible "
+        "formatting characters; unique per collection and type.",
     }
 )
-class ArtifactNameField(StrictCharField):
+class ArtifactNameField(NameField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", ARTIFACT_NAME_MAX_LENGTH)
         kwargs.setdefault("validators", [validate_artifact_name])

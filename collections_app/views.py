@@ -46,6 +46,7 @@ from collections_app.refresh_views import (
     IDEMPOTENCY_KEY,
     MODE_PARAMETER,
     REFRESH_EXAMPLES,
+    ImportThrottle,
     RefreshThrottle,
     parse_refresh_request,
 )
@@ -110,6 +111,7 @@ class CollectionViewSet(ReviewActions, viewsets.ModelViewSet):
         methods=["post"],
         url_path="import",
         parser_classes=[TomlParser, MultiPartParser],
+        throttle_classes=[ImportThrottle],
     )
     def import_collection(self, request: Request) -> Response:
         """Create or update one of your collections from a single-user `collection.toml`.
@@ -216,7 +218,9 @@ class CollectionViewSet(ReviewActions, viewsets.ModelViewSet):
             idempotency_key=request.headers.get("Idempotency-Key", "").strip()[:255],
             deadline_seconds=settings.REFRESH_INLINE_DEADLINE,
         )
-        run = RefreshRun.objects.prefetch_related("entries").get(pk=started.run.pk)
+        # Read again: a queued run may have been taken by a worker since. Its entries are read
+        # by the serializer, as plain rows (RefreshEntryListSerializer).
+        run = RefreshRun.objects.get(pk=started.run.pk)
         body = RefreshResponseSerializer(run).data
         # Tells a retrying client that this answer is the first request's run, not a new one.
         headers = {"Idempotent-Replayed": "true"} if started.replayed else {}
@@ -267,7 +271,7 @@ class CollectionViewSet(ReviewActions, viewsets.ModelViewSet):
             request_id=request_id_of(request),
         )
         if discovery.run is not None:
-            discovery.run = RefreshRun.objects.prefetch_related("entries").get(pk=discovery.run.pk)
+            discovery.run = RefreshRun.objects.get(pk=discovery.run.pk)
         return Response(DiscoverResponseSerializer(discovery).data)
 
 

@@ -12,12 +12,13 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from refresher.admin_links import artifact_admin_url, entry_list_url, run_admin_url, run_label
 from refresher.changes import FIELDS
+from refresher.entry_admin import ENTRIES_PAGE, entries_page, status_counts
 from refresher.exceptions import RollbackRefused
 from refresher.models import (
     GitHubQuota,
@@ -29,17 +30,6 @@ from refresher.models import (
 )
 from refresher.report import change_rows, outcome_text
 from refresher.rollback import rollback_run
-
-
-def run_label(run: RefreshRun) -> str:
-    """A run as people name it: "Refresh metadata (dry run) of “Team skills”, 2026-01-02 10:00"."""
-    when = timezone.localtime(run.started_at or run.created_at)
-    dry = " (dry run)" if run.dry_run else ""
-    return f"{run.get_mode_display()}{dry} of “{run.collection}”, {when:%Y-%m-%d %H:%M:%S}"
-
-
-def run_admin_url(run_id: Any) -> str:
-    return reverse("admin:refresher_refreshrun_change", args=[run_id])
 
 
 def rollback_message(report: dict[str, Any]) -> str:
@@ -282,17 +272,20 @@ class RefreshRunAdmin(admin.ModelAdmin):
     ) -> Any:
         if obj is not None:
             context["subtitle"] = run_label(obj)
+            # One page of entries, with links to the rest: a run of thousands of artifacts
+            # must not render thousands of rows.
+            page = entries_page(obj, request)
+            context["entries_page"] = page
+            context["entries_page_parameter"] = ENTRIES_PAGE
+            context["entries_url"] = entry_list_url(obj.pk)
+            context["status_counts"] = status_counts(obj)
             context["entries"] = [
                 {
                     "entry": entry,
                     "rows": change_rows(entry.changes),
-                    "artifact_url": reverse(
-                        "admin:collections_app_artifact_change", args=[entry.artifact_id]
-                    )
-                    if entry.artifact_id
-                    else "",
+                    "artifact_url": artifact_admin_url(entry),
                 }
-                for entry in obj.entries.all()
+                for entry in page.object_list
             ]
         return super().render_change_form(request, context, add, change, form_url, obj)
 
@@ -313,6 +306,14 @@ class HttpCacheEntryAdmin(admin.ModelAdmin):
         "fetched_at",
         "pretty_body",
     )
+
+    # The cache grows with every repository read: count only what the filters select.
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[HttpCacheEntry]:
+        # A body can be a whole repository's tree, megabytes of JSON, and no list shows it; an
+        # entry's own page reads it with one query more.
+        return super().get_queryset(request).defer("body")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -353,9 +354,11 @@ class GitHubQuotaAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+        # Nothing here is edited by hand; the change permission gates the one action that
+        # changes what every process does (lifting a pause), not a form.
+        return obj is None and super().has_change_permission(request, obj)
 
-    @admin.action(description="Lift the secondary-limit pause now")
+    @admin.action(description="Lift the secondary-limit pause now", permissions=["change"])
     def lift_pause(self, request: HttpRequest, queryset: QuerySet[GitHubQuota]) -> None:
         lifted = queryset.exclude(paused_until=None).update(
             paused_until=None, strikes=0, updated_at=timezone.now()

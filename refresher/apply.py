@@ -130,9 +130,12 @@ def _update_artifacts(
     is a CASE on the primary key listing only the rows whose value changes."""
     limit = min(connection.features.max_query_params or _MAX_UPDATE_PARAMS, _MAX_UPDATE_PARAMS)
     per_row = 1 + 2 * len(changed)  # its pk in the WHERE, and (pk, value) per changed field
-    # A CASE is matched row by row, so a batch costs rows x cases: capping the rows keeps a
-    # 10,000-artifact apply from growing with the square of a batch of 2,700.
-    size = max(1, min(_MAX_UPDATE_ROWS, (limit - 2) // per_row))  # 2: the timestamps
+    size = max(1, (limit - 2) // per_row)  # 2: the timestamps
+    if changed:
+        # A CASE is matched row by row, so a batch costs rows x cases: small batches keep the
+        # apply from growing with the square of the batch (1,000 rows of 5 changed fields took
+        # 0.47 s on SQLite in one statement, 0.06 s in five).
+        size = min(size, _MAX_UPDATE_ROWS)
     for start in range(0, len(written), size):
         batch = written[start : start + size]
         values: dict[str, _ValuesByPk] = {}
@@ -147,7 +150,7 @@ def _update_artifacts(
 
 # Parameters in one UPDATE of artifacts; SQLite allows 32766 by default, PostgreSQL 65535.
 _MAX_UPDATE_PARAMS = 30_000
-_MAX_UPDATE_ROWS = 1_000
+_MAX_UPDATE_ROWS = 200
 
 
 class _ValuesByPk(Expression):

@@ -41,6 +41,10 @@ def _licensing() -> Licensing:
     return Licensing(list(symbols.values()))
 
 
+# Built with the module (25 ms), so the first refresh of a web process or worker does not wait.
+_licensing()
+
+
 def spdx_identifier(value: Any) -> str:
     """The SPDX identifier or expression in `value`, in canonical form, or "" when it is not one.
 
@@ -70,6 +74,10 @@ def _text(value: Any) -> str:
     return value.replace("\x00", "").strip() if isinstance(value, str) else ""
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def derive_fields(document: Document, *, repository: dict[str, Any]) -> dict[str, str | list[str]]:
     """Upstream values of the metadata fields; "" or [] where upstream says nothing."""
     meta = document.meta
@@ -79,13 +87,12 @@ def derive_fields(document: Document, *, repository: dict[str, Any]) -> dict[str
     author_value = meta.get("author")
     if isinstance(author_value, dict):
         author_value = author_value.get("name")
-    owner = repository.get("owner") or {}
+    owner = _mapping(repository.get("owner"))
     author = _text(author_value) or _text(owner.get("login"))
 
     license_ = spdx_identifier(meta.get("license"))
     if not license_:
-        repo_license = repository.get("license") or {}
-        spdx_id = _text(repo_license.get("spdx_id"))
+        spdx_id = _text(_mapping(repository.get("license")).get("spdx_id"))
         license_ = "" if spdx_id.upper() == "NOASSERTION" else spdx_id
 
     # A repository that has no topics of its own (a git source of another host) leaves them to

@@ -13,7 +13,6 @@ The repository is read through the provider that serves the source's kind, so Gi
 sources are discovered alike.
 """
 
-import json
 import posixpath
 import time
 from collections.abc import Iterable
@@ -36,7 +35,7 @@ from refresher.exceptions import (
     UpstreamUnavailable,
 )
 from refresher.factory import refresher_from_settings
-from refresher.frontmatter import decode, parse_markdown
+from refresher.frontmatter import decode, load_json, parse_markdown
 from refresher.models import Mode, RefreshRun, Trigger
 from refresher.options import ArtifactFilter, RefreshOptions
 from refresher.runs import Requester
@@ -437,9 +436,9 @@ def _json(data: bytes | ReadFailed | None) -> Any:
         message = "the marketplace manifest is unreadable"
         return Found(None, "", "", "", Status.INVALID, code, message)
     try:
-        return json.loads(decode(data))
-    except (MetadataError, ValueError, RecursionError):
-        message = "the marketplace manifest is not JSON"
+        return load_json(decode(data))
+    except MetadataError as exc:
+        message = f"the marketplace manifest is not usable JSON: {exc.message}"
         return Found(None, "", "", "", Status.INVALID, "invalid_metadata", message)
 
 

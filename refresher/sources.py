@@ -17,6 +17,7 @@ setting: a refused one is `unsupported` when stored, and a 400 when written (`st
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -286,31 +287,35 @@ def _parse_git(raw: str) -> Source:
 
 @dataclass(frozen=True)
 class GitPolicy:
-    """Which git repositories the site may read (settings GIT_ALLOWED_HOSTS, GIT_ALLOW_LOCAL)."""
+    """Which git repositories the site may read (settings GIT_ALLOWED_HOSTS, GIT_ALLOW_LOCAL,
+    GIT_LOCAL_ROOTS)."""
 
     allowed_hosts: frozenset[str]
     allow_local: bool
+    local_roots: tuple[Path, ...] = ()
+    # The site's own cache of other sources' repositories: never a source, even under a root.
+    cache_dir: Path | None = None
 
     @classmethod
     def from_settings(cls) -> "GitPolicy":
         try:
             hosts: Any = getattr(settings, "GIT_ALLOWED_HOSTS", ())
             allow_local = bool(getattr(settings, "GIT_ALLOW_LOCAL", False))
+            roots: Any = getattr(settings, "GIT_LOCAL_ROOTS", ())
+            cache: Any = getattr(settings, "GIT_CACHE_DIR", None)
         except ImproperlyConfigured:  # outside a configured site: nothing is allowed
-            hosts, allow_local = (), False
+            hosts, allow_local, roots, cache = (), False, (), None
         return cls(
             allowed_hosts=frozenset(h.strip().lower() for h in hosts if h.strip()),
             allow_local=allow_local,
+            local_roots=tuple(Path(str(r).strip()).resolve() for r in roots if str(r).strip()),
+            cache_dir=Path(cache).resolve() if cache else None,
         )
 
     def refusal(self, source: Source) -> str:
         """Why this git source may not be read, or "" when it may."""
         if source.url.startswith("file://"):
-            return (
-                ""
-                if self.allow_local
-                else "local git repositories are not allowed (GIT_ALLOW_LOCAL)"
-            )
+            return self._local_refusal(source.url[len("file://") :])
         hostname, _, port = source.host.partition(":")
         if source.host in self.allowed_hosts:
             return ""
@@ -319,6 +324,21 @@ class GitPolicy:
         if hostname in self.allowed_hosts and (not port or int(port) == 443):
             return ""
         return f"git host {source.host!r} is not allowed (GIT_ALLOWED_HOSTS)"
+
+    def _local_refusal(self, path: str) -> str:
+        """A local repository is read only from under one of GIT_LOCAL_ROOTS, judged by where
+        the path really leads: symbolic links resolved and `..` removed first, so a link
+        placed under a root cannot lead out of it. The message names only the path as written,
+        never where it leads."""
+        if not self.allow_local:
+            return "local git repositories are not allowed (GIT_ALLOW_LOCAL)"
+        real = Path(path).resolve()
+        if self.cache_dir is not None and real.is_relative_to(self.cache_dir):
+            # Under var/ by default, and it holds what other collections' sources fetched.
+            return f"local git repository {path!r} is in the site's git cache (GIT_CACHE_DIR)"
+        if any(real.is_relative_to(root) for root in self.local_roots):
+            return ""
+        return f"local git repository {path!r} is not under GIT_LOCAL_ROOTS"
 
 
 def _allowed(source: Source, *, strict: bool) -> Source:

@@ -3,10 +3,10 @@
 The defaults give a working local site on SQLite; every deployment knob is an environment variable.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 
 from skillmeat_site.env import (
     env_bool,
@@ -18,6 +18,7 @@ from skillmeat_site.env import (
     load_env_file,
 )
 from skillmeat_site.github_hosts import default_github_web_url
+from skillmeat_site.secret_key import secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # A `.env` in the project root (or the file DJANGO_ENV_FILE names) fills in what the real
@@ -28,14 +29,14 @@ VAR_DIR = BASE_DIR / "var"
 VAR_DIR.mkdir(exist_ok=True)
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = env_str("DJANGO_SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG and env_bool("DJANGO_REQUIRE_SECRET_KEY", False):
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set")
-    # A fixed development key keeps sessions valid across restarts of a local site; any real
-    # deployment sets DJANGO_SECRET_KEY (and DJANGO_REQUIRE_SECRET_KEY=true to insist on it).
-    SECRET_KEY = "insecure-local-development-key-set-DJANGO_SECRET_KEY-in-production"
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+# With DEBUG off and no DJANGO_SECRET_KEY the site refuses to start; a development site makes a
+# random key once and keeps it in DJANGO_SECRET_KEY_FILE (default var/secret_key, mode 0600).
+SECRET_KEY = secret_key(
+    configured=env_str("DJANGO_SECRET_KEY"),
+    debug=DEBUG,
+    key_file=Path(env_str("DJANGO_SECRET_KEY_FILE") or VAR_DIR / "secret_key"),
+)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -52,9 +53,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "collections_app",
+    # After rest_framework.authtoken, whose token admin it replaces.
+    "api_tokens",
     # Before django_tasks_db: refresher's db_worker command adds the periodic jobs to its worker.
     "refresher",
     "django_tasks_db",
+    # Login attempts limited per user and address (the admin's and the browsable API's forms).
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -68,6 +73,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login attempt.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out (user, address) before any password is checked.
+# API tokens do not authenticate through these backends and are never counted or locked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "skillmeat_site.urls"
@@ -147,6 +161,19 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "/admin/login/"
+# Failed logins (admin, browsable API) are counted per username and client address together, so
+# nobody can lock a user out from elsewhere; after AXES_FAILURE_LIMIT failures in a row that
+# pair is refused (429, the same answer whether the user exists or not) for AXES_COOLOFF_MINUTES.
+# A success resets the count. `manage.py axes_reset` lifts every lockout at once.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("AXES_COOLOFF_MINUTES", 15.0, minimum=0.1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Where the browsable API's login (/api-auth/login/) goes when no `?next=` says otherwise.
+LOGIN_REDIRECT_URL = "/api/v1/"
+# Messages wait in the server-side session, not in a cookie: a cookie's messages are trusted
+# once its signature checks, HTML included, so a leaked key would let anyone inject markup.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes an anonymous request a 401, not a 403.
@@ -155,13 +182,22 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's own parsers, with JSON nested too deeply for the interpreter a 400 (SPEC 18).
+    "DEFAULT_PARSER_CLASSES": [
+        "skillmeat_site.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "collections_app.pagination.Pagination",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "skillmeat_site.schema.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"refresh": env_str("REFRESH_THROTTLE_RATE", "30/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "refresh": env_str("REFRESH_THROTTLE_RATE", "30/min"),
+        "import": env_str("IMPORT_THROTTLE_RATE", "10/min"),
+    },
     "EXCEPTION_HANDLER": "skillmeat_site.errors.exception_handler",
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": False,
@@ -218,6 +254,9 @@ REFRESH_UPSTREAM = env_choice("REFRESH_UPSTREAM", "auto", ("auto", "graphql", "r
 GIT_ALLOWED_HOSTS = env_list("GIT_ALLOWED_HOSTS", [])
 # git+file sources (repositories on this machine's disk) are refused unless this is true.
 GIT_ALLOW_LOCAL = env_bool("GIT_ALLOW_LOCAL", False)
+# The directories (comma-separated) whose git repositories git+file sources may read, judged
+# after symbolic links are resolved; default: the project's var/, where the offline demo lives.
+GIT_LOCAL_ROOTS = env_list("GIT_LOCAL_ROOTS", [str(VAR_DIR)])
 # Bare cache repositories, one per repository URL (named by a hash of it).
 GIT_CACHE_DIR = Path(env_str("GIT_CACHE_DIR") or VAR_DIR / "git-cache")
 # Seconds one git command may run before it is stopped.
@@ -242,6 +281,8 @@ REFRESH_QUEUE_TIMEOUT_SECONDS = env_int("REFRESH_QUEUE_TIMEOUT_SECONDS", 3600, m
 
 # The largest collection.toml an import accepts (bytes; SPEC 11: 5 MiB); a larger one is a 413.
 COLLECTION_IMPORT_MAX_BYTES = env_int("COLLECTION_IMPORT_MAX_BYTES", 5 * 1024 * 1024, minimum=1)
+# The most artifacts one import may hold (API and `manage.py import_collection`); SPEC 18.
+IMPORT_MAX_ARTIFACTS = env_int("IMPORT_MAX_ARTIFACTS", 5000, minimum=1)
 
 # The HTTP cache in front of GitHub: entries no refresh has used for this many days are pruned
 # by the task worker.

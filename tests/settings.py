@@ -1,8 +1,17 @@
 """Settings for the test suite: the site's own, with the few changes tests need."""
 
 import os
+import secrets
+import tempfile
+
+# The site refuses to start with DEBUG off and no key; the suite makes a random one for itself
+# (and the processes it starts) unless the environment gives one.
+os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
 
 from skillmeat_site.settings import *  # noqa: F403
+
+# Django's test client sends this host name; the site itself does not allow it.
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]  # noqa: F405
 
 # Hashing test passwords with PBKDF2 would dominate the suite's run time.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -26,3 +35,6 @@ TASKS["dummy"] = {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}
 # Git sources: nothing allowed unless a test says so, whatever the environment running the suite.
 GIT_ALLOWED_HOSTS: list[str] = []
 GIT_ALLOW_LOCAL = False
+# Test repositories are made under pytest's temporary directory; the tests of the roots
+# themselves set their own.
+GIT_LOCAL_ROOTS = [str(VAR_DIR), tempfile.gettempdir()]  # noqa: F405

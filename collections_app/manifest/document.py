@@ -20,6 +20,7 @@ from typing import Any
 import tomli_w
 from django.core.exceptions import ValidationError
 
+from collections_app.manifest.bounds import bound_problem, first_flaw
 from collections_app.models import ArtifactType, Origin, validate_artifact_name
 from refresher.exceptions import InvalidRequest, InvalidSource, PayloadTooLarge
 from refresher.sources import parse_source
@@ -48,7 +49,6 @@ METADATA_KEYS = frozenset(
     {"title", "description", "author", "license", "version", "dependencies", "topics"}
 )
 LATEST = "latest"
-MAX_DEPTH = 32
 
 _SHA = re.compile(r"^[0-9a-fA-F]{40}$")
 _HEX = re.compile(r"^[0-9a-fA-F]{7,40}$")
@@ -155,8 +155,12 @@ def entry_label(index: int, kind: Any, name: Any) -> str:
 # --- reading -------------------------------------------------------------------------------
 
 
-def parse_manifest(data: bytes | str, *, max_bytes: int) -> Manifest:
-    """Read and check a manifest; raise InvalidManifest naming every problem, or PayloadTooLarge."""
+def parse_manifest(data: bytes | str, *, max_bytes: int, max_artifacts: int) -> Manifest:
+    """Read and check a manifest; raise InvalidManifest naming every problem, or PayloadTooLarge.
+
+    The text's shape is bounded (`bounds`) before `tomllib` reads it, so a manifest built to
+    keep the parser busy is refused at once; at most `max_artifacts` entries are taken.
+    """
     raw = data.encode() if isinstance(data, str) else data
     if len(raw) > max_bytes:
         raise PayloadTooLarge(
@@ -168,6 +172,9 @@ def parse_manifest(data: bytes | str, *, max_bytes: int) -> Manifest:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidManifest({"manifest": ["The manifest is not UTF-8 text."]}) from None
+    problem = bound_problem(text, max_artifacts=max_artifacts)
+    if problem is not None:
+        raise InvalidManifest({"manifest": [problem]})
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -176,7 +183,7 @@ def parse_manifest(data: bytes | str, *, max_bytes: int) -> Manifest:
         raise InvalidManifest({"manifest": ["The manifest is nested too deeply."]}) from None
 
     problems: dict[str, list[str]] = {}
-    flaw = _first_flaw(document)
+    flaw = first_flaw(document)
     if flaw is not None:
         raise InvalidManifest({flaw[0]: [flaw[1]]})
 
@@ -197,6 +204,9 @@ def parse_manifest(data: bytes | str, *, max_bytes: int) -> Manifest:
     if not isinstance(entries, list):
         problems["artifacts"] = ["artifacts must be an array of tables ([[artifacts]])."]
         entries = []
+    if len(entries) > max_artifacts:
+        message = f"At most {max_artifacts} artifacts are imported at once (IMPORT_MAX_ARTIFACTS)."
+        raise InvalidManifest({"artifacts": [message]})
     artifacts: list[ManifestArtifact] = []
     for index, entry in enumerate(entries):
         artifact = _read_artifact(index, entry, problems)
@@ -433,26 +443,6 @@ def parse_moment(value: Any) -> datetime | None:
 def format_moment(value: datetime) -> str:
     """How the manifest writes a time: ISO 8601 in UTC with its offset, as the tool reads it."""
     return value.astimezone(UTC).isoformat()
-
-
-def _first_flaw(value: Any, place: str = "manifest", depth: int = 0) -> tuple[str, str] | None:
-    """Where a value no column can store hides: a NUL character (no database text column holds
-    one) or nesting deeper than MAX_DEPTH; None when there is none."""
-    if depth > MAX_DEPTH:
-        return place, f"Values must not be nested more than {MAX_DEPTH} levels deep."
-    if isinstance(value, str):
-        return (place, "Text must not contain NUL characters.") if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = _first_flaw(key, place, depth) or _first_flaw(item, f"{place}.{key}", depth + 1)
-            if found:
-                return found
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _first_flaw(item, f"{place}[{index}]", depth + 1)
-            if found:
-                return found
-    return None
 
 
 # --- sources -------------------------------------------------------------------------------

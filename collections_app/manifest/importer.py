@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -26,6 +27,7 @@ from collections_app.manifest.document import (
 )
 from collections_app.manifest.export import DEFAULT_VERSION, exported_values
 from collections_app.models import SOURCE_COLUMNS, Artifact, Collection, Origin
+from collections_app.validators import validate_name_characters
 
 CREATED = "created"
 UPDATED = "updated"
@@ -81,7 +83,11 @@ def import_manifest(
     Raises InvalidManifest (400) naming every bad entry, or PayloadTooLarge (413); then nothing
     has been written.
     """
-    manifest = parse_manifest(data, max_bytes=settings.COLLECTION_IMPORT_MAX_BYTES)
+    manifest = parse_manifest(
+        data,
+        max_bytes=settings.COLLECTION_IMPORT_MAX_BYTES,
+        max_artifacts=settings.IMPORT_MAX_ARTIFACTS,
+    )
     target = collection_name(manifest, name)
     try:
         return _import(manifest, owner=owner, name=target, dry_run=dry_run)
@@ -110,10 +116,12 @@ def collection_name(manifest: Manifest, override: str | None) -> str:
         raise InvalidManifest({place: ["A collection name must not be blank."]})
     if len(chosen) > 200:
         raise InvalidManifest({place: ["A collection name must be at most 200 characters."]})
-    if "\x00" in chosen:
-        # The manifest's texts are checked for it; a name given beside the manifest
-        # (`?name=`, `--name`) must be too, or PostgreSQL refuses the row with a 500.
-        raise InvalidManifest({place: ["Text must not contain NUL characters."]})
+    try:
+        # The manifest's `[collection] name`, `?name=` and `--name` alike (NUL included, which
+        # PostgreSQL would refuse with a 500).
+        validate_name_characters(chosen)
+    except ValidationError as exc:
+        raise InvalidManifest({place: exc.messages}) from None
     return chosen
 
 

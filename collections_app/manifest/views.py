@@ -98,8 +98,11 @@ IMPORT_RESPONSES: dict[Any, Any] = {
         "(nothing written).",
     ),
     400: error(
-        "The manifest is not TOML, or has invalid entries (each named in `details`), or a "
-        "query parameter is malformed; nothing was imported.",
+        "The manifest is not TOML, or has invalid entries (each named in `details`), or is "
+        "shaped to keep the parser busy (a dotted key deeper than 32 parts, nesting deeper than "
+        "32, more keys and values than 25 per allowed artifact), or holds more than "
+        "IMPORT_MAX_ARTIFACTS (5,000 by default) artifacts, or a query parameter is malformed; "
+        "nothing was imported.",
         "invalid_request",
         "The manifest has 1 invalid entry (artifacts[2] (skill:pdf)); nothing was imported.",
         {"artifacts[2] (skill:pdf)": ["path: must not contain '..'."]},
@@ -110,6 +113,13 @@ IMPORT_RESPONSES: dict[Any, Any] = {
         "payload_too_large",
         "The manifest is larger than 5242880 bytes.",
         {"max_bytes": 5242880},
+    ),
+    429: error(
+        "Too many imports (IMPORT_THROTTLE_RATE); retry after the number of seconds in the "
+        "Retry-After header.",
+        "throttled",
+        "Request was throttled. Expected available in 12 seconds.",
+        {"retry_after": 12},
     ),
     415: error(
         "The body is neither application/toml nor multipart/form-data.",

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('collections_app', '0005_collection_review_settings'),
+        ('collections_app', '0007_collection_review_settings'),
         ('refresher', '0006_run_trigger_notifications_webhooks'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -29,9 +29,45 @@ class Destination:
     address: IPAddress  # the checked address the request connects to
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+_SIIT = ipaddress.IPv6Network("::ffff:0:0:0/96")  # IPv4-translated (RFC 2765)
+_COMPATIBLE = ipaddress.IPv6Network("::/96")  # IPv4-compatible (deprecated), :: and ::1 aside
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries, which is where a packet to it may end up:
+    IPv4-mapped and -translated, IPv4-compatible, NAT64 (64:ff9b::/96), 6to4 (2002::/16) and
+    Teredo (2001::/32: its server and its client)."""
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.ipv4_mapped is not None:
+        return [address.ipv4_mapped]
+    if address in _SIIT or address in _NAT64:
+        return [low32]
+    if address in _COMPATIBLE and int(address) > 1:
+        return [low32]
+    if address.sixtofour is not None:
+        return [address.sixtofour]
+    if address.teredo is not None:
+        return list(address.teredo)
+    return []
+
+
 def _forbidden(address: IPAddress) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """Whether a request may not go to `address` (SPEC 13, 18).
+
+    An IPv6 address that embeds IPv4 addresses is judged by them, since the network delivers
+    it there: `[64:ff9b::a9fe:a9fe]` is 169.254.169.254 behind a NAT64 gateway, `[::7f00:1]` and
+    `[::ffff:0:7f00:1]` are 127.0.0.1. Python's `is_global` calls several of those forms
+    global. Site-local (fec0::/10, deprecated but still routed inside some networks) and the
+    local-use NAT64 prefix (64:ff9b:1::/48) are refused whatever they embed.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.is_site_local or address in _NAT64_LOCAL:
+            return True
+        embedded = _embedded_ipv4(address)
+        if embedded:
+            return any(_forbidden(inner) for inner in embedded)
     return not address.is_global or address.is_multicast
 
 

@@ -84,7 +84,7 @@ def verify_signature(body: bytes, header: str) -> None:
 def _payload(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: nested too deeply
         raise InvalidRequest(
             "The payload is not JSON; set the webhook's content type to application/json.",
             details={"body": ["Expected a JSON object."]},

@@ -146,6 +146,7 @@ class World:
 @pytest.fixture
 def world(settings, tmp_path) -> World:
     settings.GIT_ALLOW_LOCAL = True
+    settings.GIT_LOCAL_ROOTS = ["/nonexistent"]
     settings.GIT_CACHE_DIR = tmp_path / "git-cache"
     owner = UserFactory(username="owner")
     users = {

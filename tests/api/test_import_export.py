@@ -257,7 +257,7 @@ def test_schema_documents_both_operations_exactly(api):
     schema = yaml.safe_load(api.get("/api/schema/").content)
     imp = schema["paths"]["/api/v1/collections/import/"]["post"]
     # 406 as on every operation: an Accept the JSON answers cannot satisfy.
-    assert set(imp["responses"]) == {"200", "201", "400", "401", "406", "413", "415"}
+    assert set(imp["responses"]) == {"200", "201", "400", "401", "406", "413", "415", "429"}
     assert set(imp["requestBody"]["content"]) == {TOML, "multipart/form-data"}
     assert {p["name"] for p in imp["parameters"]} == {"name", "dry_run"}
     ok = imp["responses"]["201"]["content"]["application/json"]["schema"]

@@ -12,6 +12,7 @@ SHA = "0123456789abcdef0123456789abcdef01234567"
 def policy(settings):
     settings.GIT_ALLOWED_HOSTS = ["gitlab.com", "git.example.org:8443"]
     settings.GIT_ALLOW_LOCAL = True
+    settings.GIT_LOCAL_ROOTS = ["/srv/git", "/tmp"]
 
 
 @pytest.mark.parametrize(

@@ -312,6 +312,7 @@ added = "2025-11-02T14:00:00Z"
 def git_allowed(settings):
     settings.GIT_ALLOWED_HOSTS = ["git.example.org"]
     settings.GIT_ALLOW_LOCAL = True
+    settings.GIT_LOCAL_ROOTS = ["/srv/git"]
 
 
 def test_git_sources_keep_their_pins_and_round_trip(user, git_allowed):

@@ -23,7 +23,7 @@ LIMIT = 5 * 1024 * 1024
 
 
 def parse(text: str):
-    return parse_manifest(text, max_bytes=LIMIT)
+    return parse_manifest(text, max_bytes=LIMIT, max_artifacts=5000)
 
 
 def problems_of(text: str) -> dict[str, list[str]]:
@@ -238,7 +238,7 @@ def test_metadata_fields_are_checked():
 )
 def test_what_is_not_a_manifest_is_refused(data, words):
     with pytest.raises(InvalidManifest) as caught:
-        parse_manifest(data, max_bytes=LIMIT)
+        parse_manifest(data, max_bytes=LIMIT, max_artifacts=5000)
     assert any(words in m for ms in caught.value.details.values() for m in ms), caught.value.details
 
 
@@ -249,10 +249,12 @@ def test_artifacts_and_collection_must_be_tables():
 
 def test_over_the_size_limit_is_payload_too_large():
     with pytest.raises(PayloadTooLarge) as caught:
-        parse_manifest(b"#" * 101, max_bytes=100)
+        parse_manifest(b"#" * 101, max_bytes=100, max_artifacts=5000)
     assert caught.value.status == 413
     assert caught.value.code == "payload_too_large"
-    parse_manifest(b"[collection]\n" + b"#" * 86, max_bytes=100)  # exactly at the limit
+    parse_manifest(
+        b"[collection]\n" + b"#" * 86, max_bytes=100, max_artifacts=5000
+    )  # exactly at the limit
 
 
 def test_unknown_values_json_cannot_hold_survive_encoding():

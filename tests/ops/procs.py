@@ -1,6 +1,7 @@
 """Running the site's own commands in another process, as an operator would."""
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -34,7 +35,13 @@ def site_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         if not key.startswith(("DJANGO_", "DATABASE_", "GITHUB_", "LOG_", "REFRESH_"))
     }
     env.update(
-        {"DJANGO_SETTINGS_MODULE": "skillmeat_site.settings", "DJANGO_ENV_FILE": str(env_file)}
+        {
+            "DJANGO_SETTINGS_MODULE": "skillmeat_site.settings",
+            "DJANGO_ENV_FILE": str(env_file),
+            # A production site needs a key; a development one keeps its own here, not in var/.
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DJANGO_SECRET_KEY_FILE": str(tmp_path / "secret_key"),
+        }
     )
     env.update(overrides)
     return env

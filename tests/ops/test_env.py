@@ -41,10 +41,10 @@ def dump_settings(environment: dict[str, str]) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def assert_local_defaults(found: dict) -> None:
+def assert_local_defaults(found: dict, *, debug: bool = False) -> None:
     assert found["engine"] == "django.db.backends.sqlite3"
     assert found["database"] == str(ROOT / "var" / "db.sqlite3")
-    assert found["debug"] is False
+    assert found["debug"] is debug
     assert found["secret_key"]
     assert "127.0.0.1" in found["allowed_hosts"]
     assert found["cache"] == "django.core.cache.backends.db.DatabaseCache"
@@ -107,9 +107,11 @@ def test_a_missing_env_file_is_fine_unless_named_explicitly(monkeypatch, tmp_pat
 def test_env_example_copied_to_env_as_it_is_gives_a_working_local_site(tmp_path):
     copied = tmp_path / ".env"
     shutil.copy(EXAMPLE, copied)
-    environment = site_env(tmp_path, DJANGO_ENV_FILE=str(copied))
+    environment = site_env(tmp_path, DJANGO_ENV_FILE=str(copied), DJANGO_SECRET_KEY="")
 
-    assert_local_defaults(dump_settings(environment))
+    # A development site, with a key of its own kept beside it.
+    assert_local_defaults(dump_settings(environment), debug=True)
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
 
 
 def test_env_example_exported_as_the_environment_gives_a_working_local_site(tmp_path):
@@ -117,7 +119,7 @@ def test_env_example_exported_as_the_environment_gives_a_working_local_site(tmp_
     exported = {key: value or "" for key, value in dotenv_values(EXAMPLE).items()}
     assert exported["DATABASE_URL"] == ""
 
-    assert_local_defaults(dump_settings(site_env(tmp_path, **exported)))
+    assert_local_defaults(dump_settings(site_env(tmp_path, **exported)), debug=True)
 
 
 def test_env_example_documents_every_setting_read_from_the_environment():

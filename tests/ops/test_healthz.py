@@ -98,7 +98,8 @@ def test_an_unreachable_database_is_a_503_in_the_same_shape(tmp_path, db):
     code = (
         "import json\n"
         "from django.test import Client\n"
-        "r = Client().get('/healthz')\n"
+        # The site's own allowed hosts: no 'testserver' there.
+        "r = Client(HTTP_HOST='localhost').get('/healthz')\n"
         "print(json.dumps({'status': r.status_code, 'body': r.json()}))\n"
     )
     result = run_python(code, site_env(tmp_path, DATABASE_URL=url, GITHUB_TOKEN="t"))

@@ -29,7 +29,7 @@ token = Token.objects.create(user=user)
 collection = Collection.objects.create(owner=user, name="Fresh")
 Artifact.objects.create(collection=collection, type="skill", name="pdf",
                         source="acme/skills/skills/pdf")
-client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+client = Client(HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_HOST="localhost")
 answer = client.post(f"/api/v1/collections/{collection.pk}/refresh")
 print(json.dumps({
     "status": answer.status_code,

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
@@ -30,6 +30,14 @@ class Command(BaseCommand):
         "Create a demo user (with an API token), a demo collection of public skills, and an "
         "offline demo collection backed by a local git repository (needs GIT_ALLOW_LOCAL=true)."
     )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--url",
+            default="http://127.0.0.1:8000",
+            help="The site's address, for the command it prints to try (make run passes its "
+            "HOST and PORT).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         User = get_user_model()
@@ -67,7 +75,8 @@ class Command(BaseCommand):
             )
         self.stdout.write(f"  API token: {token.key}")
         self.stdout.write(
-            f'  try: curl -H "Authorization: Token {token.key}" http://127.0.0.1:8000/api/v1/collections/'
+            f'  try: curl -H "Authorization: Token {token.key}" '
+            f"{options['url'].rstrip('/')}/api/v1/collections/"
         )
         self._offline_demo(user)
 

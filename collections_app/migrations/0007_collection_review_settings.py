@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('collections_app', '0004_collection_keeps_fresh'),
+        ('collections_app', '0006_collection_name_characters'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

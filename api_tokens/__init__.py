@@ -1,0 +1,1 @@
+"""API tokens in the admin: revocable by staff, never shown (SPEC 18)."""
