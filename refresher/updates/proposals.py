@@ -5,7 +5,6 @@ reviewer's choice into the artifacts and commits an approval syncs.
 """
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -82,8 +81,3 @@ def reject(
         proposal.state = ProposalState.REJECTED
         proposal.rejected_at = now
     return proposals
-
-
-def approval_commits(proposals: Sequence[PendingUpdate]) -> dict[str, str]:
-    """{artifact id: reviewed commit}: what an approval run reads each artifact at."""
-    return {str(p.artifact_id): p.upstream_sha for p in proposals}
