@@ -26,6 +26,8 @@ from refresher.frontmatter import MAX_FILE_BYTES
 from refresher.sources import SHA_RE, Source, SourceKind
 from refresher.upstream.browse import Snapshot
 from refresher.upstream.git.cli import Git, GitFailed
+from refresher.upstream.git.review import GitReview
+from refresher.upstream.inspect import History, HistoryAsk, Inspect, Inspection
 from refresher.upstream.provider import ReadContext
 from refresher.upstream.reads import (
     JSONObject,
@@ -354,7 +356,12 @@ class GitReader:
             item = results[target.id]
             item.repository = repository_info(target.source)
             try:
-                item.read_sha, item.tracked_sha, item.pinned = resolve_commits(refs, target.source)
+                if target.at_commit:
+                    # An approval: the reviewed commit, taken as the head it was then.
+                    item.read_sha = item.tracked_sha = target.at_commit
+                else:
+                    resolved = resolve_commits(refs, target.source)
+                    item.read_sha, item.tracked_sha, item.pinned = resolved
                 live.append(target)
             except ReadFailed as exc:
                 self._fail(item, exc)
@@ -499,6 +506,12 @@ class GitProvider:
 
     def browser(self, context: ReadContext) -> GitBrowser:
         return GitBrowser(self.repositories, context)
+
+    def inspect(self, asks: Sequence[Inspect], context: ReadContext) -> dict[uuid.UUID, Inspection]:
+        return GitReview(self.repositories, deadline=context.deadline).inspect(asks)
+
+    def history(self, asks: Sequence[HistoryAsk], context: ReadContext) -> dict[uuid.UUID, History]:
+        return GitReview(self.repositories, deadline=context.deadline).history(asks)
 
     def unavailable(self) -> None:
         return None

@@ -8,6 +8,9 @@ from refresher.sources import SourceKind
 from refresher.upstream.github.browse import GitHubBrowser
 from refresher.upstream.github.graphql import GraphQLAPI, GraphQLReader, Reader
 from refresher.upstream.github.rest import GitHubAPI, UpstreamReader
+from refresher.upstream.github.review import RestReview
+from refresher.upstream.github.review_graphql import GraphQLClient, GraphQLReview
+from refresher.upstream.inspect import History, HistoryAsk, Inspect, Inspection
 from refresher.upstream.provider import RateLimitSnapshot, ReadContext, Unavailable
 from refresher.upstream.reads import Target, UpstreamRead
 
@@ -63,6 +66,26 @@ class GitHubProvider:
             on_progress=context.on_progress,
             rest=rest,
         )
+
+    def inspect(self, asks: Sequence[Inspect], context: ReadContext) -> dict[uuid.UUID, Inspection]:
+        return self._review(context).inspect(list(asks))
+
+    def history(self, asks: Sequence[HistoryAsk], context: ReadContext) -> dict[uuid.UUID, History]:
+        return self._review(context).history(list(asks))
+
+    def _review(self, context: ReadContext) -> RestReview | GraphQLReview:
+        """Through the API the runs read with: GraphQL where it is used, REST otherwise."""
+        if self.uses_graphql:
+            return GraphQLReview(
+                cast(GraphQLClient, self.client),
+                context.cache,
+                concurrency=context.concurrency,
+                deadline=context.deadline,
+            )
+        reader = UpstreamReader(
+            self.client, context.cache, concurrency=context.concurrency, deadline=context.deadline
+        )
+        return RestReview(reader)
 
     def browser(self, context: ReadContext) -> GitHubBrowser:
         """Discovery's view of a repository (`refresher.upstream.browse.Browser`)."""
