@@ -23,10 +23,20 @@ from django.utils.safestring import SafeString
 from collections_app.credential_admin import CollectionCredentialInline
 from collections_app.models import Artifact, ArtifactType, Collection
 from collections_app.querysets import with_artifact_count
+from collections_app.review_admin import ReviewAdminMixin
 from refresher.admin_links import run_admin_url
 from refresher.discovery import DiscoverRequest, Status, discover_now
 from refresher.exceptions import ServiceError
-from refresher.models import EntryStatus, Mode, RefreshEntry, RefreshRun, RunStatus, Trigger
+from refresher.models import (
+    MAX_UPDATE_AGE_HOURS,
+    EntryStatus,
+    FindingsThreshold,
+    Mode,
+    RefreshEntry,
+    RefreshRun,
+    RunStatus,
+    Trigger,
+)
 from refresher.options import RefreshOptions
 from refresher.report import change_rows, outcome_text
 from refresher.service import launch
@@ -132,6 +142,21 @@ class CollectionForm(forms.ModelForm):
     clear_notify_secret = forms.BooleanField(
         required=False, label="Remove the secret", help_text="Send notifications unsigned."
     )
+    # A post that leaves the review settings out (a script, an older form) keeps them.
+    min_update_age_hours = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_UPDATE_AGE_HOURS,
+        label="Minimum update age (hours)",
+        help_text="An upstream commit younger than this (its committer date) is neither "
+        "proposed nor taken yet; 0 = no cooldown.",
+    )
+    block_findings = forms.ChoiceField(
+        required=False,
+        choices=FindingsThreshold.choices,
+        help_text="A sync does not take content with findings of this severity or worse "
+        "unless it is approved with the findings accepted.",
+    )
 
     class Meta:
         model = Collection
@@ -144,6 +169,9 @@ class CollectionForm(forms.ModelForm):
             "refresh_on_push",
             "notify_url",
             "notify_secret",
+            "review_updates",
+            "min_update_age_hours",
+            "block_findings",
         ]
 
     def clean_notify_secret(self) -> str:
@@ -154,6 +182,14 @@ class CollectionForm(forms.ModelForm):
             return self.instance.notify_secret
         return value
 
+    def clean_min_update_age_hours(self) -> int:
+        value = self.cleaned_data.get("min_update_age_hours")
+        return self.instance.min_update_age_hours if value is None else int(value)
+
+    def clean_block_findings(self) -> str:
+        value: str = self.cleaned_data.get("block_findings") or ""
+        return value or self.instance.block_findings
+
     def clean(self) -> dict[str, Any]:
         cleaned: dict[str, Any] = super().clean() or {}
         if cleaned.get("clear_notify_secret"):
@@ -162,7 +198,7 @@ class CollectionForm(forms.ModelForm):
 
 
 @admin.register(Collection)
-class CollectionAdmin(admin.ModelAdmin):
+class CollectionAdmin(ReviewAdminMixin, admin.ModelAdmin):
     form = CollectionForm
     list_display = [
         "name",
@@ -206,6 +242,14 @@ class CollectionAdmin(admin.ModelAdmin):
             },
         ),
         (
+            "Reviewing updates",
+            {
+                "description": "Updates are code that runs in people's editors: hold them for "
+                "review, let fresh commits age first, and stop content with findings.",
+                "fields": ["review_updates", "min_update_age_hours", "block_findings"],
+            },
+        ),
+        (
             "Manifest",
             {
                 "classes": ["collapse"],
@@ -246,7 +290,7 @@ class CollectionAdmin(admin.ModelAdmin):
             self.admin_site.admin_view(self.discover_view),
             name="collections_app_collection_discover",
         )
-        return [discover, *super().get_urls()]
+        return [discover, *self.review_urls(), *super().get_urls()]
 
     def discover_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Add from repository: a preview (a dry run) first, then Add posts the same form back."""

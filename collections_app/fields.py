@@ -80,6 +80,17 @@ class StrictBooleanField(serializers.BooleanField):
         raise AssertionError  # unreachable: fail() raises
 
 
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer: not "12", not 12.5, not true (which Python counts as 1)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        # Form posts (the browsable API's HTML form) send every value as a string.
+        form = html.is_html_input(getattr(self.root, "initial_data", None))
+        if not form and (isinstance(data, bool) or not isinstance(data, int)):
+            self.fail("invalid")
+        return int(super().to_internal_value(data))
+
+
 class StrictUUIDField(serializers.UUIDField):
     """A UUID written as a string, not as the integer DRF would also read."""
 

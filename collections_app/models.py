@@ -5,6 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -14,7 +15,7 @@ from collections_app.validators import (
     validate_refresh_schedule,
 )
 from refresher.exceptions import InvalidSchedule, InvalidSource
-from refresher.models import Mode
+from refresher.models import MAX_UPDATE_AGE_HOURS, FindingsThreshold, Mode
 from refresher.schedules import next_slot, normalize
 from refresher.sources import Source, SourceKind, parse_source
 
@@ -104,6 +105,25 @@ class Collection(models.Model):
         default="",
         help_text="Signs notifications (X-SkillMeat-Signature-256); empty = unsigned.",
     )
+    # Reviewing updates (SPEC 17): site settings, not part of the collection.toml manifest.
+    review_updates = models.BooleanField(
+        default=False,
+        help_text="Content updates found by scheduled and push refreshes wait for approval "
+        "instead of being applied; metadata changes still apply when the mode writes.",
+    )
+    min_update_age_hours = models.PositiveIntegerField(
+        default=0,
+        validators=[MaxValueValidator(MAX_UPDATE_AGE_HOURS)],
+        help_text="An upstream commit younger than this many hours (its committer date) is "
+        "neither proposed nor taken yet; 0 = no cooldown.",
+    )
+    block_findings = models.CharField(
+        max_length=8,
+        choices=FindingsThreshold.choices,
+        default=FindingsThreshold.NONE,
+        help_text="A sync does not take content with findings of this severity or worse "
+        "unless the request accepts them.",
+    )
     # Artifacts of pushes that found the collection busy; the end of the active run starts them.
     pending_push_ids = models.JSONField(default=list, blank=True, editable=False)
     # What the collection's runs read private sources with (SPEC 16), in the owner's order: where
@@ -130,7 +150,15 @@ class Collection(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["owner", "name"], name="collection_name_unique_per_owner"
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(block_findings__in=FindingsThreshold.values),
+                name="collection_block_findings_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(min_update_age_hours__lte=MAX_UPDATE_AGE_HOURS),
+                name="collection_min_update_age_bounded",
+            ),
         ]
         indexes = [
             models.Index(fields=["next_refresh_at"], name="collection_next_refresh"),

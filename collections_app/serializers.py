@@ -7,7 +7,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from collections_app.credential_serializers import CredentialIdsField
-from collections_app.fields import SPACE_CLASS, NameField, StrictCharField, StrictModelSerializer
+from collections_app.fields import (
+    SPACE_CLASS,
+    NameField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictModelSerializer,
+)
 from collections_app.models import (
     ARTIFACT_NAME_MAX_LENGTH,
     Artifact,
@@ -21,6 +27,7 @@ from collections_app.querysets import visible_collections
 from collections_app.validators import INVISIBLE_CLASS_BMP, validate_notify_url
 from refresher.changes import FIELDS
 from refresher.exceptions import AlreadyExists, InvalidSource, NotFound
+from refresher.models import MAX_UPDATE_AGE_HOURS
 from refresher.schedules import normalize
 from refresher.sources import parse_source
 
@@ -51,6 +58,13 @@ class CollectionSerializer(StrictModelSerializer):
     notify_secret_set = serializers.SerializerMethodField(
         help_text="Whether notifications are signed (the secret itself is never shown)."
     )
+    min_update_age_hours = StrictIntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_UPDATE_AGE_HOURS,
+        help_text="Cooldown: an upstream commit younger than this many hours (its committer "
+        f"date) is neither proposed nor taken yet. 0 (the default) to {MAX_UPDATE_AGE_HOURS}.",
+    )
     credentials = CredentialIdsField(
         required=False,
         max_length=MAX_COLLECTION_CREDENTIALS,
@@ -75,6 +89,9 @@ class CollectionSerializer(StrictModelSerializer):
             "notify_url",
             "notify_secret",
             "notify_secret_set",
+            "review_updates",
+            "min_update_age_hours",
+            "block_findings",
             "credentials",
             "created_at",
             "updated_at",

@@ -50,6 +50,7 @@ from collections_app.refresh_views import (
     RefreshThrottle,
     parse_refresh_request,
 )
+from collections_app.review_views import ReviewActions
 from collections_app.serializers import ArtifactSerializer, CollectionSerializer
 from refresher.discovery import discover_now
 from refresher.models import RefreshRun, Trigger
@@ -72,7 +73,7 @@ from skillmeat_site.schema import (
     partial_update=extend_schema(summary="Edit a collection"),
     destroy=extend_schema(summary="Delete a collection and its artifacts"),
 )
-class CollectionViewSet(viewsets.ModelViewSet):
+class CollectionViewSet(ReviewActions, viewsets.ModelViewSet):
     """Collections of artifacts. You see your own; staff see all."""
 
     serializer_class = CollectionSerializer

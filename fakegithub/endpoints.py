@@ -25,6 +25,7 @@ _KINDS = (
     (re.compile(r"/git/tags(?:/.*)?"), "tag"),
     (re.compile(r"/git/trees(?:/.*)?"), "tree"),
     (re.compile(r"/git/blobs(?:/.*)?"), "blob"),
+    (re.compile(r"/git/commits(?:/.*)?"), "git-commit"),
     (re.compile(r"/contents(?:/.*)?"), "contents"),
     (re.compile(r"/commits(?:/.*)?"), "commits"),
 )
@@ -33,8 +34,8 @@ _KINDS = (
 def endpoint_kind(path: str) -> str:
     """The kind of repository endpoint ``path`` addresses, as the tests count requests.
 
-    One of ``repo``, ``ref``, ``tag``, ``tree``, ``blob``, ``contents``, ``commits``, ``graphql``
-    or ``other``.
+    One of ``repo``, ``ref``, ``tag``, ``tree``, ``blob``, ``git-commit``, ``contents``,
+    ``commits``, ``graphql`` or ``other``.
     """
     path = path.split("?", 1)[0]
     if path in GRAPHQL_PATHS:

@@ -27,6 +27,7 @@ from graphql import DocumentNode, GraphQLError, GraphQLResolveInfo, execute, par
 
 from .errors import GRAPHQL_DOCS_URL
 from .graphql_schema import connection_figures, github_schema
+from .history import HistoryResolvers
 from .json_types import JSON, JSONObject
 from .quota import QueryBudget
 from .store import LICENSES, Repo, RepoStore
@@ -68,7 +69,7 @@ class TreeItem:
 # -- resolvers ------------------------------------------------------------------------------------
 
 
-class _Resolvers:
+class _Resolvers(HistoryResolvers):
     """Field resolution over the fake's git store; charges server time as it goes."""
 
     def __init__(self, store: RepoStore) -> None:

@@ -14,6 +14,7 @@ from email.utils import format_datetime
 
 from werkzeug.wrappers import Request, Response
 
+from . import history
 from .errors import DOCS_URL, REDIRECT_DOCS_URL, GitHubFailure
 from .json_types import JSON, JSONObject
 from .responses import json_response
@@ -88,7 +89,42 @@ class RestRoutes:
             return self._blob(repo, match[1], accept)
         if match := re.fullmatch(r"/commits/(.+)", rest):
             return self._commit_answer(repo, match[1], accept)
+        if rest in ("/commits", "/commits/"):
+            return self._commit_list(request, repo)
+        if match := re.fullmatch(r"/git/commits/([0-9a-f]{40})", rest):
+            return self._git_commit(repo, match[1])
         raise GitHubFailure(404)
+
+    def _commit_list(self, request: Request, repo: Repo) -> Response:
+        """`GET /repos/{o}/{r}/commits`: a page of the history (fakegithub.history)."""
+        args = dict(request.args.items())
+        start = repo.resolve(args.get("sha") or repo.default_branch)
+        if start is None:
+            raise GitHubFailure(404, f"No commit found for SHA: {args.get('sha')}")
+        try:
+            found = history.history(
+                repo,
+                start,
+                path=args.get("path", ""),
+                since=history.parse_time(args.get("since")),
+                until=history.parse_time(args.get("until")),
+            )
+            page, links = history.page_of(found, args, self._api(repo, "/commits"))
+        except history.BadRequest as exc:
+            raise GitHubFailure(422, str(exc)) from None
+        web = f"{WEB_URL}/{repo.full_name}"
+        body = [history.commit_item(self._api(repo, ""), web, c, _unsigned()) for c in page]
+        response = json_response(body)
+        response.headers.update(links)
+        return response
+
+    def _git_commit(self, repo: Repo, sha: str) -> Response:
+        """`GET /repos/{o}/{r}/git/commits/{sha}`: the git commit object (immutable)."""
+        commit = repo.commits.get(sha)
+        if commit is None:
+            raise GitHubFailure(404)
+        web = f"{WEB_URL}/{repo.full_name}"
+        return json_response(history.git_commit(self._api(repo, ""), web, commit, _unsigned()))
 
     def _api(self, repo: Repo, tail: str) -> str:
         return f"{self.base_url()}/repos/{repo.full_name}{tail}"

@@ -21,6 +21,7 @@ import secrets
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
@@ -184,6 +185,7 @@ class FakeGitHub:
         topics: Iterable[str] = (),
         license_spdx: str | None = "MIT",
         private: bool = False,
+        date: datetime | None = None,
     ) -> str:
         """Create a repository whose default branch holds ``files``; return the commit SHA.
 
@@ -200,7 +202,7 @@ class FakeGitHub:
         if not files:
             return ""
         return self._store.commit(
-            repo, files=dict(files), branch=default_branch, message="initial commit"
+            repo, files=dict(files), branch=default_branch, message="initial commit", date=date
         )
 
     def commit(
@@ -210,15 +212,21 @@ class FakeGitHub:
         files: Mapping[str, str | bytes | None],
         branch: str | None = None,
         message: str = "update",
+        date: datetime | None = None,
     ) -> str:
         """Commit changes on ``branch`` (default branch; a new one starts from it); return its SHA.
 
         ``None`` deletes a file; files not named are carried over from the parent commit.
+        ``date`` sets the commit's author and committer date (back-dated or fresh commits).
         """
         with self._store.lock:
             repo = self._store.require(full_name)
             return self._store.commit(
-                repo, files=files, branch=branch or repo.default_branch, message=message
+                repo,
+                files=files,
+                branch=branch or repo.default_branch,
+                message=message,
+                date=date,
             )
 
     def tag(

@@ -299,9 +299,18 @@ class RepoStore:
             return self._clock
 
     def commit(
-        self, repo: Repo, *, files: Mapping[str, str | bytes | None], branch: str, message: str
+        self,
+        repo: Repo,
+        *,
+        files: Mapping[str, str | bytes | None],
+        branch: str,
+        message: str,
+        date: datetime | None = None,
     ) -> str:
-        """Commit ``files`` on ``branch`` (``None`` deletes a file); return the commit SHA."""
+        """Commit ``files`` on ``branch`` (``None`` deletes a file); return the commit SHA.
+
+        ``date`` sets the commit's author and committer date (tests back-date commits).
+        """
         with self.lock:
             parent = repo.branches.get(branch) or repo.branches.get(repo.default_branch)
             tree_files = dict(repo.commits[parent].files) if parent else {}
@@ -313,7 +322,7 @@ class RepoStore:
                 else:
                     tree_files[path] = content.encode() if isinstance(content, str) else content
             tree = repo.write_tree(tree_files)
-            now = self.tick()
+            now = int(date.timestamp()) if date is not None else self.tick()
             parents = (parent,) if parent else ()
             text = f"tree {tree}\n"
             text += "".join(f"parent {p}\n" for p in parents)

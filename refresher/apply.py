@@ -6,7 +6,7 @@ so the record always matches what was applied.
 """
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -54,8 +54,13 @@ def apply_decisions(
     *,
     writes: bool,
     rate_limit: RateLimitJSON | None,
+    then: Callable[[Sequence[Decision]], None] | None = None,
 ) -> None:
-    """Write what the run decided, its entries and its counts, in one transaction."""
+    """Write what the run decided, its entries and its counts, in one transaction.
+
+    `then` is called in the same transaction with the decisions as they were recorded (an
+    artifact edited meanwhile is an error there), to write what else the run decided.
+    """
     now = timezone.now()
     with transaction.atomic():
         # The active-run guard: a run whose lease was taken away applies nothing.
@@ -72,6 +77,8 @@ def apply_decisions(
         RefreshEntry.objects.bulk_create(
             [_entry(run, d, exists=d.artifact_id in current) for d in decisions], batch_size=500
         )
+        if then is not None:
+            then(decisions)
         counts = summary(decisions)
         started = run.started_at or now
         RefreshRun.objects.filter(pk=run.pk).update(

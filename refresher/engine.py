@@ -30,9 +30,12 @@ from refresher.exceptions import InvalidSource, UpstreamUnavailable
 from refresher.models import Mode, RefreshRun, Trigger
 from refresher.options import ArtifactFilter, RefreshOptions
 from refresher.runs import Requester, fail_run, heartbeat, start_run
-from refresher.sources import SourceKind, parse_source
+from refresher.sources import SHA_RE, SourceKind, parse_source
+from refresher.updates.record import record_review
+from refresher.updates.step import Reviewed, review
 from refresher.upstream.access import Access
 from refresher.upstream.httpcache import HttpCache
+from refresher.upstream.inspect import History, HistoryAsk, Inspect, Inspection
 from refresher.upstream.provider import (
     Provider,
     RateLimitSnapshot,
@@ -91,6 +94,10 @@ def options_of(run: RefreshRun) -> RefreshOptions:
         fields=tuple(run.fields),
         artifact_filter=ArtifactFilter.from_dict(run.artifact_filter),
         background=run.background,
+        review_commits=tuple(
+            (uuid.UUID(artifact_id), commit) for artifact_id, commit in run.review_commits.items()
+        ),
+        accept_findings=run.accept_findings,
     )
 
 
@@ -265,7 +272,10 @@ class Refresher:
             for d in decisions
             if d.artifact_id in reads
         )
-        return RunResult(self._record(run, decisions, options), unreachable=unreachable)
+        reviewed = self._review(
+            run, options, selection, reads, decisions, deadline=deadline, access=access
+        )
+        return RunResult(self._record(run, reviewed, options), unreachable=unreachable)
 
     def _select(self, run: RefreshRun, options: RefreshOptions) -> Selection:
         """The run's artifacts; each becomes a target of its provider, or is decided at once."""
@@ -281,7 +291,10 @@ class Refresher:
                 settled[artifact.id] = errored(artifact, "invalid_source", f"invalid source: {exc}")
                 continue
             if source.kind in self._by_kind:
-                targets.append(Target(artifact.id, artifact.type, source))
+                # An approval reads the artifact at the commit that was reviewed (SPEC 17).
+                at = options.reviewed_commit(artifact.id)
+                at = at if SHA_RE.match(at) else ""
+                targets.append(Target(artifact.id, artifact.type, source, at_commit=at))
             else:
                 unsupported = source.kind is SourceKind.UNSUPPORTED
                 reason = "unsupported_source" if unsupported else "no_upstream"
@@ -351,16 +364,45 @@ class Refresher:
             for artifact in selection.artifacts
         ]
 
-    def _record(
-        self, run: RefreshRun, decisions: list[Decision], options: RefreshOptions
-    ) -> RefreshRun:
-        """Apply the decisions, write the entries and the run's counts; log the run's line."""
+    def _review(
+        self,
+        run: RefreshRun,
+        options: RefreshOptions,
+        selection: Selection,
+        reads: Mapping[uuid.UUID, UpstreamRead],
+        decisions: list[Decision],
+        *,
+        deadline: float | None,
+        access: Access,
+    ) -> Reviewed:
+        """Judge the new content the run found before anything is written (SPEC 17), asking
+        upstream as the run read it (the same credential for each repository)."""
+        inspector = _Inspector(self, concurrency=self.concurrency, deadline=deadline, access=access)
+        try:
+            return review(
+                run=run,
+                collection=run.collection,
+                options=options,
+                artifacts=selection.artifacts,
+                targets={t.id: t for t in selection.targets},
+                reads=reads,
+                decisions=decisions,
+                inspector=inspector,
+            )
+        finally:
+            inspector.flush()
+
+    def _record(self, run: RefreshRun, reviewed: Reviewed, options: RefreshOptions) -> RefreshRun:
+        """Apply the decisions, write the entries, the run's counts and what waits for review;
+        log the run's line."""
         rate_limit = self._rate_limit()
         apply_decisions(
             run,
-            decisions,
+            reviewed.decisions,
             writes=options.writes,
             rate_limit=rate_limit.as_json() if rate_limit else None,
+            # A dry run writes nothing but its record; the review table is not its record.
+            then=None if options.dry_run else lambda final: record_review(run, reviewed, final),
         )
         run.refresh_from_db()
         _log_finished(run)
@@ -379,6 +421,59 @@ class Refresher:
     def _retry_after(self) -> int | None:
         """Seconds until upstream may be asked again, when a provider met a pause or a limit."""
         return next((s for p in self.providers if (s := p.retry_after()) is not None), None)
+
+
+class _Inspector:
+    """The review step's questions, handed to the provider of each source's kind, with one HTTP
+    cache for the step (made on the first question, saved once at its end)."""
+
+    def __init__(
+        self,
+        refresher: "Refresher",
+        *,
+        concurrency: int,
+        deadline: float | None,
+        access: Access,
+    ):
+        self.refresher = refresher
+        self.concurrency = concurrency
+        self.deadline = deadline
+        self.access = access
+        self._cache: HttpCache | None = None
+
+    def _context(self) -> ReadContext:
+        if self._cache is None:
+            self._cache = HttpCache()
+        return ReadContext(
+            cache=self._cache,
+            concurrency=self.concurrency,
+            deadline=self.deadline,
+            access=self.access,
+        )
+
+    def _routed[A: (Inspect, HistoryAsk)](self, asks: Sequence[A]) -> dict[Provider, list[A]]:
+        by_provider: dict[Provider, list[A]] = {}
+        for ask in asks:
+            provider = self.refresher.provider_for(ask.source.kind)
+            if provider is not None:
+                by_provider.setdefault(provider, []).append(ask)
+        return by_provider
+
+    def inspect(self, asks: Sequence[Inspect]) -> dict[uuid.UUID, Inspection]:
+        out: dict[uuid.UUID, Inspection] = {}
+        for provider, mine in self._routed(asks).items():
+            out.update(provider.inspect(mine, self._context()))
+        return out
+
+    def history(self, asks: Sequence[HistoryAsk]) -> dict[uuid.UUID, History]:
+        out: dict[uuid.UUID, History] = {}
+        for provider, mine in self._routed(asks).items():
+            out.update(provider.history(mine, self._context()))
+        return out
+
+    def flush(self) -> None:
+        if self._cache is not None:
+            self._cache.flush()
 
 
 def _log_finished(run: RefreshRun) -> None:

@@ -43,7 +43,8 @@ class Decision:
     upstream_content_sha: str = ""
     update_available: bool | None = None
     read: bool = False  # upstream was read successfully (last_refreshed_at moves)
-    details: dict[str, str] | None = None  # more for the owner, e.g. a repository's new name
+    # More for the owner: a repository's new name, the findings in new content (JSON).
+    details: Mapping[str, object] | None = None
     duration_ms: int = 0  # how long its read took, from the start of the run's reads
 
     @property
@@ -231,6 +232,11 @@ def _fit_columns(values: dict[str, FieldValue], model: type[Artifact]) -> dict[s
         if isinstance(value, str) and limit and len(value) > limit:
             fitted[name] = value[: limit - 1].rstrip() + "…"
     return fitted
+
+
+def main_document(kind: str, main_file: str, data: bytes) -> Document:
+    """The main file as the run parsed it (kept for the process; raises MetadataError)."""
+    return _document(kind, main_file, data)
 
 
 def _document(kind: str, main_file: str, data: bytes) -> Document:

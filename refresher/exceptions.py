@@ -125,6 +125,13 @@ class RollbackRefused(ServiceError):
     status = 409
 
 
+class NothingPending(ServiceError):
+    """An approval or rejection of "all" pending updates when none is waiting for review."""
+
+    code = "nothing_pending"
+    status = 409
+
+
 class PayloadTooLarge(ServiceError):
     """A request body (e.g. an uploaded manifest) over the size the site accepts."""
 

@@ -34,6 +34,19 @@ class Trigger(models.TextChoices):
     PUSH = "push", "GitHub push"
 
 
+class FindingsThreshold(models.TextChoices):
+    """From which severity of findings a sync holds back an artifact's new content."""
+
+    HIGH = "high", "High findings"
+    MEDIUM = "medium", "Medium or high findings"
+    NONE = "none", "Nothing"
+
+
+# The longest cooldown a collection may ask for: a year. Longer means "never by itself", which
+# is what `review_updates` says more plainly.
+MAX_UPDATE_AGE_HOURS = 24 * 365
+
+
 class EntryStatus(models.TextChoices):
     REFRESHED = "refreshed", "Refreshed"
     UNCHANGED = "unchanged", "Unchanged"
@@ -116,6 +129,10 @@ class RefreshRun(models.Model):
         related_name="+",
     )
     rollback_report = models.JSONField(null=True, blank=True)
+    # An approval reads each artifact at the commit that was reviewed ({artifact id: commit}),
+    # never at a newer head; `accept_findings` takes content whatever its findings.
+    review_commits = models.JSONField(default=dict, blank=True)
+    accept_findings = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -179,6 +196,69 @@ class RefreshEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.artifact_key}: {self.status}"
+
+
+class ProposalState(models.TextChoices):
+    PENDING = "pending", "Waiting for review"
+    REJECTED = "rejected", "Rejected"
+
+
+class PendingUpdate(models.Model):
+    """A content update upstream offers for one artifact, and what a reviewer needs to judge it.
+
+    One row per artifact. A run that finds new content it does not take records it here (with
+    the commits in between, the diff of the main file, the files changed and the findings); a
+    run that takes it, or finds the artifact current again, removes it. A rejected row stays,
+    so the same content (`upstream_content_sha`) is not proposed again; new content replaces it.
+    """
+
+    artifact = models.OneToOneField(
+        "collections_app.Artifact",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="pending_update",
+    )
+    collection = models.ForeignKey(
+        "collections_app.Collection", on_delete=models.CASCADE, related_name="pending_updates"
+    )
+    state = models.CharField(
+        max_length=16, choices=ProposalState.choices, default=ProposalState.PENDING
+    )
+    # What the artifact holds (when the update was found) and what upstream offers.
+    current_sha = models.CharField(max_length=40, blank=True, default="")
+    current_content_sha = models.CharField(max_length=40, blank=True, default="")
+    upstream_sha = models.CharField(max_length=40)
+    upstream_content_sha = models.CharField(max_length=40, blank=True, default="")
+    main_file = models.CharField(max_length=500, blank=True, default="")
+    found_at = models.DateTimeField()
+    run = models.ForeignKey(
+        RefreshRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    commits = models.JSONField(default=list, blank=True)
+    commits_truncated = models.BooleanField(default=False)
+    diff = models.TextField(blank=True, default="")
+    diff_truncated = models.BooleanField(default=False)
+    files = models.JSONField(default=list, blank=True)
+    files_truncated = models.BooleanField(default=False)
+    findings = models.JSONField(default=list, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["collection", "found_at"]
+        indexes = [
+            models.Index(fields=["collection", "state", "found_at"], name="pending_update_list"),
+        ]
+
+    def __str__(self) -> str:
+        return f"update of {self.artifact_id} to {self.upstream_sha[:7]} ({self.state})"
 
 
 class HttpCacheEntry(models.Model):

@@ -47,6 +47,14 @@ class RefreshOptions:
     fields: tuple[str, ...] = FIELDS
     artifact_filter: ArtifactFilter = field(default_factory=ArtifactFilter)
     background: bool = False
+    # An approval (SPEC 17): each artifact is read at the commit that was reviewed, and content
+    # is taken despite findings when the request accepts them.
+    review_commits: tuple[tuple[uuid.UUID, str], ...] = ()
+    accept_findings: bool = False
+
+    def reviewed_commit(self, artifact_id: uuid.UUID) -> str:
+        """The commit an approval reads this artifact at ('' when it is not being approved)."""
+        return dict(self.review_commits).get(artifact_id, "")
 
     @property
     def writes(self) -> bool:
@@ -54,13 +62,19 @@ class RefreshOptions:
         return not self.dry_run and self.mode != Mode.CHECK_ONLY
 
     def fingerprint_data(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "mode": str(self.mode),
             "dry_run": self.dry_run,
             "fields": list(self.fields),
             "artifact_filter": self.artifact_filter.as_dict(),
             "background": self.background,
         }
+        # Only when set, so the fingerprints of requests that never approve stay as they were.
+        if self.review_commits:
+            data["review_commits"] = {str(k): v for k, v in self.review_commits}
+        if self.accept_findings:
+            data["accept_findings"] = True
+        return data
 
 
 def normalize_fields(values: list[str] | None) -> tuple[str, ...]:

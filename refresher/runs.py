@@ -112,6 +112,8 @@ def start_run(
         request_id=request_id,
         idempotency_key=idempotency_key,
         request_fingerprint=request_fingerprint(collection.pk, options),
+        review_commits={str(k): v for k, v in options.review_commits},
+        accept_findings=options.accept_findings,
     )
     try:
         with transaction.atomic():

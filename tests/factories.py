@@ -3,9 +3,11 @@
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from collections_app.models import Artifact, ArtifactType, Collection
+from refresher.models import PendingUpdate
 
 
 class UserFactory(DjangoModelFactory[AbstractUser]):
@@ -49,3 +51,19 @@ def collection_with_artifacts(
             **kwargs,
         )
     return collection
+
+
+class PendingUpdateFactory(DjangoModelFactory[PendingUpdate]):
+    """An update waiting for review, as a run would have recorded it."""
+
+    class Meta:
+        model = PendingUpdate
+
+    artifact = factory.SubFactory(ArtifactFactory)
+    collection = factory.LazyAttribute(lambda p: p.artifact.collection)
+    current_sha = "a" * 40
+    current_content_sha = "b" * 40
+    upstream_sha = "c" * 40
+    upstream_content_sha = "d" * 40
+    main_file = factory.LazyAttribute(lambda p: f"skills/{p.artifact.name}/SKILL.md")
+    found_at = factory.LazyFunction(timezone.now)

@@ -2,7 +2,8 @@
 
 import os
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 
 _ENV = {
@@ -36,13 +37,30 @@ class LocalRepo:
         repo.path = path
         return repo
 
-    def git(self, *args: str) -> str:
+    def git(self, *args: str, env: Mapping[str, str] | None = None) -> str:
         return subprocess.run(
-            ["git", *args], cwd=self.path, env=_ENV, check=True, capture_output=True, text=True
+            ["git", *args],
+            cwd=self.path,
+            env={**_ENV, **(env or {})},
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
 
-    def commit(self, files: Mapping[str, str | None], message: str = "update") -> str:
-        """Write (or, for None, delete) files and commit them; return the commit SHA."""
+    def commit(
+        self,
+        files: Mapping[str, str | None],
+        message: str = "update",
+        *,
+        date: datetime | None = None,
+        executable: Iterable[str] = (),
+    ) -> str:
+        """Write (or, for None, delete) files and commit them; return the commit SHA.
+
+        `date` sets the author and committer dates (back-dated or fresh commits); files named in
+        `executable` are committed with mode 100755.
+        """
+        scripts = set(executable)
         for name, text in files.items():
             target = self.path / name
             if text is None:
@@ -50,8 +68,12 @@ class LocalRepo:
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
+            target.chmod(0o755 if name in scripts else 0o644)
             self.git("add", "--", name)
-        self.git("commit", "--quiet", "--allow-empty", "-m", message)
+        when = None
+        if date is not None:
+            when = {"GIT_AUTHOR_DATE": date.isoformat(), "GIT_COMMITTER_DATE": date.isoformat()}
+        self.git("commit", "--quiet", "--allow-empty", "-m", message, env=when)
         return self.head()
 
     def symlink(self, name: str, points_to: str, message: str = "link") -> str:

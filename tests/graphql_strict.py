@@ -14,7 +14,9 @@ from fakegithub.endpoints import GRAPHQL_PATHS, endpoint_kind
 from fakegithub.graphql_schema import validate_query
 
 # The REST endpoints that read a repository's content or metadata.
-REPOSITORY_READS = frozenset({"repo", "ref", "tag", "tree", "blob", "contents", "commits"})
+REPOSITORY_READS = frozenset(
+    {"repo", "ref", "tag", "tree", "blob", "git-commit", "contents", "commits"}
+)
 
 
 def graphql_breaches(github: FakeGitHub) -> list[str]:

@@ -25,6 +25,7 @@ from collections_app.models import Collection
 from refresher.exceptions import OutboundRefused
 from refresher.models import DeliveryStatus, NotificationDelivery, RefreshRun, Trigger
 from refresher.triggers.outbound import post
+from refresher.updates.proposals import pending_count
 
 logger = logging.getLogger("refresher.notify")
 
@@ -96,12 +97,14 @@ def _changes(run: RefreshRun) -> tuple[list[dict[str, Any]], int]:
     return changes, applied
 
 
-def _text(collection: Collection, run: RefreshRun, applied: int) -> str:
+def _text(collection: Collection, run: RefreshRun, applied: int, pending: int) -> str:
     why = "scheduled" if run.trigger == Trigger.SCHEDULE else "push-triggered"
     news = []
     if run.updates_available:
         news.append(f"{run.updates_available} update{'s' if run.updates_available != 1 else ''}")
         news[-1] += " available"
+    if pending:
+        news.append(f"{pending} waiting for review")
     if applied:
         news.append(f"{applied} artifact{'s' if applied != 1 else ''} changed")
     if run.error:
@@ -116,12 +119,15 @@ def payload(collection: Collection, run: RefreshRun) -> dict[str, Any] | None:
     changes, applied = _changes(run)
     if not run.updates_available and not applied:
         return None
+    # Every update of the collection waiting for review, this run's and earlier ones (SPEC 17).
+    pending = pending_count(collection.pk)
     return {
         "event": EVENT,
-        "text": _text(collection, run, applied),
+        "text": _text(collection, run, applied, pending),
         "collection": {"id": str(collection.pk), "name": collection.name},
         "run": run_summary(run),
         "changes": changes,
+        "pending_updates": pending,
     }
 
 

@@ -18,6 +18,7 @@ from refresher.sources import SourceKind
 from refresher.upstream.access import Access
 from refresher.upstream.browse import Browser
 from refresher.upstream.httpcache import HttpCache
+from refresher.upstream.inspect import History, HistoryAsk, Inspect, Inspection
 from refresher.upstream.reads import Target, UpstreamRead
 
 
@@ -109,5 +110,13 @@ class Provider(Protocol):
     def rate_limit(self) -> RateLimitSnapshot | None: ...
 
     def browser(self, context: ReadContext) -> Browser: ...
+
+    def inspect(self, asks: Sequence[Inspect], context: ReadContext) -> dict[uuid.UUID, Inspection]:
+        """Files at two commits and committer dates, for artifacts whose content changed."""
+        ...
+
+    def history(self, asks: Sequence[HistoryAsk], context: ReadContext) -> dict[uuid.UUID, History]:
+        """The commits between two that touched each artifact's path (at most 20, newest first)."""
+        ...
 
     def close(self) -> None: ...

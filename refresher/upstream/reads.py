@@ -18,11 +18,16 @@ type JSONObject = dict[str, JSON]
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """One artifact to read: its id, type and parsed source."""
+    """One artifact to read: its id, type and parsed source.
+
+    `at_commit` (an approval of a reviewed update) reads the artifact at that commit and takes it
+    as the tracked head, whatever its ref's head is now.
+    """
 
     id: uuid.UUID
     type: str
     source: Source
+    at_commit: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -198,3 +198,23 @@ def test_trying_a_login_lists_the_refs_of_a_git_source_of_its_host(
         elsewhere["ok"] is False
         and "reads git+https sources of that host only" in (elsewhere["detail"])
     )
+
+
+def test_reviewing_an_update_fetches_the_history_with_the_login(forge, user, credential_keys):
+    """The review step deepens the shallow cache to list the commits between: with the login."""
+    from refresher.models import Mode, PendingUpdate, Trigger
+    from refresher.service import launch
+
+    collection = collection_with(user, forge.source, login(user, forge.host))
+    launch(collection, RefreshOptions(mode=Mode.SYNC), trigger=Trigger.API, inline=True)
+    collection.review_updates = True
+    collection.save()
+    for n in range(3):
+        forge.repo.commit({"skills/pdf/SKILL.md": SKILL + f"\nStep {n}.\n"}, f"Step {n}")
+    forge.seen.authorizations.clear()
+
+    launch(collection, RefreshOptions(mode=Mode.SYNC), trigger=Trigger.SCHEDULE, inline=True)
+
+    pending = PendingUpdate.objects.get(artifact__collection=collection)
+    assert [c["message"] for c in pending.commits] == ["Step 2", "Step 1", "Step 0"]
+    assert set(forge.seen.authorizations) == {f"Basic {secret_forms(PASSWORD)[1]}"}

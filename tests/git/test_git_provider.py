@@ -330,7 +330,8 @@ def test_one_ls_remote_and_one_fetch_per_repository_however_many_artifacts(
     assert run.status == "completed" and run.total == 6
     assert git.calls["ls-remote"] == 1
     assert git.calls["fetch"] == 2  # the commit (trees, no blobs), then the six main files
-    assert git.calls["ls-tree"] == 1
+    # One to read, one listing the files (with their modes) of the new content for its review.
+    assert git.calls["ls-tree"] == 2
 
     git.calls.clear()
     engine.refresh(collection, RefreshOptions(mode=Mode.SYNC))

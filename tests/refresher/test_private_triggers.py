@@ -102,3 +102,24 @@ def test_a_push_run_reads_with_the_collections_token(
     run = RefreshRun.objects.get(trigger=Trigger.PUSH)
     assert run.entries.get().status == EntryStatus.REFRESHED
     assert bearers(upstream) == {f"Bearer {TOKEN}"}
+
+
+def test_reviewing_an_update_asks_upstream_with_the_collections_token(upstream, with_token):
+    """The review step (files at both commits, the commits between) reads as the run did."""
+    from refresher.models import PendingUpdate
+    from refresher.options import RefreshOptions
+    from refresher.service import launch
+
+    ArtifactFactory(collection=with_token, name="pdf", source=f"{PRIVATE}/skills/pdf")
+    launch(with_token, RefreshOptions(mode=Mode.SYNC), trigger=Trigger.API, inline=True)
+    with_token.review_updates = True
+    with_token.save()
+    changed = fixture_text("skill-pdf.md") + "\nA new section, with https://new.example\n"
+    upstream.commit(PRIVATE, files={"skills/pdf/SKILL.md": changed}, message="New section")
+    upstream.reset_log()
+
+    launch(with_token, RefreshOptions(mode=Mode.SYNC), trigger=Trigger.SCHEDULE, inline=True)
+
+    pending = PendingUpdate.objects.get(artifact__collection=with_token)
+    assert [c["message"] for c in pending.commits] == ["New section"]
+    assert bearers(upstream) == {f"Bearer {TOKEN}"}

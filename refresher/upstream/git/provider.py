@@ -27,6 +27,8 @@ from refresher.sources import SHA_RE, Source, SourceKind
 from refresher.upstream.access import Access, GitCredential
 from refresher.upstream.browse import Snapshot
 from refresher.upstream.git.cli import Git, GitFailed, GitLogin
+from refresher.upstream.git.review import GitReview
+from refresher.upstream.inspect import History, HistoryAsk, Inspect, Inspection
 from refresher.upstream.provider import ReadContext
 from refresher.upstream.reads import (
     JSONObject,
@@ -393,7 +395,12 @@ class GitReader:
             item = results[target.id]
             item.repository = repository_info(target.source)
             try:
-                item.read_sha, item.tracked_sha, item.pinned = resolve_commits(refs, target.source)
+                if target.at_commit:
+                    # An approval: the reviewed commit, taken as the head it was then.
+                    item.read_sha = item.tracked_sha = target.at_commit
+                else:
+                    resolved = resolve_commits(refs, target.source)
+                    item.read_sha, item.tracked_sha, item.pinned = resolved
                 live.append(target)
             except ReadFailed as exc:
                 self._fail(item, exc)
@@ -556,6 +563,14 @@ class GitProvider:
 
     def browser(self, context: ReadContext) -> GitBrowser:
         return GitBrowser(self.repositories, context, self.used_credentials)
+
+    def inspect(self, asks: Sequence[Inspect], context: ReadContext) -> dict[uuid.UUID, Inspection]:
+        review = GitReview(self.repositories, deadline=context.deadline, access=context.access)
+        return review.inspect(asks)
+
+    def history(self, asks: Sequence[HistoryAsk], context: ReadContext) -> dict[uuid.UUID, History]:
+        review = GitReview(self.repositories, deadline=context.deadline, access=context.access)
+        return review.history(asks)
 
     def unavailable(self, access: Access) -> None:
         return None

@@ -333,6 +333,13 @@ def _listing_key(repo: str, commit: str) -> str:
     return f"graphql:listings:{repo}:{commit}"
 
 
+def listings_key(repo: str, commit: str) -> str:
+    """The HTTP cache key of the directory listings this plan read at a commit, for others that
+    need the same listings (the review of an update): `{directory: listing or None}`, where a
+    listing is `{"type", "oid", "entries": {name: [type, mode, oid, size]}}`."""
+    return _listing_key(repo, commit)
+
+
 def _text_key(oid: str) -> str:
     return f"graphql:blob:{oid}"
 
@@ -410,7 +417,7 @@ class GraphQLReader:
         for t in targets:
             key = t.source.full_name.lower()
             refs = wanted.setdefault(key, (t.source.owner, t.source.repo, set()))[2]
-            if t.source.ref and not t.source.pinned_to_sha:
+            if t.source.ref and not t.source.pinned_to_sha and not t.at_commit:
                 refs.add(t.source.ref)
         asks = [
             RepoAsk(key, o, n, tuple(sorted(refs))) for key, (o, n, refs) in sorted(wanted.items())
@@ -476,6 +483,10 @@ class GraphQLReader:
         for t in self._live(targets, results):
             source, item = t.source, results[t.id]
             info = repos[source.full_name.lower()]
+            if t.at_commit:
+                # An approval: the reviewed commit, taken as the head it was then.
+                item.read_sha = item.tracked_sha = t.at_commit
+                continue
             if not info.default_head:
                 self._fail(
                     item,

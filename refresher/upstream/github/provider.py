@@ -12,6 +12,9 @@ from refresher.upstream.github.accounts import Account, Accounts, Connector
 from refresher.upstream.github.browse import GitHubBrowser
 from refresher.upstream.github.graphql import GraphQLAPI, GraphQLReader, Reader
 from refresher.upstream.github.rest import GitHubAPI, UpstreamReader
+from refresher.upstream.github.review import RestReview
+from refresher.upstream.github.review_graphql import GraphQLClient, GraphQLReview
+from refresher.upstream.inspect import History, HistoryAsk, Inspect, Inspection
 from refresher.upstream.provider import RateLimitSnapshot, ReadContext, Unavailable
 from refresher.upstream.reads import Target, UpstreamRead
 
@@ -115,6 +118,56 @@ class GitHubProvider:
             rest=rest,
             read_as=read_as,
         )
+
+    def inspect(self, asks: Sequence[Inspect], context: ReadContext) -> dict[uuid.UUID, Inspection]:
+        """The review's questions, asked as the account that read each repository."""
+        out: dict[uuid.UUID, Inspection] = {}
+        for review, mine in self._reviews(asks, context):
+            out.update(review.inspect(mine))
+        return out
+
+    def history(self, asks: Sequence[HistoryAsk], context: ReadContext) -> dict[uuid.UUID, History]:
+        out: dict[uuid.UUID, History] = {}
+        for review, mine in self._reviews(asks, context):
+            out.update(review.history(mine))
+        return out
+
+    def _reviews[A: (Inspect, HistoryAsk)](
+        self, asks: Sequence[A], context: ReadContext
+    ) -> list[tuple[RestReview | GraphQLReview, list[A]]]:
+        """Each account's review of its repositories' asks; a refused account's go unanswered
+        (the review then knows nothing more of them)."""
+        accounts = self._open(context.access)
+        targets = [Target(ask.id, "skill", ask.source) for ask in asks]
+        routed = []
+        for account, mine in accounts.route(targets).items():
+            if account.refused:
+                continue
+            wanted = {t.id for t in mine}
+            client = accounts.client(account)
+            review = self._review(context, client, account.read_as)
+            routed.append((review, [a for a in asks if a.id in wanted]))
+        return routed
+
+    def _review(
+        self, context: ReadContext, client: GitHubAPI, read_as: ReadAs
+    ) -> RestReview | GraphQLReview:
+        """Through the API the runs read with: GraphQL where it is used, REST otherwise."""
+        if self.uses_graphql(client):
+            return GraphQLReview(
+                cast(GraphQLClient, client),
+                context.cache,
+                concurrency=context.concurrency,
+                deadline=context.deadline,
+            )
+        reader = UpstreamReader(
+            client,
+            context.cache,
+            concurrency=context.concurrency,
+            deadline=context.deadline,
+            read_as=read_as,
+        )
+        return RestReview(reader)
 
     def browser(self, context: ReadContext) -> "RoutedBrowser":
         """Discovery's view of a repository (`refresher.upstream.browse.Browser`), read as the

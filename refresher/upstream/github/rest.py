@@ -21,7 +21,7 @@ too. Worker threads only consult the governor's memory.
 import base64
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
@@ -296,6 +296,8 @@ class UpstreamReader:
         """Resolve each artifact's refs to the commit to read at and the commit to track."""
         wanted: set[RepoRef] = set()
         for t in self._live(targets, results):
+            if t.at_commit:
+                continue  # read at the commit an approval names: no ref to resolve
             repo = repos[self._name(t)]
             wanted.add(RepoRef(self._name(t), repo.get("default_branch") or "main"))
             if t.source.ref and not t.source.pinned_to_sha:
@@ -345,6 +347,11 @@ class UpstreamReader:
 
         for t in self._live(targets, results):
             name, source, item = self._name(t), t.source, results[t.id]
+            if t.at_commit:
+                # An approval: the reviewed commit, taken as the head it was then. A commit the
+                # repository does not have is not found when its tree is asked for.
+                item.read_sha = item.tracked_sha = t.at_commit
+                continue
             default = resolved[RepoRef(name, repos[name].get("default_branch") or "main")]
             if isinstance(default, Exception):
                 self._fail(item, default)
@@ -520,6 +527,17 @@ class UpstreamReader:
         item.duration_ms = int((time.monotonic() - self._started) * 1000)
         if self.on_progress:
             self.on_progress(1)
+
+    def fetch_many[K](self, requests: Mapping[K, Fetch]) -> dict[K, Any]:
+        """Fetch paths in parallel outside a read's waves (the review of an update); each value
+        is the answer's body or the exception. What they spent is shared at the end."""
+        if not requests:
+            return {}
+        with ThreadPoolExecutor(max_workers=self.concurrency, initializer=carry_context()) as pool:
+            self._pool = pool
+            answers = self._fetch_all(dict(requests))
+        self.client.quota.sync(final=True)
+        return answers
 
     def _fetch_all(self, requests: dict[Any, Fetch]) -> dict[Any, Any]:
         """Fetch many paths in parallel; each value is the answer's body or the exception."""

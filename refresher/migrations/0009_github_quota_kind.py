@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('refresher', '0007_github_app_installations'),
+        ('refresher', '0008_github_app_installations'),
     ]
 
     operations = [

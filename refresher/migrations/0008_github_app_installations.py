@@ -7,8 +7,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('collections_app', '0007_credentials'),
-        ('refresher', '0006_run_trigger_notifications_webhooks'),
+        ('collections_app', '0008_credentials'),
+        ('refresher', '0007_pending_updates_and_reviewed_runs'),
     ]
 
     operations = [

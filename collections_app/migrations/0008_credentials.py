@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('collections_app', '0006_collection_name_characters'),
+        ('collections_app', '0007_collection_review_settings'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
