@@ -127,6 +127,18 @@ def _serve_fake(conn: Any, latency: float) -> None:
             for name, files in args:
                 fake.commit(name, files=files, message="bench: update skills")
             conn.send(None)
+        elif command == "make_private":
+            for name in args:
+                fake.set_repo(name, private=True)
+            conn.send(None)
+        elif command == "add_token":
+            token, login, private = args
+            fake.add_token(token, login=login, private=private, rate_limit=10_000_000)
+            conn.send(None)
+        elif command == "add_app":
+            app_id, public_pem, owners = args
+            fake.add_app(app_id, public_pem, slug="bench-app")
+            conn.send([fake.install_app(app_id, o, rate_limit=10_000_000) for o in owners])
         elif command == "take_log":
             records = [
                 (r.path, r.status, r.authorized, "if-none-match" in r.headers)

@@ -20,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 
+from collections_app.credential_admin import CollectionCredentialInline
 from collections_app.models import Artifact, ArtifactType, Collection
 from collections_app.querysets import with_artifact_count
 from collections_app.review_admin import ReviewAdminMixin
@@ -259,6 +260,8 @@ class CollectionAdmin(ReviewAdminMixin, admin.ModelAdmin):
     ]
     # No inline of the artifacts: a collection of thousands would render thousands of forms.
     # The page counts them by type and links to the artifact list filtered to the collection.
+    # Its credentials are few (at most 20), listed in order.
+    inlines = [CollectionCredentialInline]
     actions = ["refresh_metadata", "check_for_updates", "sync_with_upstream"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Collection]:

@@ -126,6 +126,13 @@ class Collection(models.Model):
     )
     # Artifacts of pushes that found the collection busy; the end of the active run starts them.
     pending_push_ids = models.JSONField(default=list, blank=True, editable=False)
+    # What the collection's runs read private sources with (SPEC 16), in the owner's order: where
+    # two credentials of one kind could read a repository, the first listed is used.
+    credentials: "models.ManyToManyField[Credential, CollectionCredential]" = (
+        models.ManyToManyField(
+            "Credential", through="CollectionCredential", blank=True, related_name="collections"
+        )
+    )
     # The schedule as last read or saved (see save()); not a column.
     _loaded_schedule: str | None = None
 
@@ -346,3 +353,84 @@ class RequestCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.client} @{self.window_start}: {self.hits}"
+
+
+class CredentialKind(models.TextChoices):
+    GITHUB_TOKEN = "github_token", "GitHub token"
+    GITHUB_APP = "github_app", "GitHub App"
+    GIT_BASIC = "git_basic", "Git host login"
+
+
+class Credential(models.Model):
+    """A secret its owner holds for reading private sources (SPEC 16).
+
+    A GitHub token, a GitHub App (its id and private key; installation tokens are minted from it),
+    or a username and password for one https git host. The secret is kept encrypted under
+    CREDENTIAL_KEYS (`secret_encrypted`, a Fernet token) and never leaves the site: answers,
+    pages and logs show its `fingerprint` instead. Only collections of the same owner read with
+    it.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="credentials"
+    )
+    name = models.CharField(max_length=200, validators=[validate_name_characters])
+    kind = models.CharField(max_length=16, choices=CredentialKind.choices)
+    # git_basic: the host (and port) git sources must name for it to be sent; GitHub kinds: the
+    # GitHub web host the site was configured for when the credential was stored.
+    host = models.CharField(max_length=300, blank=True, default="")
+    username = models.CharField(max_length=200, blank=True, default="")
+    app_id = models.PositiveBigIntegerField(null=True, blank=True)
+    installation_id = models.PositiveBigIntegerField(null=True, blank=True)
+    secret_encrypted = models.TextField(editable=False)
+    fingerprint = models.CharField(max_length=100, blank=True, default="", editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "name"], name="credential_name_unique_per_owner"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=CredentialKind.values), name="credential_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+
+class CollectionCredential(models.Model):
+    """A credential a collection reads with, at its place in the collection's list."""
+
+    collection = models.ForeignKey(
+        Collection, on_delete=models.CASCADE, related_name="credential_links"
+    )
+    credential = models.ForeignKey(
+        Credential, on_delete=models.CASCADE, related_name="collection_links"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["collection", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["collection", "credential"], name="collection_credential_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.collection_id} reads with {self.credential_id}"
+
+    def clean(self) -> None:
+        # A collection reads only with credentials its own owner holds (no confused deputy).
+        if self.collection_id is None or self.credential_id is None:
+            return
+        if self.credential.owner_id != self.collection.owner_id:
+            raise ValidationError(
+                {"credential": "Only credentials of the collection's owner can be listed."}
+            )

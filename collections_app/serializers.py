@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from collections_app.credential_serializers import CredentialIdsField
 from collections_app.fields import (
     SPACE_CLASS,
     NameField,
@@ -18,6 +19,8 @@ from collections_app.models import (
     Artifact,
     ArtifactType,
     Collection,
+    CollectionCredential,
+    Credential,
     validate_artifact_name,
 )
 from collections_app.querysets import visible_collections
@@ -27,6 +30,9 @@ from refresher.exceptions import AlreadyExists, InvalidSource, NotFound
 from refresher.models import MAX_UPDATE_AGE_HOURS
 from refresher.schedules import normalize
 from refresher.sources import parse_source
+
+# A bound on one collection's credentials: each one a run may try costs requests.
+MAX_COLLECTION_CREDENTIALS = 20
 
 
 class CollectionSerializer(StrictModelSerializer):
@@ -59,6 +65,14 @@ class CollectionSerializer(StrictModelSerializer):
         help_text="Cooldown: an upstream commit younger than this many hours (its committer "
         f"date) is neither proposed nor taken yet. 0 (the default) to {MAX_UPDATE_AGE_HOURS}.",
     )
+    credentials = CredentialIdsField(
+        required=False,
+        max_length=MAX_COLLECTION_CREDENTIALS,
+        help_text="Ids of the owner's credentials the collection reads private sources with, "
+        "in order: for each repository, a GitHub App installed on its owner, else the first "
+        "GitHub token, else the site's token; for a git host, the first git_basic credential "
+        "of that host. Another user's credential is refused.",
+    )
 
     class Meta:
         model = Collection
@@ -78,6 +92,7 @@ class CollectionSerializer(StrictModelSerializer):
             "review_updates",
             "min_update_age_hours",
             "block_findings",
+            "credentials",
             "created_at",
             "updated_at",
         ]
@@ -98,6 +113,18 @@ class CollectionSerializer(StrictModelSerializer):
     def validate_notify_url(self, value: str) -> str:
         return value.strip()
 
+    def validate_credentials(self, value: list[Any]) -> list[Credential]:
+        """The owner's own credentials only: anyone else's id is refused, naming it."""
+        owner = self.instance.owner if self.instance else self.context["request"].user
+        ids = list(dict.fromkeys(value))
+        found = {c.pk: c for c in Credential.objects.filter(owner=owner, pk__in=ids)}
+        unknown = [str(i) for i in ids if i not in found]
+        if unknown:
+            raise serializers.ValidationError(
+                [f"No credential {i} among the collection owner's credentials." for i in unknown]
+            )
+        return [found[i] for i in ids]
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # Checked after every field is valid: a taken name is a 409 conflict with what is stored,
         # which only makes sense for an otherwise valid request.
@@ -112,12 +139,27 @@ class CollectionSerializer(StrictModelSerializer):
         return attrs
 
     def save(self, **kwargs: Any) -> Collection:
+        credentials: list[Credential] | None = self.validated_data.pop("credentials", None)
         try:
             with transaction.atomic():
-                return super().save(**kwargs)
+                collection = super().save(**kwargs)
+                if credentials is not None:
+                    set_credentials(collection, credentials)
+                return collection
         except IntegrityError:
             # Two writers raced past validate(); the database constraint decided.
             raise _name_taken("You already have a collection with this name.") from None
+
+
+def set_credentials(collection: Collection, credentials: list[Credential]) -> None:
+    """Make `credentials` the collection's list, in this order (inside the caller's transaction)."""
+    CollectionCredential.objects.filter(collection=collection).delete()
+    CollectionCredential.objects.bulk_create(
+        CollectionCredential(collection=collection, credential=credential, position=position)
+        for position, credential in enumerate(credentials)
+    )
+    # A prefetched list read before the change would answer the old one.
+    getattr(collection, "_prefetched_objects_cache", {}).pop("credential_links", None)
 
 
 def _name_taken(message: str) -> AlreadyExists:

@@ -82,7 +82,8 @@ class CollectionViewSet(ReviewActions, viewsets.ModelViewSet):
     ordering_fields = ["name", "created_at", "updated_at"]
 
     def get_queryset(self) -> QuerySet[Collection]:
-        return with_artifact_count(visible_collections(self.request.user))
+        collections = with_artifact_count(visible_collections(self.request.user))
+        return collections.prefetch_related("credential_links")
 
     def perform_create(self, serializer: BaseSerializer[Collection]) -> None:
         serializer.save(owner=self.request.user)

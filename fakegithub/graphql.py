@@ -115,7 +115,8 @@ class _Resolvers(HistoryResolvers):
             if repo is None and moved is not None:
                 # GitHub's GraphQL API follows a rename to the repository's new name.
                 repo = self.store.by_id(moved)
-        if repo is None:
+        if repo is None or not self._ctx(info).can_read(repo):
+            # A private repository the token may not read is as absent as a missing one.
             raise GraphQLError(
                 f"Could not resolve to a Repository with the name '{owner}/{name}'.",
                 extensions={"type": "NOT_FOUND"},

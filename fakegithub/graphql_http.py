@@ -12,8 +12,8 @@ from .errors import GRAPHQL_AUTH_DOCS_URL, GRAPHQL_DOCS_URL, GitHubFailure
 from .faults import Faults
 from .graphql import GraphQLEndpoint
 from .graphql_schema import schema_path
+from .identities import Identities, Identity
 from .json_types import JSONObject
-from .quota import Quota
 from .responses import json_response
 
 _TIMEOUT_MESSAGE = (
@@ -28,7 +28,7 @@ class GraphQLService:
 
     endpoint: GraphQLEndpoint
     faults: Faults
-    quota: Quota
+    identities: Identities  # who each token is: its quota of points, what it may read
     stopping: threading.Event  # set when the fake stops: sleeping answers wake up
 
 
@@ -38,17 +38,25 @@ def _reply(status: int, body: JSONObject, headers: dict[str, str] | None = None)
     return response
 
 
-def _refusal(request: Request, authorization: str, authorized: bool) -> Response | None:
-    """GitHub's answer to a request that never reaches the query: wrong method, no token."""
+def _caller(service: GraphQLService, request: Request, authorization: str) -> Identity | Response:
+    """Who sends the query, or GitHub's answer to a request that never reaches it: wrong
+    method, no token, a token GitHub does not accept."""
     if request.method != "POST":
         return _reply(404, {"message": "Not Found", "documentation_url": GRAPHQL_DOCS_URL})
     if not authorization:
         # GitHub's GraphQL API has no anonymous access.
         message = "This endpoint requires you to be authenticated."
         return _reply(401, {"message": message, "documentation_url": GRAPHQL_AUTH_DOCS_URL})
-    if not authorized:
-        return _reply(401, {"message": "Bad credentials", "documentation_url": GRAPHQL_DOCS_URL})
-    return None
+    try:
+        identity = service.identities.identify(authorization)
+    except GitHubFailure as failure:
+        identity = None
+        message = failure.message
+    else:
+        message = "Bad credentials"
+    if identity is None:
+        return _reply(401, {"message": message, "documentation_url": GRAPHQL_DOCS_URL})
+    return identity
 
 
 def serve_graphql(
@@ -56,14 +64,13 @@ def serve_graphql(
     request: Request,
     *,
     authorization: str,
-    authorized: bool,
     timeout: float,
 ) -> Response:
     """One `POST /graphql`: auth, quota, validation, execution, GitHub's time budget."""
-    refused = _refusal(request, authorization, authorized)
-    if refused is not None:
-        return refused
-    quota = service.quota
+    caller = _caller(service, request, authorization)
+    if isinstance(caller, Response):
+        return caller
+    quota = caller.quota
     try:
         service.faults.raise_injected(request.path)
     except GitHubFailure as failure:
@@ -74,6 +81,8 @@ def serve_graphql(
         message = "GraphQL is not available: GitHub's schema is not installed (make graphql-schema)"
         return _reply(503, {"message": message, "documentation_url": GRAPHQL_DOCS_URL})
     budget = quota.graphql_budget()
+    # Private repositories the caller may not read are not there, as on GitHub.
+    budget.can_read = caller.can_read
     if budget.remaining <= 0:
         limited = {"type": "RATE_LIMITED", "message": "API rate limit exceeded for user ID 1."}
         return _reply(200, {"errors": [limited]}, quota.graphql_headers())

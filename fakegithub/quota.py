@@ -10,10 +10,12 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .errors import RATE_LIMIT_DOCS_URL, GitHubFailure
 from .json_types import JSONObject
+from .store import Repo
 
 # Requests without a token get a quota of their own, per address: 60 an hour.
 ANONYMOUS_RATE_LIMIT = 60
@@ -32,6 +34,8 @@ class QueryBudget:
     used: int = 0
     reset_at: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Which private repositories the caller may read (the others answer NOT_FOUND).
+    can_read: Callable[[Repo], bool] = field(default=lambda repo: not repo.private)
 
     def charge(self, count: int = 1) -> None:
         """Count ``count`` more resolved items (server time)."""
@@ -46,6 +50,14 @@ class Billed:
     limit: int
     remaining: int
     reset: int
+
+
+@dataclass
+class Bill:
+    """The quota a REST answer is billed to, as far as the caller is known."""
+
+    quota: Quota
+    identified: bool
 
 
 class Quota:

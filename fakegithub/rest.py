@@ -28,8 +28,9 @@ class RestRoutes:
         self.store = store
         self.base_url = base_url
 
-    def route(self, request: Request, authorized: bool) -> Response:
-        """Answer a repository request (a GET or HEAD with its token and quota checked)."""
+    def route(self, request: Request, can_read: Callable[[Repo], bool]) -> Response:
+        """Answer a repository request (a GET or HEAD with its token and quota checked), for a
+        caller who may read the repositories ``can_read`` says."""
         path = request.path
         with self.store.lock:
             match = re.fullmatch(r"/repos/([^/]+)/([^/]+)(/.*)?", path)
@@ -47,7 +48,7 @@ class RestRoutes:
                 rest = match[2] or ""
                 repo = self.store.by_id(int(match[1]))
             # GitHub hides private repositories from callers without access behind a 404.
-            if repo is None or (repo.private and not authorized):
+            if repo is None or not can_read(repo):
                 raise GitHubFailure(404)
             return self._repo_route(request, repo, rest)
 
@@ -67,7 +68,7 @@ class RestRoutes:
     def _repo_route(self, request: Request, repo: Repo, rest: str) -> Response:
         accept = request.headers.get("Accept", "")
         if rest in ("", "/"):
-            response = json_response(self._repo_body(repo))
+            response = json_response(self.repo_body(repo))
             response.headers["Last-Modified"] = format_datetime(
                 datetime.fromtimestamp(repo.updated_at, UTC), usegmt=True
             )
@@ -128,7 +129,7 @@ class RestRoutes:
     def _api(self, repo: Repo, tail: str) -> str:
         return f"{self.base_url()}/repos/{repo.full_name}{tail}"
 
-    def _repo_body(self, repo: Repo) -> JSONObject:
+    def repo_body(self, repo: Repo) -> JSONObject:
         license_body = None
         if repo.license_spdx:
             key, name = LICENSES.get(

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Self
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from .accounts import AccountRoutes
+from .apps import Apps
 from .endpoints import (
     API_VERSION,
     GRAPHQL_PATHS,
@@ -40,7 +42,8 @@ from .faults import Faults, Hold
 from .graphql import GraphQLEndpoint
 from .graphql_http import GraphQLService, serve_graphql
 from .graphql_schema import NODE_LIMIT, github_schema, schema_path
-from .quota import Quota
+from .identities import Identities, anyone_can_read
+from .quota import Bill, Quota
 from .responses import conditional, error_response, json_response
 from .rest import RestRoutes
 from .store import REPO_FIELDS, RepoStore
@@ -49,6 +52,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 __all__ = ["SECONDARY_LIMIT_DOCS_URL", "SECONDARY_LIMIT_MESSAGE", "FakeGitHub", "RequestRecord"]
+
 
 logger = logging.getLogger("fakegithub")
 
@@ -90,7 +94,7 @@ class FakeGitHub:
         token: str = "test-token",
     ) -> None:
         self.latency = latency
-        self.token = token
+        self._token = token
         self._port = port
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -100,6 +104,12 @@ class FakeGitHub:
         self._faults = Faults()
         self._quota = Quota(rate_limit)
         self._rest = RestRoutes(self._store, lambda: self.url)
+        # Whose each token is (the fake's own reads everything), and the GitHub Apps.
+        self._identities = Identities(token, self._quota)
+        self._apps = Apps(self._identities)
+        self._accounts = AccountRoutes(
+            self._store, self._apps, self._identities, self._rest, lambda: self.url
+        )
         self._records: list[RequestRecord] = []
         self._in_flight_paths: list[str] = []
         self.peak_in_flight = 0
@@ -109,7 +119,7 @@ class FakeGitHub:
         self.graphql_timeout = 10.0
         self.graphql_node_limit = NODE_LIMIT
         self._graphql = GraphQLService(
-            GraphQLEndpoint(self._store, self), self._faults, self._quota, self._stopping
+            GraphQLEndpoint(self._store, self), self._faults, self._identities, self._stopping
         )
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -272,6 +282,75 @@ class FakeGitHub:
         """Make recursive trees of this repository answer ``truncated: true``, listing less."""
         with self._store.lock:
             self._store.require(full_name).truncated = True
+
+    # -- tokens and GitHub Apps --------------------------------------------------------------
+
+    @property
+    def token(self) -> str:
+        """The fake's own token: it reads every repository, private ones included."""
+        return self._token
+
+    @token.setter
+    def token(self, value: str) -> None:
+        self._token = value
+        self._identities.set_own_token(value)
+
+    def add_token(
+        self,
+        token: str,
+        *,
+        login: str,
+        private: Iterable[str] | str = (),
+        rate_limit: int = 5000,
+    ) -> None:
+        """A user's token: every public repository, and the private ones named (``"all"``:
+        every one); its own quota of ``rate_limit`` requests (and GraphQL points) an hour."""
+        self._identities.add_token(token, login=login, private=private, rate_limit=rate_limit)
+
+    def revoke_token(self, token: str) -> None:
+        """GitHub answers ``401 Bad credentials`` to the token from now on."""
+        self._identities.revoke(token)
+
+    def add_app(self, app_id: int, public_key_pem: str, *, slug: str, owner: str = "") -> None:
+        """Register a GitHub App by the public half of its key (what GitHub keeps)."""
+        self._apps.add_app(app_id, public_key_pem, slug=slug, owner=owner or slug)
+
+    def install_app(
+        self,
+        app_id: int,
+        account: str,
+        *,
+        repositories: Iterable[str] | None = None,
+        rate_limit: int = 5000,
+    ) -> int:
+        """Install an App on ``account`` (every repository, or those named); its id."""
+        installation = self._apps.install(
+            app_id, account, repositories=repositories, rate_limit=rate_limit
+        )
+        return installation.id
+
+    @property
+    def app_token_lifetime(self) -> float:
+        """Seconds an installation token lives (GitHub: an hour)."""
+        return self._apps.token_lifetime
+
+    @app_token_lifetime.setter
+    def app_token_lifetime(self, seconds: float) -> None:
+        self._apps.token_lifetime = seconds
+
+    def minted_tokens(self) -> list[int]:
+        """The installation of every installation token minted so far, in order."""
+        return list(self._apps.minted)
+
+    def revoke_installation_tokens(self, installation_id: int) -> int:
+        """Revoke the installation's tokens (GitHub does so when a token is revoked early)."""
+        return self._apps.revoke_tokens(installation_id)
+
+    def remaining_for(self, token: str) -> int:
+        """REST requests left in the token's own quota."""
+        identity = self._identities.identify(f"Bearer {token}")
+        assert identity is not None
+        return identity.quota.remaining
 
     # -- rate limits -------------------------------------------------------------------------
 
@@ -448,19 +527,20 @@ class FakeGitHub:
                 self._graphql,
                 request,
                 authorization=authorization,
-                authorized=authorized,
                 timeout=self.graphql_timeout,
             )
         else:
-            response = self._rest_answer(request, authorization, authorized)
+            response = self._rest_answer(request, authorization)
         self._record(request, response, authorized)
         return response
 
-    def _rest_answer(self, request: Request, authorization: str, authorized: bool) -> Response:
+    def _rest_answer(self, request: Request, authorization: str) -> Response:
         """A REST answer with GitHub's rate-limit headers, billed to the caller's quota."""
         overrides: dict[str, str] = {}
+        # Until the caller is known, an answer counts as one without a token would.
+        bill = Bill(self._quota, identified=not self.token)
         try:
-            response = self._rest_route(request, authorization, authorized)
+            response = self._rest_route(request, authorization, bill)
         except GitHubFailure as failure:
             overrides = failure.headers
             response = error_response(failure)
@@ -468,8 +548,9 @@ class FakeGitHub:
         # /rate_limit is free, and so is a 304, but only for a request made with a token:
         # GitHub bills an unauthenticated 304 like any other answer.
         resource = rate_limit_resource(request.path)
-        billed = resource is not None and (response.status_code != 304 or not authorized)
-        figures = self._quota.bill_rest(identified=authorized or not self.token, billed=billed)
+        with_token = bill.identified and bool(authorization)
+        billed = resource is not None and (response.status_code != 304 or not with_token)
+        figures = bill.quota.bill_rest(identified=bill.identified, billed=billed)
         response.headers.update(
             {
                 "X-GitHub-Api-Version-Selected": API_VERSION,
@@ -485,16 +566,23 @@ class FakeGitHub:
         response.headers.update(overrides)
         return response
 
-    def _rest_route(self, request: Request, authorization: str, authorized: bool) -> Response:
+    def _rest_route(self, request: Request, authorization: str, bill: Bill) -> Response:
+        if self._accounts.serves(request.path):
+            self._faults.raise_injected(request.path)
+            answered = self._accounts.route(request, authorization)
+            if answered.quota is not None:
+                bill.quota, bill.identified = answered.quota, True
+            return answered.response
         if request.method not in ("GET", "HEAD"):
             raise GitHubFailure(404)
+        identity = self._identities.identify(authorization)
+        if identity is not None:
+            bill.quota, bill.identified = identity.quota, True
         if request.path == RATE_LIMIT_PATH:
-            return json_response(self._quota.rate_limit_body())
-        if authorization and not authorized:
-            raise GitHubFailure(401, "Bad credentials")
-        self._quota.check_rest(identified=authorized or not self.token, authorized=authorized)
+            return json_response(bill.quota.rate_limit_body())
+        bill.quota.check_rest(identified=bill.identified, authorized=identity is not None)
         self._faults.raise_injected(request.path)
-        return self._rest.route(request, authorized)
+        return self._rest.route(request, identity.can_read if identity else anyone_can_read)
 
     def _record(self, request: Request, response: Response, authorized: bool) -> None:
         record = RequestRecord(

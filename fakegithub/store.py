@@ -240,6 +240,10 @@ class RepoStore:
             raise KeyError(f"no repository {full_name}")
         return repo
 
+    def repos(self) -> list[Repo]:
+        """Every repository held, by current name."""
+        return sorted(self._repos.values(), key=lambda repo: repo.full_name.lower())
+
     def full_names(self) -> list[str]:
         """The repositories held, by their current names."""
         with self.lock:

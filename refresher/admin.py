@@ -21,6 +21,7 @@ from refresher.changes import FIELDS
 from refresher.entry_admin import ENTRIES_PAGE, entries_page, status_counts
 from refresher.exceptions import RollbackRefused
 from refresher.models import (
+    GitHubAppInstallation,
     GitHubQuota,
     HttpCacheEntry,
     Mode,
@@ -338,9 +339,11 @@ class GitHubQuotaAdmin(admin.ModelAdmin):
     say). Deleting the row only forgets what is known; the next answer from GitHub writes it again.
     """
 
-    list_display = ["api_url", "paused_until", "strikes", "updated_at"]
+    list_display = ["api_url", "kind", "account", "paused_until", "strikes", "updated_at"]
+    list_filter = ["kind"]
     readonly_fields = fields = (
         "api_url",
+        "kind",
         "account",
         "resources",
         "paused_until",
@@ -374,6 +377,19 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(GitHubAppInstallation)
+class GitHubAppInstallationAdmin(ReadOnlyAdmin):
+    """Where each App credential was found installed, and until when its kept token lasts.
+
+    The token itself is never shown; deleting a row makes the next run look the installation
+    up and mint a new token.
+    """
+
+    list_display = ["credential", "installation_id", "account", "expires_at", "updated_at"]
+    search_fields = ["account", "credential__name"]
+    readonly_fields = fields = ("credential", "installation_id", "account", "expires_at")
 
 
 @admin.register(NotificationDelivery)

@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from collections_app.models import Artifact, ArtifactType, Collection, validate_artifact_name
+from refresher.credentials.access import access_for, mark_used
 from refresher.engine import Refresher
 from refresher.exceptions import (
     InvalidRequest,
@@ -49,7 +50,9 @@ MARKETPLACE = ".claude-plugin/marketplace.json"
 PLUGIN_MANIFEST = ".claude-plugin/plugin.json"
 # Entry codes that say the repository, ref or path is not there (or not ours to read): they are
 # reported in the answer. Anything else (GitHub down, out of quota) is a 503.
-NOT_THERE = frozenset({"upstream_not_found", "upstream_forbidden", "upstream_unauthorized"})
+NOT_THERE = frozenset(
+    {"upstream_not_found", "upstream_forbidden", "upstream_unauthorized", "credentials_required"}
+)
 MAX_ARTIFACTS = 1000
 _ORDER = {kind: i for i, kind in enumerate(ArtifactType.values)}
 # The directories (relative to a root) whose files are agents, commands and hooks.
@@ -265,6 +268,8 @@ def discover(
         cache=cache,
         concurrency=settings.REFRESH_CONCURRENCY,
         deadline=time.monotonic() + settings.REFRESH_INLINE_DEADLINE,
+        # The repository is read with the collection's credentials, as its refreshes are.
+        access=access_for(collection),
     )
     browser = provider.browser(context)
     try:
@@ -275,6 +280,7 @@ def discover(
         found = _find(snapshot, browser, source)
     finally:
         cache.flush()
+        mark_used(provider.used_credentials)
     if request.types:
         found = [f for f in found if f.type is None or f.type in request.types]
     _name_check(found)

@@ -24,6 +24,7 @@ from django.db.models import QuerySet
 from collections_app.models import Artifact, Collection
 from refresher.apply import apply_decisions
 from refresher.changes import FIELDS
+from refresher.credentials.access import access_for, mark_used
 from refresher.evaluate import Decision, errored, evaluate, skipped
 from refresher.exceptions import InvalidSource, UpstreamUnavailable
 from refresher.models import Mode, RefreshRun, Trigger
@@ -32,6 +33,7 @@ from refresher.runs import Requester, fail_run, heartbeat, start_run
 from refresher.sources import SHA_RE, SourceKind, parse_source
 from refresher.updates.record import record_review
 from refresher.updates.step import Reviewed, review
+from refresher.upstream.access import Access
 from refresher.upstream.httpcache import HttpCache
 from refresher.upstream.inspect import History, HistoryAsk, Inspect, Inspection
 from refresher.upstream.provider import (
@@ -249,7 +251,8 @@ class Refresher:
         started = time.monotonic()
         options = options_of(run)
         selection = self._select(run, options)
-        unavailable = self._unavailable(selection.targets)
+        access = access_for(run.collection) if selection.targets else Access()
+        unavailable = self._unavailable(selection.targets, access)
         if unavailable is not None:
             return self._refuse(run, unavailable)
         beat = _Heartbeat(
@@ -259,7 +262,9 @@ class Refresher:
             progress=progress,
         )
         deadline = started + deadline_seconds if deadline_seconds else None
-        reads = self._read_all(selection.targets, deadline=deadline, on_progress=beat)
+        reads = self._read_all(
+            selection.targets, deadline=deadline, on_progress=beat, access=access
+        )
         decisions = self._decide(selection, reads, options)
         # Nothing could be read, and only because upstream was down or out of quota.
         unreachable = bool(reads) and all(
@@ -267,7 +272,9 @@ class Refresher:
             for d in decisions
             if d.artifact_id in reads
         )
-        reviewed = self._review(run, options, selection, reads, decisions, deadline=deadline)
+        reviewed = self._review(
+            run, options, selection, reads, decisions, deadline=deadline, access=access
+        )
         return RunResult(self._record(run, reviewed, options), unreachable=unreachable)
 
     def _select(self, run: RefreshRun, options: RefreshOptions) -> Selection:
@@ -294,11 +301,11 @@ class Refresher:
                 settled[artifact.id] = skipped(artifact, reason, current_sha=artifact.resolved_sha)
         return Selection(artifacts=artifacts, targets=targets, settled=settled)
 
-    def _unavailable(self, targets: Sequence[Target]) -> Unavailable | None:
+    def _unavailable(self, targets: Sequence[Target], access: Access) -> Unavailable | None:
         """Why the run must not send anything at all (a shared pause or spent quota), or None."""
         for provider in self.providers:
             if any(self._by_kind[t.source.kind] is provider for t in targets):
-                unavailable = provider.unavailable()
+                unavailable = provider.unavailable(access)
                 if unavailable is not None:
                     return unavailable
         return None
@@ -320,14 +327,21 @@ class Refresher:
         *,
         deadline: float | None,
         on_progress: Callable[[int], None],
+        access: Access,
     ) -> dict[uuid.UUID, UpstreamRead]:
-        """Read every target, no transaction open; the run's HTTP cache is saved once after."""
+        """Read every target, no transaction open; the run's HTTP cache is saved once after,
+        and the credentials read with are marked used."""
         cache = HttpCache()
         context = ReadContext(
-            cache=cache, concurrency=self.concurrency, deadline=deadline, on_progress=on_progress
+            cache=cache,
+            concurrency=self.concurrency,
+            deadline=deadline,
+            on_progress=on_progress,
+            access=access,
         )
         reads = self._read(list(targets), context)
         cache.flush()
+        mark_used({c for p in self.providers for c in p.used_credentials})
         return reads
 
     def _read(self, targets: list[Target], context: ReadContext) -> dict[uuid.UUID, UpstreamRead]:
@@ -359,9 +373,11 @@ class Refresher:
         decisions: list[Decision],
         *,
         deadline: float | None,
+        access: Access,
     ) -> Reviewed:
-        """Judge the new content the run found before anything is written (SPEC 17)."""
-        inspector = _Inspector(self, concurrency=self.concurrency, deadline=deadline)
+        """Judge the new content the run found before anything is written (SPEC 17), asking
+        upstream as the run read it (the same credential for each repository)."""
+        inspector = _Inspector(self, concurrency=self.concurrency, deadline=deadline, access=access)
         try:
             return review(
                 run=run,
@@ -411,16 +427,29 @@ class _Inspector:
     """The review step's questions, handed to the provider of each source's kind, with one HTTP
     cache for the step (made on the first question, saved once at its end)."""
 
-    def __init__(self, refresher: "Refresher", *, concurrency: int, deadline: float | None):
+    def __init__(
+        self,
+        refresher: "Refresher",
+        *,
+        concurrency: int,
+        deadline: float | None,
+        access: Access,
+    ):
         self.refresher = refresher
         self.concurrency = concurrency
         self.deadline = deadline
+        self.access = access
         self._cache: HttpCache | None = None
 
     def _context(self) -> ReadContext:
         if self._cache is None:
             self._cache = HttpCache()
-        return ReadContext(cache=self._cache, concurrency=self.concurrency, deadline=self.deadline)
+        return ReadContext(
+            cache=self._cache,
+            concurrency=self.concurrency,
+            deadline=self.deadline,
+            access=self.access,
+        )
 
     def _routed[A: (Inspect, HistoryAsk)](self, asks: Sequence[A]) -> dict[Provider, list[A]]:
         by_provider: dict[Provider, list[A]] = {}

@@ -201,3 +201,42 @@ class InvalidPush(RefresherError, ValueError):
     """A GitHub push payload without the parts matching needs."""
 
     code = "invalid_request"
+
+
+# -- credentials (SPEC 16) ----------------------------------------------------------------------
+
+
+class CredentialsDisabled(ServiceError):
+    """The site has no CREDENTIAL_KEYS, so it cannot keep a secret safely: nothing is stored."""
+
+    code = "credentials_disabled"
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This site stores no credentials: CREDENTIAL_KEYS is not set. An operator sets it to a "
+            "Fernet key (see .env.example) to enable them.",
+            details={"setting": "CREDENTIAL_KEYS"},
+        )
+
+
+class SecretUnreadable(RefresherError):
+    """A stored secret that none of CREDENTIAL_KEYS decrypts (a key was removed too early)."""
+
+    code = "secret_unreadable"
+
+
+class AppKeyError(RefresherError, ValueError):
+    """A GitHub App private key the site cannot sign with; the message says why, never the key."""
+
+    code = "invalid_app_key"
+
+
+class InvalidCredential(RefresherError, ValueError):
+    """A value a credential cannot hold; `field` names it for the error's details."""
+
+    code = "invalid_credential"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field

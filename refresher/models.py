@@ -60,7 +60,11 @@ class EntryErrorCode(models.TextChoices):
     INVALID_SOURCE = "invalid_source", "The stored source is not a valid spec"
     UPSTREAM_NOT_FOUND = "upstream_not_found", "Repository, ref or path not found upstream"
     UPSTREAM_FORBIDDEN = "upstream_forbidden", "Upstream refused access"
-    UPSTREAM_UNAUTHORIZED = "upstream_unauthorized", "GitHub refused the token (401)"
+    UPSTREAM_UNAUTHORIZED = "upstream_unauthorized", "Upstream refused the credential (401)"
+    CREDENTIALS_REQUIRED = (
+        "credentials_required",
+        "A private repository the collection has no credential of its own for",
+    )
     RATE_LIMITED = "rate_limited", "GitHub's rate limit stopped the read"
     UPSTREAM_UNAVAILABLE = "upstream_unavailable", "Upstream could not be reached"
     INVALID_METADATA = "invalid_metadata", "The main file could not be parsed"
@@ -303,15 +307,20 @@ class WorkerHeartbeat(models.Model):
 
 
 class GitHubQuota(models.Model):
-    """The last known GitHub rate-limit state of one token, shared by every process.
+    """The last known GitHub rate-limit state of one account, shared by every process.
+
+    An account is what GitHub counts requests against: the site's token, a user's token, or an
+    App installation (each has its own hour).
 
     Written by runs when GitHub reports something others must know (a secondary-limit pause, an
     exhausted resource) and at the end of their reads; read at the start of every run and before
-    every wave of requests. `account` is a fingerprint of the API URL and the token, never the
-    token itself.
+    every wave of requests. `account` is a fingerprint of the API URL and the token (or the
+    installation's id), never the token itself.
     """
 
     account = models.CharField(max_length=64, unique=True)
+    # Whose quota: the site's own token, a user's token, or a GitHub App installation's.
+    kind = models.CharField(max_length=16, blank=True, default="site")
     api_url = models.CharField(max_length=300, blank=True, default="")
     # {resource: {"limit": int, "remaining": int, "reset_at": ISO 8601}} per GitHub resource.
     resources = models.JSONField(default=dict, blank=True)
@@ -385,3 +394,34 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.delivery_id}"
+
+
+class GitHubAppInstallation(models.Model):
+    """An installation of a credential's GitHub App, and its latest access token.
+
+    Runs find the installation that covers a repository's owner once and keep it here, with the
+    installation token minted for it (encrypted like every secret) until five minutes before it
+    expires, so every process shares one token per installation instead of minting its own.
+    """
+
+    credential = models.ForeignKey(
+        "collections_app.Credential", on_delete=models.CASCADE, related_name="installations"
+    )
+    installation_id = models.PositiveBigIntegerField()
+    # The user or organisation the app is installed on (lower-cased login).
+    account = models.CharField(max_length=100)
+    token_encrypted = models.TextField(blank=True, default="")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "GitHub App installation"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credential", "installation_id"], name="installation_once_per_credential"
+            )
+        ]
+        indexes = [models.Index(fields=["credential", "account"], name="installation_account")]
+
+    def __str__(self) -> str:
+        return f"installation {self.installation_id} on {self.account}"

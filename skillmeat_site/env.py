@@ -6,6 +6,7 @@ deployment shows up at start-up instead of as a strange default. A variable that
 exported empty variable, means "use the default", never "parse the empty string".
 """
 
+import base64
 import os
 from pathlib import Path
 
@@ -98,3 +99,21 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return value
+
+
+def env_fernet_keys(name: str) -> list[str]:
+    """Comma-separated Fernet keys (32 bytes in url-safe base64, as `Fernet.generate_key()`
+    makes them). A malformed key stops the site with its position, never its value: the
+    message may reach a log."""
+    keys = env_list(name, [])
+    for position, key in enumerate(keys, start=1):
+        try:
+            raw = base64.urlsafe_b64decode(key.encode("ascii"))
+        except (ValueError, UnicodeError):
+            raw = b""
+        if len(key) != 44 or len(raw) != 32:
+            raise ImproperlyConfigured(
+                f"{name}: key {position} of {len(keys)} is not a Fernet key (32 bytes in "
+                "url-safe base64, 44 characters)"
+            )
+    return keys

@@ -4,8 +4,9 @@ Only the database decides the status code (503 when it does not answer): a load 
 take a web process out of rotation for that, not because the worker or GitHub is in trouble. The
 rest is for operators and monitoring: how long ago a task worker was last seen, how long the
 oldest queued run has waited, and GitHub's state as every process shares it (token set or
-missing, the last known remaining quota per resource, a secondary-limit pause). Three small
-queries answer it all.
+missing, the last known remaining quota per resource, a secondary-limit pause), for the site's
+token and for each other account runs read with (users' tokens, App installations, named by
+fingerprint only). Three small queries answer it all.
 """
 
 from datetime import datetime
@@ -38,6 +39,7 @@ def github_state(*, shared: bool = True) -> dict[str, Any]:
         "api_url": settings.GITHUB_API_URL,
         "resources": {},
         "paused_until": None,
+        "accounts": [],
     }
 
 

@@ -11,6 +11,7 @@ import dj_database_url
 from skillmeat_site.env import (
     env_bool,
     env_choice,
+    env_fernet_keys,
     env_float,
     env_int,
     env_list,
@@ -223,6 +224,7 @@ SPECTACULAR_SETTINGS = {
         "RunTriggerEnum": "refresher.models.Trigger.choices",
         "DiscoveryStatusEnum": "collections_app.discovery_serializers.DISCOVERY_STATUSES",
         "EntryErrorCodeEnum": "refresher.models.EntryErrorCode.choices",
+        "CredentialKindEnum": "collections_app.models.CredentialKind.choices",
     },
 }
 
@@ -246,6 +248,14 @@ GITHUB_WEB_URL = env_str("GITHUB_WEB_URL", default_github_web_url(GITHUB_API_URL
 # GitHub's GraphQL endpoint (SPEC 10). Empty: derived from GITHUB_API_URL when the client is
 # built (`/graphql` beside it; `/api/v3` becomes `/api/graphql`), so the two always agree.
 GITHUB_GRAPHQL_URL = env_str("GITHUB_GRAPHQL_URL").rstrip("/")
+# Credentials users store for private repositories (SPEC 16) are encrypted with these Fernet
+# keys: the first encrypts, every one decrypts (`manage.py rotate_credential_keys` re-encrypts
+# with the first). Empty: no credential can be stored.
+CREDENTIAL_KEYS = env_fernet_keys("CREDENTIAL_KEYS")
+# Whose collections the site's own GITHUB_TOKEN may read private repositories for: `staff`
+# (collections of staff users), `all`, or `none`. Everyone else reads private repositories with
+# a credential of their own.
+SITE_TOKEN_PRIVATE_REPOS = env_choice("SITE_TOKEN_PRIVATE_REPOS", "staff", ("staff", "all", "none"))
 # Which read plan reads GitHub: graphql (needs a token), rest, or auto (graphql with a token).
 REFRESH_UPSTREAM = env_choice("REFRESH_UPSTREAM", "auto", ("auto", "graphql", "rest"))
 

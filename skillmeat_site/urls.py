@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from collections_app.credential_views import CredentialViewSet
 from collections_app.refresh_views import RefreshRunViewSet
 from collections_app.views import ArtifactViewSet, CollectionViewSet
 from collections_app.webhook_views import GitHubWebhookView
@@ -21,6 +22,7 @@ router = OptionalSlashRouter()
 router.register("collections", CollectionViewSet, basename="collection")
 router.register("artifacts", ArtifactViewSet, basename="artifact")
 router.register("refresh-runs", RefreshRunViewSet, basename="refresh-run")
+router.register("credentials", CredentialViewSet, basename="credential")
 
 urlpatterns = [
     path("", include("skillmeat_site.home")),

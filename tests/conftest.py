@@ -85,3 +85,20 @@ def github(request, settings, read_plan):
         breaches = graphql_breaches(fake)
         if breaches:
             pytest.fail("GraphQL did not do the reading: " + "; ".join(breaches[:5]))
+
+
+@pytest.fixture
+def credential_keys(settings) -> list[str]:
+    """CREDENTIAL_KEYS set to one fresh Fernet key, so credentials can be stored."""
+    from cryptography.fernet import Fernet
+
+    settings.CREDENTIAL_KEYS = [Fernet.generate_key().decode()]
+    return settings.CREDENTIAL_KEYS
+
+
+@pytest.fixture(scope="session")
+def app_private_key() -> str:
+    """A GitHub App's private key as GitHub hands it out: RSA 2048, PEM (PKCS#1)."""
+    from tests.credentials_support import new_app_key
+
+    return new_app_key()

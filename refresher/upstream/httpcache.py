@@ -65,6 +65,12 @@ class HttpCache:
         self._entries[key] = answer
         self._dirty[key] = answer
 
+    def discard(self, key: str) -> None:
+        """Forget an answer this run must not keep or share (one it was not allowed to read)."""
+        self._entries.pop(key, None)
+        self._dirty.pop(key, None)
+        self._touch.discard(key)
+
     def flush(self) -> int:
         """Write new and revalidated answers back (one upsert per batch), and mark the entries
         this run used (one update, when any is due); returns the number of answers written."""

@@ -10,11 +10,12 @@ request may go out now) and `RateLimitSnapshot` (what the run's record shows).
 import math
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, TypedDict
 
 from refresher.sources import SourceKind
+from refresher.upstream.access import Access
 from refresher.upstream.browse import Browser
 from refresher.upstream.httpcache import HttpCache
 from refresher.upstream.inspect import History, HistoryAsk, Inspect, Inspection
@@ -23,12 +24,14 @@ from refresher.upstream.reads import Target, UpstreamRead
 
 @dataclass(frozen=True, slots=True)
 class ReadContext:
-    """What one run gives every reader: its HTTP cache, parallelism, deadline and progress."""
+    """What one run gives every reader: its HTTP cache, parallelism, deadline and progress, and
+    what it may read private sources with (its collection's credentials)."""
 
     cache: HttpCache
     concurrency: int
     deadline: float | None = None  # time.monotonic() value, or None for no deadline
     on_progress: Callable[[int], None] | None = None
+    access: Access = field(default_factory=Access)
 
 
 def seconds_until(moment: datetime) -> int:
@@ -81,10 +84,12 @@ class RateLimitSnapshot:
 class Provider(Protocol):
     """Reads (and browses) the sources of some kinds.
 
-    `read` answers every target it is given, read or not (an error or a skip says why).
-    `unavailable` is asked before a run sends anything: a provider whose shared quota is paused or
-    spent answers why, and the run ends at once without a request. `retry_after` and `rate_limit`
-    describe the quota as the provider last saw it (None for providers without one).
+    `read` answers every target it is given, read or not (an error or a skip says why), reading
+    each as the credential of the context's `access` that SPEC 16 picks for it. `unavailable` is
+    asked before a run with that access sends anything: a provider whose shared quota is paused
+    or spent answers why, and the run ends at once without a request. `retry_after` and
+    `rate_limit` describe the quota as the provider last saw it (None for providers without
+    one). `used_credentials` are the ids of the credentials it has read with.
     """
 
     @property
@@ -94,7 +99,10 @@ class Provider(Protocol):
         self, targets: Sequence[Target], context: ReadContext
     ) -> dict[uuid.UUID, UpstreamRead]: ...
 
-    def unavailable(self) -> Unavailable | None: ...
+    def unavailable(self, access: Access) -> Unavailable | None: ...
+
+    @property
+    def used_credentials(self) -> set[uuid.UUID]: ...
 
     def retry_after(self) -> int | None: ...
 

@@ -9,16 +9,24 @@ refuses valid input must show up as a failed case, not be hidden by the hook agr
 Where the specification is silent the grammar is narrow (it calls fewer values valid), so that
 every value it calls valid is one a user may rightly expect to be accepted.
 
-- an artifact's `source`: a source spec (SPEC 3, 12). Git sources are never valid on the test site:
-  it allows no git host (GIT_ALLOWED_HOSTS is empty, so nothing leaves the machine) and no local
-  repository;
+- an artifact's `source`: a source spec (SPEC 3, 12). Git sources are never called valid here: the
+  test site allows no local repository and one git host only, a name nobody resolves (for git
+  logins), so nothing leaves the machine;
 - discovery's `source`: a GitHub repository the test's GitHub fake holds (a valid GitHub spec is
   sent as generated; the fake answers for it);
 - a collection's `refresh_schedule`: a cron expression (SPEC 13) firing no more often than
   REFRESH_SCHEDULE_MIN_MINUTES;
 - a collection's `notify_url`: an http(s) URL (the test site sets NOTIFY_ALLOW_PRIVATE) on a
   global, private or loopback address. A host *name* is replaced by 127.0.0.1, keeping the rest of
-  the URL as generated, so that no generated name is looked up in the DNS.
+  the URL as generated, so that no generated name is looked up in the DNS;
+- a collection's `credentials`: ids of credentials its owner holds (SPEC 16). No generated id is
+  one, and the run may delete the one the test stores at any time: a list is always swapped for
+  an empty one;
+- a credential's `private_key`: an unencrypted RSA key in PEM (SPEC 16), which no generated text
+  is: always swapped for one made here, once; and a git login's `host`: one of
+  GIT_ALLOWED_HOSTS, which on the test site is one name nobody resolves (so that no git source
+  or login reaches the network): always swapped for it. What a credential is tried on (`source`
+  of its test) is a GitHub spec as for discovery: one the test's fake holds when it is not one.
 
 An imported manifest is left as generated: see schemathesis.toml for how its one check is set.
 """
@@ -28,10 +36,13 @@ from __future__ import annotations
 import ipaddress
 import re
 from datetime import date, timedelta
+from functools import cache
 from itertools import pairwise
 from typing import Any
 
 import schemathesis
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 VALID_SOURCES = (
     "",
@@ -47,6 +58,7 @@ VALID_SCHEDULES = ("", "@daily", "0 */6 * * *")
 NOTIFY_URL = "http://127.0.0.1:9/notify"
 NOTIFY_URL_MAX_LENGTH = 2000
 SCHEDULE_MIN_MINUTES = 15  # the site's default, which the test leaves as it is
+CONTRACT_GIT_HOST = "git.contract.invalid"  # `.invalid` never resolves (RFC 2606)
 LOOPBACK = "127.0.0.1"
 
 # -- source specs (SPEC 3) -----------------------------------------------------------------------
@@ -379,12 +391,43 @@ def _swap_keep_fresh_settings(body: dict[str, Any]) -> None:
         body["notify_url"] = url if notify_url_valid(url) else NOTIFY_URL
 
 
+@cache
+def _app_key() -> str:
+    """An App private key as GitHub gives it (the hooks run without Django, so made here)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def _swap_credential_values(body: dict[str, Any]) -> None:
+    if _schema_valid_text(body.get("private_key"), 16_384):
+        body["private_key"] = _app_key()
+    if _schema_valid_text(body.get("host"), 300) and body.get("host"):
+        body["host"] = CONTRACT_GIT_HOST
+    source = body.get("source")  # what a credential is tried on: any repository spec
+    if _schema_valid_text(source, 500) and not github_spec(source):
+        body["source"] = DISCOVERABLE[len(source) % len(DISCOVERABLE)]
+
+
+def _swap_collection_credentials(body: dict[str, Any]) -> None:
+    listed = body.get("credentials")
+    if isinstance(listed, list) and listed and all(isinstance(i, str) for i in listed):
+        body["credentials"] = []
+
+
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     path = case.operation.path
     body = case.body
     if isinstance(body, dict) and path.startswith("/api/v1/collections/"):
         _swap_keep_fresh_settings(body)
+        _swap_collection_credentials(body)
+    if isinstance(body, dict) and path.startswith("/api/v1/credentials/"):
+        _swap_credential_values(body)
+        return
     if not isinstance(body, dict) or not _schema_valid_text(body.get("source")):
         return  # no source, or one the schema refuses: a negative case, sent as generated
     source = body["source"]

@@ -165,6 +165,8 @@ def test_the_admin_edits_the_settings_and_keeps_the_secret_write_only(admin_clie
         "refresh_on_push": "on",
         "notify_url": "",
         "notify_secret": "",
+        "credential_links-TOTAL_FORMS": "0",
+        "credential_links-INITIAL_FORMS": "0",
         "artifacts-TOTAL_FORMS": "0",
         "artifacts-INITIAL_FORMS": "0",
     }

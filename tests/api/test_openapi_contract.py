@@ -27,11 +27,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from rest_framework.authtoken.models import Token
 
 from collections_app.refresh_views import RefreshThrottle
 from fakegithub import FakeGitHub, add_demo_repos
+from tests.api.contract_hooks import CONTRACT_GIT_HOST
 from tests.conftest import client_for
+from tests.credentials_support import make_credential
 from tests.factories import ArtifactFactory, CollectionFactory, UserFactory
 
 pytestmark = [pytest.mark.contract, pytest.mark.django_db(transaction=True)]
@@ -56,6 +59,9 @@ def fake_github(settings):
     # Webhooks on, so their refusals are the signature's; notifications may go to loopback.
     settings.GITHUB_WEBHOOK_SECRET = "contract-webhook-secret"
     settings.NOTIFY_ALLOW_PRIVATE = True
+    # Credentials can be stored, and git logins are for one host nobody can resolve.
+    settings.CREDENTIAL_KEYS = [Fernet.generate_key().decode()]
+    settings.GIT_ALLOWED_HOSTS = [CONTRACT_GIT_HOST]
     yield fake
     fake.stop()
 
@@ -82,6 +88,7 @@ def contract_data(fake_github, monkeypatch) -> dict[str, str]:
         )
     # Another user's collection: every operation must keep it out of the owner's sight.
     CollectionFactory(owner=UserFactory(username="contract-other"), name="Not yours")
+    make_credential(owner, name="Contract token")
 
     refreshed = client_for(owner).post(
         f"/api/v1/collections/{collection.id}/refresh", {}, format="json"

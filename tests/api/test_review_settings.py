@@ -95,6 +95,8 @@ def test_the_admin_shows_and_saves_the_review_settings(admin_client, collection)
         "block_findings": "high",
         "artifacts-TOTAL_FORMS": "0",
         "artifacts-INITIAL_FORMS": "0",
+        "credential_links-TOTAL_FORMS": "0",
+        "credential_links-INITIAL_FORMS": "0",
     }
     saved = admin_client.post(change, form)
     assert saved.status_code == 302, saved.content.decode()[:2000]

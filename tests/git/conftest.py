@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.git.https_host import Certificate, make_certificate
 from tests.gitrepo import LocalRepo
 
 
@@ -18,3 +19,9 @@ def git_site(settings, tmp_path_factory):
 @pytest.fixture
 def upstream(tmp_path_factory, git_site) -> LocalRepo:
     return LocalRepo(tmp_path_factory.mktemp("upstream") / "acme" / "skills")
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory) -> Certificate:
+    """A self-signed certificate for 127.0.0.1 (openssl), for the https git hosts of tests."""
+    return make_certificate(tmp_path_factory.mktemp("tls"))

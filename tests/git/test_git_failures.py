@@ -6,15 +6,11 @@ end as its entry's error code, without git prompting for credentials, while the 
 is read and applied.
 """
 
-import shutil
 import socket
-import ssl
-import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -22,38 +18,13 @@ from refresher.models import EntryStatus, RefreshRun
 from refresher.options import RefreshOptions
 from refresher.service import refresh_now
 from tests.factories import ArtifactFactory, CollectionFactory
+from tests.git.https_host import needs_openssl, serve_tls
 from tests.gitrepo import LocalRepo
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command"),
-]
+pytestmark = [pytest.mark.django_db, needs_openssl]
 
 DESCRIPTION = "Read from the healthy repository"
 SKILL = f"---\ndescription: {DESCRIPTION}\n---\nBody.\n"
-
-
-@dataclass(frozen=True)
-class Certificate:
-    key: Path
-    cert: Path
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory) -> Certificate:
-    """A self-signed certificate for 127.0.0.1, made with openssl for this module."""
-    directory = tmp_path_factory.mktemp("tls")
-    made = Certificate(directory / "key.pem", directory / "cert.pem")
-    command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
-    command += ["-keyout", str(made.key), "-out", str(made.cert), "-subj", "/CN=127.0.0.1"]
-    command += ["-addext", "subjectAltName=IP:127.0.0.1"]
-    subprocess.run(
-        command,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    return made
 
 
 @dataclass
@@ -81,16 +52,8 @@ def auth_server(certificate) -> Iterator[AuthRequiredServer]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(certificate.cert, certificate.key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield AuthRequiredServer(server.server_address[1], seen)
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
+    with serve_tls(Handler, certificate) as server:
+        yield AuthRequiredServer(server.server_address[1], seen)
 
 
 @dataclass

@@ -343,6 +343,7 @@ class NoGitHub:
 
     kinds = frozenset({SourceKind.GITHUB})
     rate_limit = None
+    used_credentials: frozenset = frozenset()
 
     def read(self, targets, context):
         raise AssertionError("GitHub was asked about a git source")
@@ -350,7 +351,7 @@ class NoGitHub:
     def browser(self, context):
         raise AssertionError("GitHub was asked about a git source")
 
-    def unavailable(self):
+    def unavailable(self, access):
         return None
 
     def retry_after(self):

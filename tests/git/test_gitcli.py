@@ -93,3 +93,36 @@ def test_the_runner_does_not_inherit_the_callers_environment(git, monkeypatch):
         "GIT_ALLOW_PROTOCOL", "GIT_PROTOCOL_FROM_USER", "GIT_SSH_COMMAND",
     }  # fmt: skip
     assert os.environ["GIT_DIR"] == "/tmp/elsewhere"
+
+
+def test_a_login_reaches_git_through_its_environment_only(tmp_path):
+    """The wrapper sees what any process listing would: the arguments; the login is not there."""
+    from refresher.secrets import Secret
+    from refresher.upstream.git.cli import GitLogin
+
+    seen = tmp_path / "seen"
+    wrapper = tmp_path / "git-wrapper"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'printf "%s\\n" "$@" >> {seen}\n'
+        f'printf "%s\\n" "$GIT_CONFIG_KEY_0" >> {seen}.env\n'
+        'exec git "$@"\n'
+    )
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    git = Git(binary=str(wrapper), timeout=20, home=tmp_path / "home")
+    login = GitLogin("git.example.com:8443", "bot", Secret("pa55-word-in-env-only"))
+
+    out = git.run(
+        ["config", "--get", "http.https://git.example.com:8443/.extraheader"], login=login
+    )
+
+    assert out.decode().strip().startswith("Authorization: Basic ")
+    assert "pa55-word-in-env-only" not in seen.read_text()
+    assert "http.https://git.example.com:8443/.extraHeader" in (tmp_path / "seen.env").read_text()
+    assert "GIT_CONFIG_KEY_0" not in git.environment()  # only a run with a login carries one
+
+
+def test_a_refused_login_and_a_missing_one_are_told_apart():
+    stderr = "fatal: Authentication failed for 'https://h/x.git/'"
+    assert classify(stderr, login=True) == "upstream_unauthorized"
+    assert classify(stderr) == "upstream_forbidden"

@@ -30,6 +30,7 @@ def test_a_fresh_site_is_healthy_with_no_worker_seen_and_nothing_queued(client, 
                 "api_url": settings.GITHUB_API_URL,
                 "resources": {},
                 "paused_until": None,
+                "accounts": [],
             },
         }
 

@@ -12,6 +12,7 @@ pytestmark = pytest.mark.django_db
 #   1  fail abandoned runs of this collection (UPDATE)
 #   3  insert the run (SAVEPOINT, INSERT, RELEASE)
 #   1  select the collection's artifacts
+#   1  the collection's credentials and its owner's staff flag (what the run reads with)
 #   1  read the quota every process shares (may GitHub be asked at all?)
 #   1  record the run's total (progress for anyone polling it)
 #   4  per wave (repositories, refs, trees, blobs): load the wave's cached answers
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.django_db
 #   1  RELEASE SAVEPOINT
 #   1  re-read the finished run
 #   1  are pushes waiting for the collection to be free? (refresher.triggers.pending)
-EXPECTED_QUERIES = 30
+EXPECTED_QUERIES = 31
 
 
 def setup_upstream(github, n: int) -> None:

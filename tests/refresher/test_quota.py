@@ -379,6 +379,7 @@ def test_healthz_shows_the_token_the_known_quota_and_a_pause(client, github, set
             "graphql": {"limit": 5000, "remaining": 4990, "reset_at": reset.strftime(zulu)},
         },
         "paused_until": until.strftime(zulu),
+        "accounts": [],
     }
     assert github.token not in str(body)
 

@@ -31,9 +31,10 @@ def held_run(github, user, n: int):
 
 
 # The queries of a scheduled sync that holds every artifact's new content for review:
-#  18  the plain refresh up to its reads (tests/refresher/test_query_count.py): failing
-#      abandoned runs, inserting the run, the artifacts, the shared quota, the run's total,
-#      the waves' cached answers and quota reads, sharing the quota spent, the new cached answers
+#  19  the plain refresh up to its reads (tests/refresher/test_query_count.py): failing
+#      abandoned runs, inserting the run, the artifacts, the collection's credentials, the
+#      shared quota, the run's total, the waves' cached answers and quota reads, sharing the
+#      quota spent, the new cached answers
 #   1  the proposals the artifacts have (review step)
 #   1  the cached trees of both commits (files at both, for the findings)
 #   1  the cached commit lists, then sending the commit-list requests
@@ -53,7 +54,7 @@ def held_run(github, user, n: int):
 #   1  re-read the finished run
 #   1  pushes waiting for the collection (refresher.triggers.pending)
 #   1  the collection, for a notification of a scheduled run (refresher.triggers.notify)
-EXPECTED_QUERIES = 37
+EXPECTED_QUERIES = 38
 
 
 @pytest.mark.parametrize("n", [1, 50])

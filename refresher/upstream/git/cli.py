@@ -7,15 +7,18 @@ transport (and file, when local repositories are allowed), redirects refused, re
 checked, and a timeout after which the whole process group is killed.
 """
 
+import base64
 import os
 import signal
 import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from refresher.exceptions import GitFailed
+from refresher.secrets import Secret
 
-__all__ = ["Git", "GitFailed", "classify"]
+__all__ = ["Git", "GitFailed", "GitLogin", "classify"]
 
 # Stderr phrases by which git (and the hosts behind it) say a repository does not exist or
 # needs credentials we do not have; anything else that fails is taken as transient.
@@ -39,13 +42,40 @@ _FORBIDDEN = (
 MAX_STDERR = 2000
 
 
-def classify(stderr: str) -> str:
+def classify(stderr: str, *, login: bool = False) -> str:
+    """The entry code of a failed git command, from what it printed.
+
+    A host that asks for credentials refused the login we sent (`upstream_unauthorized`), or,
+    when we sent none, does not let us in (`upstream_forbidden`).
+    """
     text = stderr.lower()
     if any(phrase in text for phrase in _FORBIDDEN):
-        return "upstream_forbidden"
+        return "upstream_unauthorized" if login else "upstream_forbidden"
     if any(phrase in text for phrase in _NOT_FOUND):
         return "upstream_not_found"
     return "upstream_unavailable"
+
+
+@dataclass(frozen=True)
+class GitLogin:
+    """A username and password (or token) for one https host, sent only to that host.
+
+    It reaches git through git's environment alone (`GIT_CONFIG_COUNT` and friends: an
+    `http.<url>.extraHeader` scoped to the host), never an argument, a URL or a config file, so
+    no process listing, cache repository or error message can show it.
+    """
+
+    host: str  # host, or host:port, as the source names it
+    username: str
+    password: Secret
+
+    def environment(self) -> dict[str, str]:
+        pair = f"{self.username}:{self.password.reveal()}".encode()
+        return {
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": f"http.https://{self.host}/.extraHeader",
+            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {base64.b64encode(pair).decode()}",
+        }
 
 
 class Git:
@@ -114,8 +144,13 @@ class Git:
         git_dir: Path | None = None,
         stdin: bytes | None = None,
         timeout: float | None = None,
+        login: GitLogin | None = None,
     ) -> bytes:
-        """Run `git <args>` and return its stdout; raise GitFailed when it fails or times out."""
+        """Run `git <args>` and return its stdout; raise GitFailed when it fails or times out.
+
+        With a `login`, git sends it to the login's host (and nowhere else) through its
+        environment.
+        """
         command = [self.binary, *self.options()]
         if git_dir is not None:
             command.append(f"--git-dir={git_dir}")
@@ -129,7 +164,7 @@ class Git:
                 stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                env=self.environment(),
+                env=self.environment() | (login.environment() if login else {}),
                 cwd=self.home,
                 # Its own process group, so a timeout also stops git's helpers (remote-https,
                 # upload-pack) instead of leaving them behind.
@@ -147,7 +182,8 @@ class Git:
             ) from None
         if process.returncode != 0:
             message = err.decode("utf-8", "replace").strip()[-MAX_STDERR:]
-            raise GitFailed(classify(message), f"git {args[0]} failed: {message or 'no output'}")
+            code = classify(message, login=login is not None)
+            raise GitFailed(code, f"git {args[0]} failed: {message or 'no output'}")
         return out
 
 

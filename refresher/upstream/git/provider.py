@@ -24,8 +24,9 @@ from pathlib import Path
 from refresher.exceptions import ReadFailed, ReadSkipped
 from refresher.frontmatter import MAX_FILE_BYTES
 from refresher.sources import SHA_RE, Source, SourceKind
+from refresher.upstream.access import Access, GitCredential
 from refresher.upstream.browse import Snapshot
-from refresher.upstream.git.cli import Git, GitFailed
+from refresher.upstream.git.cli import Git, GitFailed, GitLogin
 from refresher.upstream.git.review import GitReview
 from refresher.upstream.inspect import History, HistoryAsk, Inspect, Inspection
 from refresher.upstream.provider import ReadContext
@@ -115,6 +116,9 @@ class GitRepository:
     url: str
     path: Path
     deadline: float | None = None
+    # What git sends to the host (the collection's login for it), and how messages name it.
+    login: GitLogin | None = None
+    who: str = ""
     _refs: RemoteRefs | None = None
     _present: set[str] | None = None
     _trees: dict[str, _Tree] = field(default_factory=dict)
@@ -129,8 +133,14 @@ class GitRepository:
 
     def _run(self, args: list[str], *, stdin: bytes | None = None) -> bytes:
         try:
-            return self.git.run(args, git_dir=self.path, stdin=stdin, timeout=self._timeout())
+            return self.git.run(
+                args, git_dir=self.path, stdin=stdin, timeout=self._timeout(), login=self.login
+            )
         except GitFailed as exc:
+            if exc.code == "upstream_unauthorized":
+                raise ReadFailed(
+                    exc.code, f"{self.url}: the host refused {self.who}: {exc.message}"
+                ) from None
             raise ReadFailed(exc.code, f"{self.url}: {exc.message}") from None
 
     def prepare(self) -> None:
@@ -278,14 +288,21 @@ class GitRepositories:
         self.root = root
 
     @contextmanager
-    def open(self, url: str, *, deadline: float | None = None) -> Iterator[GitRepository]:
+    def open(
+        self,
+        url: str,
+        *,
+        deadline: float | None = None,
+        login: GitLogin | None = None,
+        who: str = "",
+    ) -> Iterator[GitRepository]:
         self.root.mkdir(parents=True, exist_ok=True)
         path = self.root / cache_name(url)
         # Two workers fetching into one repository would trip over git's own lock files.
         with open(self.root / (path.name + ".lock"), "a+b") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                repo = GitRepository(self.git, url, path, deadline)
+                repo = GitRepository(self.git, url, path, deadline, login, who)
                 try:
                     repo.prepare()
                 except GitFailed as exc:
@@ -317,10 +334,22 @@ def repository_info(source: Source) -> JSONObject:
     return {"owner": {"login": source.owner}, "full_name": source.url}
 
 
+def login_for(access: Access, source: Source) -> tuple[GitLogin | None, GitCredential | None]:
+    """The collection's login for the source's host and port (SPEC 16), as git takes it."""
+    credential = access.git_login_for(source.host) if source.host else None
+    if credential is None:
+        return None, None
+    login = GitLogin(credential.host, credential.username, credential.password)
+    return login, credential
+
+
 class GitReader:
-    def __init__(self, repositories: GitRepositories, context: ReadContext) -> None:
+    def __init__(
+        self, repositories: GitRepositories, context: ReadContext, used: set[uuid.UUID]
+    ) -> None:
         self.repositories = repositories
         self.context = context
+        self.used = used
         self._started = time.monotonic()
 
     def read(self, targets: Sequence[Target]) -> dict[uuid.UUID, UpstreamRead]:
@@ -339,7 +368,17 @@ class GitReader:
         try:
             if self.context.deadline is not None and time.monotonic() >= self.context.deadline:
                 raise ReadSkipped("deadline_exceeded", "the refresh ran out of time for this read")
-            with self.repositories.open(url, deadline=self.context.deadline) as repo:
+            login, credential = login_for(self.context.access, targets[0].source)
+            who = credential.ref.describe() if credential else ""
+            if credential is not None:
+                self.used.add(credential.ref.id)
+                if credential.refused:
+                    raise ReadFailed(
+                        "upstream_unauthorized", f"{who}: {credential.refused}; nothing was sent"
+                    )
+            with self.repositories.open(
+                url, deadline=self.context.deadline, login=login, who=who
+            ) as repo:
                 self._read_in(repo, targets, results)
         except (ReadFailed, ReadSkipped) as exc:
             for target in targets:
@@ -464,12 +503,26 @@ class GitReader:
 class GitBrowser:
     """Discovery's view of a git repository: its tree at a ref, and blobs in one batch."""
 
-    def __init__(self, repositories: GitRepositories, context: ReadContext) -> None:
+    def __init__(
+        self, repositories: GitRepositories, context: ReadContext, used: set[uuid.UUID]
+    ) -> None:
         self.repositories = repositories
         self.context = context
+        self.used = used
+        # The login each snapshot's repository was read with: its blobs are read with it too.
+        self._logins: dict[str, tuple[GitLogin | None, str]] = {}
 
     def snapshot(self, source: Source) -> Snapshot:
-        with self.repositories.open(source.url, deadline=self.context.deadline) as repo:
+        login, credential = login_for(self.context.access, source)
+        who = credential.ref.describe() if credential else ""
+        if credential is not None:
+            self.used.add(credential.ref.id)
+            if credential.refused:
+                raise ReadFailed("upstream_unauthorized", f"{who}: {credential.refused}")
+        self._logins[source.url] = (login, who)
+        with self.repositories.open(
+            source.url, deadline=self.context.deadline, login=login, who=who
+        ) as repo:
             refs = repo.refs()
             commit, _, _ = resolve_commits(refs, source)
             repo.fetch_commits([commit])
@@ -484,7 +537,10 @@ class GitBrowser:
         )
 
     def read_blobs(self, snapshot: Snapshot, shas: Iterable[str]) -> dict[str, bytes | ReadFailed]:
-        with self.repositories.open(snapshot.handle, deadline=self.context.deadline) as repo:
+        login, who = self._logins.get(snapshot.handle, (None, ""))
+        with self.repositories.open(
+            snapshot.handle, deadline=self.context.deadline, login=login, who=who
+        ) as repo:
             return repo.blobs(shas)
 
 
@@ -498,22 +554,25 @@ class GitProvider:
 
     def __init__(self, git: Git, cache_dir: Path) -> None:
         self.repositories = GitRepositories(git, cache_dir)
+        self.used_credentials: set[uuid.UUID] = set()
 
     def read(
         self, targets: Sequence[Target], context: ReadContext
     ) -> dict[uuid.UUID, UpstreamRead]:
-        return GitReader(self.repositories, context).read(targets)
+        return GitReader(self.repositories, context, self.used_credentials).read(targets)
 
     def browser(self, context: ReadContext) -> GitBrowser:
-        return GitBrowser(self.repositories, context)
+        return GitBrowser(self.repositories, context, self.used_credentials)
 
     def inspect(self, asks: Sequence[Inspect], context: ReadContext) -> dict[uuid.UUID, Inspection]:
-        return GitReview(self.repositories, deadline=context.deadline).inspect(asks)
+        review = GitReview(self.repositories, deadline=context.deadline, access=context.access)
+        return review.inspect(asks)
 
     def history(self, asks: Sequence[HistoryAsk], context: ReadContext) -> dict[uuid.UUID, History]:
-        return GitReview(self.repositories, deadline=context.deadline).history(asks)
+        review = GitReview(self.repositories, deadline=context.deadline, access=context.access)
+        return review.history(asks)
 
-    def unavailable(self) -> None:
+    def unavailable(self, access: Access) -> None:
         return None
 
     def retry_after(self) -> None:

@@ -18,7 +18,9 @@ from typing import Protocol
 from refresher.exceptions import ReadFailed, ReadSkipped
 from refresher.review.diff import CommitSummary, commit_summaries
 from refresher.review.findings import FileEntry
-from refresher.upstream.git.cli import Git, GitFailed
+from refresher.sources import Source
+from refresher.upstream.access import Access
+from refresher.upstream.git.cli import Git, GitFailed, GitLogin
 from refresher.upstream.inspect import (
     MAX_HISTORY,
     Files,
@@ -41,6 +43,7 @@ class GitRepository(Protocol):
     git: Git
     path: Path
     deadline: float | None
+    login: GitLogin | None  # sent with what the review fetches, as with the run's reads
 
     def fetch_commits(self, commits: Iterable[str]) -> None: ...
 
@@ -49,20 +52,41 @@ class GitRepositories(Protocol):
     """The cache directory (`provider.GitRepositories`): one repository per URL, locked."""
 
     def open(
-        self, url: str, *, deadline: float | None = None
+        self,
+        url: str,
+        *,
+        deadline: float | None = None,
+        login: GitLogin | None = None,
+        who: str = "",
     ) -> AbstractContextManager[GitRepository]: ...
 
 
 class GitReview:
-    def __init__(self, repositories: GitRepositories, *, deadline: float | None) -> None:
+    def __init__(
+        self,
+        repositories: GitRepositories,
+        *,
+        deadline: float | None,
+        access: Access | None = None,
+    ) -> None:
         self.repositories = repositories
         self.deadline = deadline
+        self.access = access or Access()
+
+    def _open(self, source: Source) -> AbstractContextManager[GitRepository]:
+        """The source's cache repository, with the collection's login for its host."""
+        credential = self.access.git_login_for(source.host) if source.host else None
+        if credential is None or credential.refused:
+            return self.repositories.open(source.url, deadline=self.deadline)
+        login = GitLogin(credential.host, credential.username, credential.password)
+        who = credential.ref.describe()
+        return self.repositories.open(source.url, deadline=self.deadline, login=login, who=who)
 
     def inspect(self, asks: Sequence[Inspect]) -> dict[uuid.UUID, Inspection]:
         out: dict[uuid.UUID, Inspection] = {}
-        for url, group in _by_url(asks).items():
+        for group in _by_url(asks).values():
             try:
-                with self.repositories.open(url, deadline=self.deadline) as repo:
+                with self._open(group[0].source) as repo:
                     repo.fetch_commits({c for a in group for c in (a.base, a.head) if c})
                     out.update(_inspections(repo, group))
             except (ReadFailed, ReadSkipped, GitFailed):
@@ -71,9 +95,9 @@ class GitReview:
 
     def history(self, asks: Sequence[HistoryAsk]) -> dict[uuid.UUID, History]:
         out: dict[uuid.UUID, History] = {}
-        for url, group in _by_url(asks).items():
+        for group in _by_url(asks).values():
             try:
-                with self.repositories.open(url, deadline=self.deadline) as repo:
+                with self._open(group[0].source) as repo:
                     repo.fetch_commits({c for a in group for c in (a.base, a.head)})
                     for ask in group:
                         out[ask.id] = _history(repo, ask)
@@ -90,7 +114,7 @@ def _by_url[A: (Inspect, HistoryAsk)](asks: Sequence[A]) -> dict[str, list[A]]:
 
 
 def _git(repo: GitRepository, args: list[str]) -> bytes:
-    return repo.git.run(args, git_dir=repo.path, timeout=_timeout(repo))
+    return repo.git.run(args, git_dir=repo.path, timeout=_timeout(repo), login=repo.login)
 
 
 def _timeout(repo: GitRepository) -> float | None:

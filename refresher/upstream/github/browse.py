@@ -13,6 +13,7 @@ from typing import Any
 
 from refresher.exceptions import ReadFailed, ReadSkipped
 from refresher.sources import Source
+from refresher.upstream.access import SITE_TOKEN, ReadAs
 from refresher.upstream.browse import Snapshot
 from refresher.upstream.github.rest import Fetch, GitHubAPI, UpstreamReader, _tree_kind
 from refresher.upstream.httpcache import HttpCache
@@ -24,9 +25,15 @@ class GitHubBrowser(UpstreamReader):
     """Reads a repository's metadata, resolves the ref and lists the commit's whole tree."""
 
     def __init__(
-        self, client: GitHubAPI, cache: HttpCache, *, concurrency: int, deadline: float | None
+        self,
+        client: GitHubAPI,
+        cache: HttpCache,
+        *,
+        concurrency: int,
+        deadline: float | None,
+        read_as: ReadAs = SITE_TOKEN,
     ) -> None:
-        super().__init__(client, cache, concurrency=concurrency, deadline=deadline)
+        super().__init__(client, cache, concurrency=concurrency, deadline=deadline, read_as=read_as)
 
     def snapshot(self, source: Source) -> Snapshot:
         # The repository read as if it were one artifact at its root.

@@ -20,11 +20,11 @@ import ssl
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal, Protocol, Self
 from urllib.parse import quote, urljoin
 
 import certifi
@@ -35,6 +35,7 @@ import certifi
 import httpcore  # noqa: F401
 import httpx
 
+from refresher.secrets import Secret
 from refresher.upstream.github.governor import QuotaGovernor, ResourceQuota
 
 __all__ = [
@@ -44,6 +45,8 @@ __all__ = [
     "GitHubError",
     "GitHubResponse",
     "RateLimit",
+    "StaticToken",
+    "TokenSource",
     "default_graphql_url",
     "endpoint_kind",
 ]
@@ -63,6 +66,7 @@ ErrorCode = Literal[
     "upstream_unavailable",
 ]
 
+_SUCCESS_STATUSES = frozenset({200, 201})
 _RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 _REDIRECT_STATUSES = frozenset({301, 302, 307, 308})
 _MAX_REDIRECTS = 3
@@ -130,7 +134,8 @@ class GitHubResponse:
     """A successful answer: 200 with its parsed body, or 304 when a validator still matches."""
 
     status: int
-    data: Any
+    # Out of the repr: a body may hold a secret (an App's installation token).
+    data: Any = field(repr=False)
     etag: str
     last_modified: str
     url_path: str
@@ -185,6 +190,35 @@ def _rebuild_error(fields: dict[str, Any]) -> GitHubError:
     return GitHubError(**fields)
 
 
+class TokenSource(Protocol):
+    """Where a client's token comes from: a fixed one, or an App installation's, minted anew.
+
+    `current()` may be called from any worker thread (it may ask GitHub, never the database);
+    `refused(token)` is told that GitHub answered 401 to `token` and returns a token to try the
+    request again with, or None when there is none (the client then stops).
+    """
+
+    def current(self) -> Secret: ...
+
+    def refused(self, token: Secret) -> Secret | None: ...
+
+
+class StaticToken:
+    """A token that never changes: the site's own, or a user's personal token."""
+
+    def __init__(self, token: Secret) -> None:
+        self._token = token
+
+    def __repr__(self) -> str:
+        return "StaticToken(********)"
+
+    def current(self) -> Secret:
+        return self._token
+
+    def refused(self, token: Secret) -> Secret | None:
+        return None
+
+
 class _Limiter:
     """A counting semaphore whose size can shrink while requests are in flight."""
 
@@ -223,10 +257,11 @@ class GitHubClient:
     (REST) and :meth:`post` (GraphQL) from a thread pool. Every request, whatever its API, first
     asks the quota governor (``quota``) whether it may go, and every answer tells the governor
     what GitHub said of the rate limits; a production client's governor is shared with every
-    other process through the database (``refresher.upstream.github.quota``). The first
-    ``401 Bad credentials``
-    stops the client: later requests are refused without being sent. The client is also a
-    context manager that closes the pool on exit.
+    other process through the database (``refresher.upstream.github.quota``). Requests carry
+    the token of ``token`` or of a ``auth`` source (an App installation's, minted when needed);
+    after a ``401 Bad credentials`` the source may give a new token to try once more, and
+    otherwise the client stops: later requests are refused without being sent. The client is
+    also a context manager that closes the pool on exit.
     """
 
     def __init__(
@@ -243,6 +278,7 @@ class GitHubClient:
         transport: httpx.BaseTransport | None = None,
         quota: QuotaGovernor | None = None,
         graphql_url: str = "",
+        auth: TokenSource | None = None,
     ) -> None:
         self._base = httpx.URL(base_url.rstrip("/") + "/")
         if self._base.scheme not in ("http", "https") or not self._base.host:
@@ -250,7 +286,9 @@ class GitHubClient:
         self._graphql_url = httpx.URL(graphql_url or default_graphql_url(base_url))
         if self._graphql_url.scheme not in ("http", "https") or not self._graphql_url.host:
             raise ValueError("graphql_url must be an absolute http(s) URL")
-        self._token = token
+        self._auth = auth if auth is not None else StaticToken(Secret(token)) if token else None
+        # Every token requests went out with, so no message can repeat one.
+        self._sent_tokens: set[Secret] = set()
         self._timeout = timeout
         self._max_retries = max(0, max_retries)
         self._backoff = max(0.0, backoff)
@@ -268,8 +306,6 @@ class GitHubClient:
             "X-GitHub-Api-Version": API_VERSION,
             "User-Agent": user_agent,
         }
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
         pool = max(1, concurrency)
         self._http = httpx.Client(
             headers=headers,
@@ -282,7 +318,7 @@ class GitHubClient:
 
     def __repr__(self) -> str:
         return (
-            f"GitHubClient(base_url={str(self._base)!r}, token={'set' if self._token else 'unset'})"
+            f"GitHubClient(base_url={str(self._base)!r}, token={'set' if self._auth else 'unset'})"
         )
 
     def __enter__(self) -> Self:
@@ -322,7 +358,7 @@ class GitHubClient:
     @property
     def authenticated(self) -> bool:
         """True when requests carry a token (GitHub's GraphQL API answers nothing without one)."""
-        return bool(self._token)
+        return self._auth is not None
 
     @property
     def concurrency(self) -> int:
@@ -488,8 +524,9 @@ class GitHubClient:
     ) -> GitHubResponse:
         url_path, kind, headers = request.url_path, request.kind, request.headers
         can_retry = attempt < self._max_retries
+        token = self._token_for(url_path)
         try:
-            response = self._send(request, timeout=timeout)
+            response = self._send(request, token=token, timeout=timeout)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             self._count(kind, 0)
             transient = not isinstance(exc, httpx.UnsupportedProtocol)
@@ -516,10 +553,16 @@ class GitHubClient:
         self._count(kind, status)
         self._record_rate_limit(response.headers)
         sent_validator = "If-None-Match" in headers or "If-Modified-Since" in headers
-        if status == 200 or (status == 304 and sent_validator):
+        # 201: what GitHub answers a POST that made something (an App's installation token).
+        if status in _SUCCESS_STATUSES or (status == 304 and sent_validator):
             self._quota.succeeded()
             return self._success(response, url_path)
         if status == 401:
+            if token is not None and self._auth is not None:
+                fresh = self._auth.refused(token)
+                if fresh is not None and fresh != token:
+                    # A token that expired early or was revoked: once more with a new one.
+                    raise _Retry(0.0)
             raise self._stop_unauthorized(response, url_path)
         if status in (403, 429):
             self._raise_for_rate_limit(response, url_path, can_retry=can_retry)
@@ -527,9 +570,34 @@ class GitHubClient:
             raise _Retry(self._backoff_delay(attempt))
         raise self._status_error(response, url_path)
 
-    def _send(self, request: _Request, *, timeout: httpx.Timeout | None = None) -> httpx.Response:
+    def _token_for(self, url_path: str) -> Secret | None:
+        """The token this attempt carries; a source that cannot give one stops the client."""
+        if self._auth is None:
+            return None
+        try:
+            token = self._auth.current()
+        except GitHubError as exc:
+            if exc.code == "upstream_unauthorized":
+                with self._lock:
+                    self._unauthorized = self._unauthorized or exc
+            raise
+        with self._lock:
+            self._sent_tokens.add(token)
+        return token
+
+    def _send(
+        self,
+        request: _Request,
+        *,
+        token: Secret | None = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> httpx.Response:
         """Send the request inside a limiter slot, following same-origin redirects only."""
         url, url_path, params = request.url, request.url_path, request.params
+        # httpx.Headers, whose repr hides Authorization: a traceback's captured locals too.
+        headers = httpx.Headers(request.headers)
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token.reveal()}"
         with self._limiter:
             for _hop in range(_MAX_REDIRECTS + 1):
                 started = time.perf_counter()
@@ -539,7 +607,7 @@ class GitHubClient:
                         request.method,
                         url,
                         params=params,
-                        headers=request.headers,
+                        headers=headers,
                         json=request.json,
                         timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
                     )
@@ -584,7 +652,7 @@ class GitHubClient:
 
     def _success(self, response: httpx.Response, url_path: str) -> GitHubResponse:
         data: Any = None
-        if response.status_code == 200:
+        if response.status_code in _SUCCESS_STATUSES:
             if "json" in response.headers.get("content-type", ""):
                 try:
                     data = response.json()
@@ -754,7 +822,12 @@ class GitHubClient:
         return min(delay, self._max_inline_wait)
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._token, "[token]") if self._token else text
+        with self._lock:
+            sent = list(self._sent_tokens)
+        for token in sent:
+            if token:
+                text = text.replace(token.reveal(), "[token]")
+        return text
 
 
 @functools.cache

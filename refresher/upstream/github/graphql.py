@@ -32,6 +32,7 @@ from typing import Any, Protocol
 from refresher.exceptions import ReadByRest, ReadFailed, ReadSkipped
 from refresher.frontmatter import MAX_FILE_BYTES
 from refresher.sources import OWNER_RE, REPO_RE
+from refresher.upstream.access import SITE_TOKEN, ReadAs
 from refresher.upstream.github.client import GitHubError, GitHubResponse, RateLimit
 from refresher.upstream.github.rest import place_at_refs
 from refresher.upstream.httpcache import CachedAnswer, HttpCache
@@ -58,6 +59,7 @@ LINK_MODE = 0o120000
 
 REPOSITORY_FIELDS = f"""fragment RepositoryFields on Repository {{
   nameWithOwner
+  isPrivate
   owner {{ login }}
   licenseInfo {{ spdxId }}
   repositoryTopics(first: {TOPICS}) {{ nodes {{ topic {{ name }} }} }}
@@ -254,6 +256,7 @@ def _repository_dict(node: dict[str, Any]) -> dict[str, Any]:
     topics = ((node.get("repositoryTopics") or {}).get("nodes")) or []
     return {
         "full_name": node.get("nameWithOwner") or "",
+        "private": bool(node.get("isPrivate")),
         "owner": {"login": (node.get("owner") or {}).get("login") or ""},
         "license": {"spdx_id": license_info.get("spdxId")} if license_info else None,
         "topics": [t["topic"]["name"] for t in topics if t and t.get("topic")],
@@ -363,8 +366,10 @@ class GraphQLReader:
         deadline: float | None = None,
         on_progress: Callable[[int], None] | None = None,
         rest: Callable[[], Reader],
+        read_as: ReadAs = SITE_TOKEN,
     ) -> None:
         self.client = client
+        self.read_as = read_as
         self.cache = cache
         self.concurrency = max(1, concurrency)
         self.deadline = deadline
@@ -434,6 +439,11 @@ class GraphQLReader:
         for t in targets:
             key = t.source.full_name.lower()
             answer = by_key[key]
+            private = isinstance(answer, _RepoInfo) and answer.repository["private"]
+            if private and not self.read_as.private:
+                # Read with a token this collection may not borrow: none of it is used.
+                message = self.read_as.refuse_private(t.source.full_name)
+                answer = ReadFailed("credentials_required", message)
             if isinstance(answer, _RepoInfo):
                 repos[key] = answer
                 results[t.id].repository = answer.repository
@@ -768,9 +778,9 @@ class GraphQLReader:
             )
             # As in the REST plan: what met the limit is an error, what was not sent is skipped.
             return ReadFailed("rate_limited", exc.message)
-        if exc.status == 401:
+        if exc.status == 401 or exc.code == "upstream_unauthorized":
             # A bad token fails every request alike: stop after the first answer.
-            self._stop = ReadFailed(exc.code, exc.message)
+            self._stop = ReadFailed("upstream_unauthorized", self.read_as.refused(exc.message))
             return self._stop
         if exc.permanent and exc.code == "upstream_forbidden":
             return ReadFailed(exc.code, exc.message)

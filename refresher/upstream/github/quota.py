@@ -7,12 +7,14 @@ must be shared and at the end of the reads (see `QuotaGovernor.sync`).
 """
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from refresher.models import GitHubQuota
@@ -24,6 +26,15 @@ def account_key(api_url: str, token: str) -> str:
     return hashlib.sha256(f"{api_url.rstrip('/')}\0{token}".encode()).hexdigest()[:40]
 
 
+def installation_account(api_url: str, installation_id: int) -> str:
+    """An App installation's quota, whichever of its hourly tokens spends it."""
+    return account_key(api_url, f"installation:{installation_id}")
+
+
+# What an account is, as rows and /healthz name it.
+SITE, TOKEN, INSTALLATION = "site", "token", "installation"
+
+
 class DatabaseQuotaStore:
     """A `QuotaStore` over the `GitHubQuota` table.
 
@@ -31,9 +42,12 @@ class DatabaseQuotaStore:
     no other process wrote in between (the usual case), else a short locked read-merge-write.
     """
 
-    def __init__(self, *, api_url: str, token: str) -> None:
+    def __init__(
+        self, *, api_url: str, token: str = "", account: str = "", kind: str = SITE
+    ) -> None:
         self.api_url = api_url.rstrip("/")
-        self.account = account_key(api_url, token)
+        self.account = account or account_key(api_url, token)
+        self.kind = kind
         # The row as this store last read or wrote it: what a guarded UPDATE may merge into.
         self._seen: tuple[datetime, QuotaState] | None = None
 
@@ -65,7 +79,10 @@ class DatabaseQuotaStore:
                     now = timezone.now()
                     if current is None:
                         created = GitHubQuota.objects.create(
-                            account=self.account, api_url=self.api_url, **_values_of(merged)
+                            account=self.account,
+                            kind=self.kind,
+                            api_url=self.api_url,
+                            **_values_of(merged),
                         )
                         now = created.updated_at
                     else:
@@ -91,15 +108,42 @@ def governor_from_settings() -> QuotaGovernor:
     )
 
 
+# How many accounts besides the site's /healthz lists (the ones with the least left first).
+HEALTH_ACCOUNTS = 50
+
+
 def quota_status() -> dict[str, Any]:
-    """What /healthz says of GitHub: token set or missing, known quota per resource, pause."""
-    store = DatabaseQuotaStore(api_url=settings.GITHUB_API_URL, token=settings.GITHUB_TOKEN)
-    state = store.load()
+    """What /healthz says of GitHub: the site token's quota and pause, and the other accounts'.
+
+    One query. Other accounts (users' tokens, App installations) are named by their fingerprint
+    and kind only: /healthz is public.
+    """
+    site = account_key(settings.GITHUB_API_URL, settings.GITHUB_TOKEN)
+    rows = list(
+        GitHubQuota.objects.filter(Q(account=site) | ~Q(kind=SITE))
+        .annotate(is_site=Case(When(account=site, then=Value(0)), default=Value(1)))
+        .order_by("is_site", "-updated_at")[: HEALTH_ACCOUNTS + 1]
+    )
+    own = rows[0] if rows and rows[0].account == site else None
+    others = [row for row in rows if row is not own][:HEALTH_ACCOUNTS]
     now = timezone.now()
-    paused = state.paused_until if state.paused_until and state.paused_until > now else None
+    accounts = [
+        {"account": row.account[:12], "kind": row.kind or TOKEN, **state_json(_state_of(row), now)}
+        for row in others
+    ]
+    accounts.sort(key=_least_left)
     return {
         "token": "set" if settings.GITHUB_TOKEN else "missing",
-        "api_url": store.api_url,
+        "api_url": settings.GITHUB_API_URL.rstrip("/"),
+        **state_json(_state_of(own), now),
+        "accounts": accounts,
+    }
+
+
+def state_json(state: QuotaState, now: datetime) -> dict[str, Any]:
+    """An account's known quota per resource and its pause, as answers show them."""
+    paused = state.paused_until if state.paused_until and state.paused_until > now else None
+    return {
         "resources": {
             name: {
                 "limit": quota.limit,
@@ -111,6 +155,17 @@ def quota_status() -> dict[str, Any]:
         },
         "paused_until": _iso(paused) if paused else None,
     }
+
+
+def _least_left(account: dict[str, Any]) -> int:
+    left = [r["remaining"] for r in account["resources"].values()]
+    return min(left) if left else 1 << 30
+
+
+def load_states(accounts: Iterable[str]) -> dict[str, QuotaState]:
+    """The shared state of several accounts, in one query (accounts never seen are absent)."""
+    rows = GitHubQuota.objects.filter(account__in=list(accounts))
+    return {row.account: _state_of(row) for row in rows}
 
 
 def _state_of(row: GitHubQuota | None) -> QuotaState:

@@ -29,6 +29,7 @@ from typing import Any, NamedTuple, Protocol
 from refresher.exceptions import ReadFailed, ReadSkipped
 from refresher.frontmatter import MAX_FILE_BYTES
 from refresher.sources import OWNER_RE, REPO_RE, Source
+from refresher.upstream.access import SITE_TOKEN, ReadAs
 from refresher.upstream.github.client import GitHubError, GitHubResponse, RateLimit
 from refresher.upstream.github.governor import QuotaGovernor
 from refresher.upstream.httpcache import CachedAnswer, HttpCache, cache_key
@@ -216,12 +217,14 @@ class UpstreamReader:
         concurrency: int,
         deadline: float | None = None,
         on_progress: Callable[[int], None] | None = None,
+        read_as: ReadAs = SITE_TOKEN,
     ) -> None:
         self.client = client
         self.cache = cache
         self.concurrency = max(1, concurrency)
         self.deadline = deadline  # time.monotonic() value, or None for no deadline
         self.on_progress = on_progress
+        self.read_as = read_as
         self._stop: ReadSkipped | ReadFailed | None = None
         self._transient_failures = 0
         # Lower-cased `owner/repo` as written -> the name requests use (the new one after a
@@ -265,6 +268,16 @@ class UpstreamReader:
         for t in targets:
             key = t.source.full_name.lower()
             answer = answers[key]
+            if (
+                not isinstance(answer, Exception)
+                and answer.get("private")
+                and not (self.read_as.private)
+            ):
+                # Read with a token this collection may not borrow: nothing of it is kept.
+                self.cache.discard(cache_key(f"/repos/{key}"))
+                answer = ReadFailed(
+                    "credentials_required", self.read_as.refuse_private(t.source.full_name)
+                )
             if isinstance(answer, Exception):
                 self._fail(results[t.id], answer)
                 continue
@@ -576,9 +589,9 @@ class UpstreamReader:
             # The token is refused: every later request would be refused the same way.
             self._stop = ReadFailed(
                 "upstream_unauthorized",
-                "GitHub refused the token (401 Bad credentials); nothing more was read",
+                self.read_as.refused("401 Bad credentials; nothing more was read with it"),
             )
-            return ReadFailed(exc.code, exc.message)
+            return ReadFailed(exc.code, self.read_as.refused(exc.message))
         if exc.code == "rate_limited":
             reset = exc.reset_at.isoformat().replace("+00:00", "Z") if exc.reset_at else None
             stop = ReadSkipped(
