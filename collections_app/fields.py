@@ -102,8 +102,9 @@ class StrictIntegerField(serializers.IntegerField):
     def to_internal_value(self, data: object) -> int:
         # Form posts (the browsable API's HTML form) send every value as a string.
         form = html.is_html_input(getattr(self.root, "initial_data", None))
+        # JSON: an integer that is not a bool. A form: what DRF reads a number from (it refuses
+        # anything else as invalid too).
         if isinstance(data, bool) or not isinstance(data, (int, float, str) if form else int):
-            # (DRF reads no other value from a form either: a bool or an object is invalid.)
             self.fail("invalid")
         return int(super().to_internal_value(data))
 
