@@ -1,7 +1,5 @@
 """REST endpoints for collections and artifacts. Views stay thin: scoping, serializers, engine."""
 
-from typing import Any
-
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
@@ -89,7 +87,7 @@ class CollectionViewSet(ReviewActions, viewsets.ModelViewSet):
         serializer.save(owner=self.request.user)
 
     def finalize_response(
-        self, request: Request, response: Response, *args: Any, **kwargs: Any
+        self, request: Request, response: Response, *args: object, **kwargs: object
     ) -> Response:
         # The export renders TOML text; anything else it answers (errors in the API's error
         # shape, OPTIONS metadata) is JSON.
