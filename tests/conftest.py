@@ -5,6 +5,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.ci_gate import pytest_runtest_makereport  # noqa: F401  (a hook: CI runs every browser test)
+from tests.claude_code import claude  # noqa: F401  (Claude Code's CLI with a scratch HOME)
 from tests.factories import UserFactory
 
 
