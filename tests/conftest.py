@@ -89,6 +89,15 @@ def github(request, settings, read_plan):
 
 
 @pytest.fixture
+def github_git(github, settings):
+    """The GitHub fake as the web host too: GITHUB_WEB_URL names it, so the clone URLs the site
+    gives (`<GITHUB_WEB_URL>/<owner>/<repo>.git`) reach its git smart HTTP. Sources are then
+    written short (`owner/repo/path`) or on the fake's host, not as github.com URLs."""
+    settings.GITHUB_WEB_URL = github.web_url
+    return github
+
+
+@pytest.fixture
 def credential_keys(settings) -> list[str]:
     """CREDENTIAL_KEYS set to one fresh Fernet key, so credentials can be stored."""
     from cryptography.fernet import Fernet
