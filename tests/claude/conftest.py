@@ -3,7 +3,6 @@ marketplace: what the end-to-end tests of SPEC 15 share."""
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 from collections.abc import Iterator
@@ -126,8 +125,14 @@ class Marketplace:
 def add_marketplace(claude: ClaudeCode, url: str) -> Marketplace:
     """`claude plugin marketplace add <url>`; the marketplace under the name the manifest gives."""
     claude.run("plugin", "marketplace", "add", url).check()
-    known = json.loads((claude.plugins_dir / "known_marketplaces.json").read_text())
-    (name,) = [name for name, entry in known.items() if entry["source"].get("url") == url]
+    return known_marketplace(claude, url)
+
+
+def known_marketplace(claude: ClaudeCode, url: str) -> Marketplace:
+    """The marketplace Claude Code knows by this URL (`plugin marketplace list --json`)."""
+    known = claude.run("plugin", "marketplace", "list", "--json").check().json()
+    assert isinstance(known, list)
+    (name,) = [entry["name"] for entry in known if entry.get("url") == url]
     return Marketplace(claude, name, url)
 
 

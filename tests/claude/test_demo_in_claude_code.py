@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from rest_framework.authtoken.models import Token
 
 from collections_app.management.commands.seed_demo import OFFLINE_COLLECTION
 from collections_app.models import Collection
-from tests.claude.conftest import Marketplace, add_marketplace, share_url
+from tests.claude.conftest import Marketplace, known_marketplace, share_url
 from tests.claude_code import ClaudeCode
 
 pytestmark = [pytest.mark.claude_cli, pytest.mark.django_db(transaction=True)]
@@ -42,24 +43,25 @@ def test_every_artifact_type_of_the_demo_installs_as_a_plugin(
     claude: ClaudeCode, owner_api, demo_site
 ):
     # The demo collection is the demo user's; its share link is made with the demo user's token.
-    from rest_framework.authtoken.models import Token
-
     token = Token.objects.get(user=demo_site.owner).key
     owner_api.headers["Authorization"] = f"Token {token}"
     url = share_url(owner_api, demo_site.pk)
 
+    # The README's commands, run as written: the share URL, then each plugin in turn.
     commands = readme_claude_commands()
     assert commands[0] == 'claude plugin marketplace add "$SHARE_URL"'
-    market = add_marketplace(claude, url)
+    claude.run(*shlex.split(commands[0].replace('"$SHARE_URL"', url))[1:]).check()
+    market = known_marketplace(claude, url)
+    assert market.name == "offline-demo-local-git"  # the name the README gives
     plugins = market.manifest()["plugins"]
     assert {p["category"] for p in plugins} == ALL_TYPES
     assert len(plugins) == demo_site.artifacts.count()
+    assert {"commit-message", "test-writer", "standup"} <= {p["name"] for p in plugins}
+    for line in commands[1:]:
+        line = line.replace("<marketplace>", market.name)
+        for name in [p["name"] for p in plugins] if "<plugin>" in line else [""]:
+            claude.run(*shlex.split(line.replace("<plugin>", name))[1:]).check()
 
-    # The README's install line, for each plugin of the marketplace.
-    install = next(c for c in commands if " install " in c)
-    for plugin in plugins:
-        line = install.replace("<plugin>", plugin["name"]).replace("<marketplace>", market.name)
-        claude.run(*shlex.split(line)[1:]).check()
     installed = market.installed()
     assert set(installed) == {p["name"] for p in plugins}
     for plugin in plugins:
