@@ -41,6 +41,7 @@ from collections_app.paths import UUID_PATH
 from collections_app.querysets import visible_collections
 from collections_app.refresh_serializers import body_object
 from collections_app.throttling import AtomicUserRateThrottle
+from refresher.exceptions import MarketplaceEmpty
 
 
 def _matches(if_none_match: str, etag: str) -> bool:
@@ -49,7 +50,18 @@ def _matches(if_none_match: str, etag: str) -> bool:
 
 
 def manifest_response(request: Request, marketplace: Marketplace) -> HttpResponse:
-    """The manifest as JSON with its ETag; 304 when the client holds that version already."""
+    """The manifest as JSON with its ETag; 304 when the client holds that version already.
+
+    A manifest without plugins is not served (409 `marketplace_empty`): Claude Code's
+    `validate --strict` fails one, and every manifest the site serves passes it.
+    """
+    if not marketplace.manifest["plugins"]:
+        omitted = len(marketplace.omitted)
+        raise MarketplaceEmpty(
+            "This collection offers Claude Code no plugins yet: sync its artifacts first "
+            f"({omitted} left out; GET its marketplace summary says why).",
+            details={"omitted": omitted},
+        )
     etag = marketplace.etag()
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if _matches(request.headers.get("If-None-Match", ""), etag):

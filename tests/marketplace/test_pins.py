@@ -7,6 +7,7 @@ from refresher.models import Mode, RunStatus
 from refresher.options import RefreshOptions
 from refresher.rollback import rollback_run
 from refresher.service import refresh_now
+from tests.factories import ArtifactFactory, CollectionFactory
 from tests.marketplace_kit import SKILL_MD
 
 pytestmark = pytest.mark.django_db
@@ -16,6 +17,9 @@ SKILL_V2 = SKILL_MD.replace("Read, fill and merge PDF documents.", "Read, fill a
 
 def pins(api, collection) -> dict[str, str]:
     answer = api.get(f"/api/v1/collections/{collection.pk}/marketplace.json")
+    if answer.status_code == 409:  # nothing pinned: no manifest at all
+        assert answer.json()["code"] == "marketplace_empty"
+        return {}
     assert answer.status_code == 200
     return {p["name"]: p["source"]["sha"] for p in answer.json()["plugins"]}
 
@@ -93,8 +97,6 @@ def read_plan(request) -> str:
 
 
 def test_github_artifacts_are_pinned_to_the_synced_commit_of_their_clone_url(api, user, github):
-    from tests.factories import ArtifactFactory, CollectionFactory
-
     first = github.add_repo("Acme/Kit", files={"skills/pdf/SKILL.md": SKILL_MD})
     collection = CollectionFactory(owner=user, name="From GitHub")
     ArtifactFactory(collection=collection, name="pdf", source="Acme/Kit/skills/pdf@main")
