@@ -121,7 +121,12 @@ class Marketplace:
         return json.dumps(self.manifest, ensure_ascii=False, indent=2).encode() + b"\n"
 
     def etag(self) -> str:
-        return '"' + sha256(self.body()).hexdigest()[:32] + '"'
+        return etag_of(self.body())
+
+
+def etag_of(body: bytes) -> str:
+    """A strong ETag of the bytes served."""
+    return '"' + sha256(body).hexdigest()[:32] + '"'
 
 
 def build(collection: CollectionRow, artifacts: list[ArtifactRow]) -> Marketplace:

@@ -28,7 +28,7 @@ from collections_app.marketplace.links import (
     manifest_path,
     touch,
 )
-from collections_app.marketplace.manifest import Marketplace
+from collections_app.marketplace.manifest import Marketplace, etag_of
 from collections_app.marketplace.rows import marketplace_of
 from collections_app.marketplace.serializers import (
     MarketplaceSummarySerializer,
@@ -62,11 +62,12 @@ def manifest_response(request: Request, marketplace: Marketplace) -> HttpRespons
             f"({omitted} left out; GET its marketplace summary says why).",
             details={"omitted": omitted},
         )
-    etag = marketplace.etag()
+    body = marketplace.body()
+    etag = etag_of(body)
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if _matches(request.headers.get("If-None-Match", ""), etag):
         return HttpResponse(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    return HttpResponse(marketplace.body(), content_type="application/json", headers=headers)
+    return HttpResponse(body, content_type="application/json", headers=headers)
 
 
 class MarketplaceActions(GenericViewSet):  # type: ignore[type-arg]

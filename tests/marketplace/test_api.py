@@ -259,3 +259,21 @@ def test_a_collection_with_nothing_to_install_has_no_manifest_but_a_summary(api,
         assert body["details"] == {"omitted": 2}
     summary = api.get(f"/api/v1/collections/{collection.pk}/marketplace").json()
     assert summary["plugins"] == 0 and len(summary["omitted"]) == 2
+
+
+def test_a_link_of_another_collection_cannot_be_revoked_through_yours(api, synced, other_user):
+    theirs = CollectionFactory(owner=other_user, name="Theirs")
+    share_link_url(theirs)
+    link = ShareLink.objects.get(collection=theirs)
+    assert api.delete(f"/api/v1/collections/{synced.pk}/share-links/{link.pk}").status_code == 404
+    assert api.delete(f"/api/v1/collections/{theirs.pk}/share-links/{link.pk}").status_code == 404
+    assert ShareLink.objects.filter(pk=link.pk).exists()
+
+
+def test_other_paths_under_m_are_404s_in_the_error_shape(synced):
+    path = share_link_url(synced)
+    for wrong in (path + "/", path.replace("marketplace.json", "plugins.json"), "/m/"):
+        answer = APIClient().get(wrong)
+        assert answer.status_code == 404
+        assert answer.json()["code"] == "not_found"
+    assert APIClient().head(path).status_code == 200
