@@ -19,6 +19,14 @@ IF_NONE_MATCH = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="The `ETag` of a manifest you hold: a 304 when it is still the current one.",
 )
+ETAG = OpenApiParameter(
+    "ETag",
+    str,
+    OpenApiParameter.HEADER,
+    response=[200, 304],
+    required=True,
+    description="The manifest's version: send it back in `If-None-Match`.",
+)
 _MANIFEST_EXAMPLE = {
     "name": "team-kit",
     "owner": {"name": "alice"},
@@ -60,7 +68,7 @@ NOT_MODIFIED = OpenApiResponse(
 MANIFEST = extend_schema(
     operation_id="collections_marketplace_manifest",
     summary="The collection as a Claude Code marketplace.json",
-    parameters=[IF_NONE_MATCH],
+    parameters=[IF_NONE_MATCH, ETAG],
     responses={
         200: MANIFEST_OK,
         304: NOT_MODIFIED,
@@ -118,6 +126,7 @@ SHARED = extend_schema(
             description="The share link's secret token.",
         ),
         IF_NONE_MATCH,
+        ETAG,
     ],
     responses={
         200: MANIFEST_OK,
