@@ -11,6 +11,7 @@ so what Claude Code installs is what the team reviewed and synced, and a rollbac
 
 import json
 import posixpath
+import re
 from collections import Counter
 from dataclasses import dataclass
 from hashlib import sha256
@@ -32,6 +33,7 @@ OMISSION_REASONS = (NO_UPSTREAM, UNSUPPORTED_SOURCE, INVALID_SOURCE, NOT_SYNCED,
 
 SourceKind = Literal["github", "git", "none", "local", "unsupported", "invalid"]
 _CONFIG_EXTENSIONS = (".json", ".yaml", ".yml")
+_SHA = re.compile(r"^[0-9a-f]{40}$")
 _FILE_EXTENSIONS = (".md", *_CONFIG_EXTENSIONS)
 
 
@@ -171,7 +173,7 @@ def omission(artifact: ArtifactRow) -> str:
         return INVALID_SOURCE
     if kind == "unsupported" or not artifact["clone_url"]:
         return UNSUPPORTED_SOURCE
-    if not artifact["resolved_sha"]:
+    if not _SHA.match(artifact["resolved_sha"]):  # never synced (or a pin no commit has)
         return NOT_SYNCED
     return ""
 
@@ -280,7 +282,7 @@ def component_config(artifact: ArtifactRow) -> dict[str, JSON] | None:
         return {}
     if not artifact["path"].lower().endswith(_CONFIG_EXTENSIONS):
         return None
-    document = _parse(artifact["content"])
+    document = _parse(artifact["content"], yaml_text=not artifact["path"].lower().endswith(".json"))
     if not isinstance(document, dict):
         return None
     # A plugin's `hooks/hooks.json` and a settings file wrap the events in `hooks`; a `.mcp.json`
@@ -300,18 +302,17 @@ def _is_event_map(value: dict[str, JSON]) -> bool:
     )
 
 
-def _parse(text: str) -> JSON:
-    """JSON, else YAML (safe); None when neither reads it as plain JSON values.
+def _parse(text: str, *, yaml_text: bool) -> JSON:
+    """A `.json` file as JSON, a `.yaml`/`.yml` one as YAML (safe); None when it does not read
+    as plain JSON values.
 
     The text came from upstream: a YAML date, or nesting deeper than the interpreter goes, makes
     the artifact `no_configuration` instead of failing the whole manifest.
     """
     try:
-        parsed: JSON = json.loads(text)
-        return parsed
-    except (ValueError, RecursionError):
-        pass
-    try:
+        if not yaml_text:
+            parsed: JSON = json.loads(text)
+            return parsed
         loaded: JSON = json.loads(json.dumps(yaml.safe_load(text)))
         return loaded
     except (yaml.YAMLError, TypeError, ValueError, RecursionError):

@@ -143,7 +143,8 @@ HOOKS = {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "comma
     ],
 )
 def test_hooks_are_inlined_as_the_bare_event_map(content):
-    entry = plugins(artifact("hook", "guard", content=content))["guard"]
+    path = "hooks/hooks.yaml" if content.startswith("hooks:") else "hooks/hooks.json"
+    entry = plugins(artifact("hook", "guard", path=path, content=content))["guard"]
     assert entry["hooks"] == HOOKS
     assert entry["source"]["path"] == "hooks"  # type: ignore[index]
 
@@ -163,6 +164,7 @@ def test_mcp_servers_are_inlined_as_the_bare_server_map():
         ({"kind": "unsupported", "clone_url": ""}, "unsupported_source"),
         ({"kind": "invalid", "clone_url": ""}, "invalid_source"),
         ({"resolved_sha": ""}, "not_synced"),
+        ({"resolved_sha": "abc1234"}, "not_synced"),  # a short pin no commit has
     ],
 )
 def test_artifacts_that_cannot_be_pinned_are_left_out_with_their_reason(changes, reason):
@@ -179,7 +181,8 @@ def test_artifacts_that_cannot_be_pinned_are_left_out_with_their_reason(changes,
         ("hook", "hooks/HOOK.md", "# Runs a guard before Bash"),
         ("hook", "hooks/hooks.json", "{not json"),
         ("hook", "hooks/hooks.json", '{"hooks": {"PreToolUse": "not a list"}}'),
-        ("hook", "hooks/hooks.json", "when: 2024-01-01"),  # YAML that is no JSON value
+        ("hook", "hooks/hooks.yml", "when: 2024-01-01"),  # YAML that is no JSON value
+        ("hook", "hooks/hooks.json", "hooks:\n  Stop: []\n"),  # YAML in a .json file
         ("mcp", "servers/README.md", "# Servers"),
         ("mcp", ".mcp.json", '{"mcpServers": {}}'),
         ("mcp", ".mcp.json", "[" * 100_000),
