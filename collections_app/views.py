@@ -33,6 +33,7 @@ from collections_app.manifest.views import (
     import_options,
     manifest_body,
 )
+from collections_app.marketplace.views import MarketplaceActions
 from collections_app.models import Artifact, Collection
 from collections_app.paths import UUID_PATH
 from collections_app.querysets import visible_artifacts, visible_collections, with_artifact_count
@@ -71,7 +72,7 @@ from skillmeat_site.schema import (
     partial_update=extend_schema(summary="Edit a collection"),
     destroy=extend_schema(summary="Delete a collection and its artifacts"),
 )
-class CollectionViewSet(ReviewActions, viewsets.ModelViewSet):
+class CollectionViewSet(ReviewActions, MarketplaceActions, viewsets.ModelViewSet):
     """Collections of artifacts. You see your own; staff see all."""
 
     serializer_class = CollectionSerializer

@@ -132,9 +132,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
 def json_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Django's 404 for paths no route matches (including malformed ids in API paths).
 
-    API paths answer in the error shape; the admin and other pages keep Django's HTML page.
+    API paths and share links (`/m/...`) answer in the error shape; the admin and other pages
+    keep Django's HTML page.
     """
-    if not request.path.startswith("/api/"):
+    if not request.path.startswith(("/api/", "/m/")):
         return defaults.page_not_found(request, exception or Http404())
     return JsonResponse(
         error_body(code="not_found", message="Not found.", request=request), status=404
