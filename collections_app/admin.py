@@ -21,6 +21,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 
 from collections_app.credential_admin import CollectionCredentialInline
+from collections_app.marketplace.admin import MarketplaceAdminMixin, marketplace_box
 from collections_app.models import Artifact, ArtifactType, Collection
 from collections_app.querysets import with_artifact_count
 from collections_app.review_admin import ReviewAdminMixin
@@ -198,7 +199,7 @@ class CollectionForm(forms.ModelForm):
 
 
 @admin.register(Collection)
-class CollectionAdmin(ReviewAdminMixin, admin.ModelAdmin):
+class CollectionAdmin(ReviewAdminMixin, MarketplaceAdminMixin, admin.ModelAdmin):
     form = CollectionForm
     list_display = [
         "name",
@@ -278,6 +279,7 @@ class CollectionAdmin(ReviewAdminMixin, admin.ModelAdmin):
     ) -> HttpResponse:
         if obj is not None:
             context["artifact_summary"] = artifact_summary(obj)
+            context["marketplace_box"] = marketplace_box(obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.display(description="Notification secret")
@@ -290,7 +292,7 @@ class CollectionAdmin(ReviewAdminMixin, admin.ModelAdmin):
             self.admin_site.admin_view(self.discover_view),
             name="collections_app_collection_discover",
         )
-        return [discover, *self.review_urls(), *super().get_urls()]
+        return [discover, *self.review_urls(), *self.marketplace_urls(), *super().get_urls()]
 
     def discover_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Add from repository: a preview (a dry run) first, then Add posts the same form back."""

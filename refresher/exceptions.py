@@ -125,6 +125,13 @@ class RollbackRefused(ServiceError):
     status = 409
 
 
+class MarketplaceEmpty(ServiceError):
+    """A collection with no artifact Claude Code could install: no manifest to serve."""
+
+    code = "marketplace_empty"
+    status = 409
+
+
 class NothingPending(ServiceError):
     """An approval or rejection of "all" pending updates when none is waiting for review."""
 

@@ -11,7 +11,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -24,6 +26,12 @@ TOUCH_EVERY = timedelta(minutes=1)
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def absolute_url(request: HttpRequest, path: str) -> str:
+    """`path` on this site: SITE_URL when set (behind a proxy), else the request's own host."""
+    base = str(getattr(settings, "SITE_URL", ""))
+    return f"{base}{path}" if base else request.build_absolute_uri(path)
 
 
 def manifest_path(token: str) -> str:

@@ -45,6 +45,14 @@ MANIFEST_OK = OpenApiResponse(
     description="The manifest, with its `ETag`.",
     examples=[OpenApiExample("manifest", value=_MANIFEST_EXAMPLE, response_only=True)],
 )
+EMPTY = error(
+    "No artifact of the collection can be pinned yet (none synced, or none with an upstream "
+    "source): there is no manifest to serve. The summary lists what is left out and why.",
+    "marketplace_empty",
+    "This collection offers Claude Code no plugins yet: sync its artifacts first (2 left out; "
+    "GET its marketplace summary says why).",
+    {"omitted": 2},
+)
 NOT_MODIFIED = OpenApiResponse(
     None, description="The manifest is the one `If-None-Match` names (no body)."
 )
@@ -53,7 +61,13 @@ MANIFEST = extend_schema(
     operation_id="collections_marketplace_manifest",
     summary="The collection as a Claude Code marketplace.json",
     parameters=[IF_NONE_MATCH],
-    responses={200: MANIFEST_OK, 304: NOT_MODIFIED, 401: UNAUTHENTICATED, 404: NOT_FOUND},
+    responses={
+        200: MANIFEST_OK,
+        304: NOT_MODIFIED,
+        401: UNAUTHENTICATED,
+        404: NOT_FOUND,
+        409: EMPTY,
+    },
 )
 SUMMARY = extend_schema(
     operation_id="collections_marketplace",
@@ -114,6 +128,7 @@ SHARED = extend_schema(
             "not_found",
             "Not found.",
         ),
+        409: EMPTY,
         429: error(
             "Too many manifest reads from this address (SHARE_LINK_THROTTLE_RATE); retry "
             "after the number of seconds in the Retry-After header.",

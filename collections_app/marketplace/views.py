@@ -8,7 +8,6 @@ on every request, with an ETag.
 
 import uuid
 
-from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -22,7 +21,13 @@ from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
 from collections_app.marketplace import schema as docs
-from collections_app.marketplace.links import create_link, find_link, manifest_path, touch
+from collections_app.marketplace.links import (
+    absolute_url,
+    create_link,
+    find_link,
+    manifest_path,
+    touch,
+)
 from collections_app.marketplace.manifest import Marketplace
 from collections_app.marketplace.rows import marketplace_of
 from collections_app.marketplace.serializers import (
@@ -36,12 +41,7 @@ from collections_app.paths import UUID_PATH
 from collections_app.querysets import visible_collections
 from collections_app.refresh_serializers import body_object
 from collections_app.throttling import AtomicUserRateThrottle
-
-
-def absolute_url(request: Request, path: str) -> str:
-    """`path` on this site: SITE_URL when set (behind a proxy), else the request's own host."""
-    base = getattr(settings, "SITE_URL", "")
-    return f"{base}{path}" if base else request.build_absolute_uri(path)
+from refresher.exceptions import MarketplaceEmpty
 
 
 def _matches(if_none_match: str, etag: str) -> bool:
@@ -50,7 +50,18 @@ def _matches(if_none_match: str, etag: str) -> bool:
 
 
 def manifest_response(request: Request, marketplace: Marketplace) -> HttpResponse:
-    """The manifest as JSON with its ETag; 304 when the client holds that version already."""
+    """The manifest as JSON with its ETag; 304 when the client holds that version already.
+
+    A manifest without plugins is not served (409 `marketplace_empty`): Claude Code's
+    `validate --strict` fails one, and every manifest the site serves passes it.
+    """
+    if not marketplace.manifest["plugins"]:
+        omitted = len(marketplace.omitted)
+        raise MarketplaceEmpty(
+            "This collection offers Claude Code no plugins yet: sync its artifacts first "
+            f"({omitted} left out; GET its marketplace summary says why).",
+            details={"omitted": omitted},
+        )
     etag = marketplace.etag()
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if _matches(request.headers.get("If-None-Match", ""), etag):

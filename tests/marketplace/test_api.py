@@ -168,10 +168,11 @@ def test_a_token_is_looked_up_in_one_query_whether_it_exists_or_not(synced):
 
 def test_a_link_reads_its_own_collection_and_nothing_else(synced, user):
     other = CollectionFactory(owner=user, name="Other")
-    ArtifactFactory(collection=other, name="secret-skill")
+    ArtifactFactory(collection=other, name="secret-skill", resolved_sha="f" * 40)
     path = share_link_url(other)
     manifest = APIClient().get(path).json()
-    assert manifest["name"] == "other" and manifest["plugins"] == []
+    assert manifest["name"] == "other"
+    assert [p["name"] for p in manifest["plugins"]] == ["secret-skill"]
     token = path.split("/")[2]
     client = APIClient()
     for elsewhere in (
@@ -244,3 +245,17 @@ def test_the_manifest_takes_the_same_queries_at_1_and_50_artifacts(
     with django_assert_num_queries(5):
         shared = APIClient().get(path)
     assert len(shared.json()["plugins"]) == size
+
+
+def test_a_collection_with_nothing_to_install_has_no_manifest_but_a_summary(api, user):
+    collection = CollectionFactory(owner=user, name="Fresh")
+    ArtifactFactory(collection=collection, name="unsynced")
+    ArtifactFactory(collection=collection, name="mine", source="")
+    path = share_link_url(collection)
+    for answer in (api.get(manifest_url(collection)), APIClient().get(path)):
+        assert answer.status_code == 409
+        body = answer.json()
+        assert body["code"] == "marketplace_empty"
+        assert body["details"] == {"omitted": 2}
+    summary = api.get(f"/api/v1/collections/{collection.pk}/marketplace").json()
+    assert summary["plugins"] == 0 and len(summary["omitted"]) == 2
