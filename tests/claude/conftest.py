@@ -28,6 +28,7 @@ def site(live_server, settings) -> str:
 def local_git(settings, tmp_path_factory):
     """The site may read local git repositories (git+file sources) under the test's tmp dirs."""
     settings.GIT_ALLOW_LOCAL = True
+    settings.GIT_LOCAL_ROOTS = [str(tmp_path_factory.getbasetemp())]
     settings.GIT_ALLOWED_HOSTS = []
     settings.GIT_CACHE_DIR = tmp_path_factory.mktemp("gitcache")
     settings.GIT_TIMEOUT = 30.0

@@ -232,3 +232,41 @@ def test_a_github_artifact_installs_through_the_fakes_smart_http(
     git_requests = [r for r in fake.requests if r.path.startswith("/acme/review-kit.git/")]
     assert git_requests and all(r.status == 200 for r in git_requests)
     assert all(r.headers.get("git-protocol") == "version=2" for r in git_requests)
+
+
+def test_a_private_github_artifact_installs_with_the_members_own_git_credentials(
+    claude: ClaudeCode, owner_api, github_git, settings
+):
+    """The manifest only names the clone URL: Claude Code clones with the member's git
+    credentials, and without credentials that read the repository it installs nothing."""
+    fake = github_git
+    settings.SITE_TOKEN_PRIVATE_REPOS = "all"  # the site reads it with its own token
+    sha = fake.add_repo("acme/internal-kit", files={"commands/changelog.md": COMMAND}, private=True)
+    fake.add_token("member-token", login="dana", private=["acme/internal-kit"])
+    collection = call(owner_api, "POST", "/collections/", 201, json={"name": "Internal Kit"})
+    artifact = {
+        "collection": str(collection["id"]),
+        "type": "command",
+        "name": "changelog",
+        "source": "acme/internal-kit/commands/changelog.md",
+    }
+    call(owner_api, "POST", "/artifacts/", 201, json=artifact)
+    refresh(owner_api, collection["id"], "sync")
+    market = add_marketplace(claude, share_url(owner_api, collection["id"]))
+    (plugin,) = market.manifest()["plugins"]
+    assert plugin["source"]["sha"] == sha
+
+    refused = claude.run("plugin", "install", f"{plugin['name']}@{market.name}", "--yes")
+    assert refused.returncode == 1, refused.describe()
+    assert "could not read Username" in refused.stderr
+    assert plugin["name"] not in market.installed()
+    assert any(r.status == 401 for r in fake.requests if r.path.startswith("/acme/internal-kit"))
+
+    # The member's own credential, as git keeps it (credential.helper store) in their HOME.
+    host = fake.web_url.removeprefix("http://")
+    (claude.home / ".git-credentials").write_text(f"http://dana:member-token@{host}\n")
+    (claude.home / ".gitconfig").write_text("[credential]\n\thelper = store\n")
+    market.install(plugin["name"])
+    installed = installed_files(market.install_path(plugin["name"]))
+    assert installed == {"changelog.md": COMMAND.encode()}
+    assert "errors" not in market.installed()[plugin["name"]]
