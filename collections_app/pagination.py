@@ -8,7 +8,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from refresher.upstream.reads import JSON
+from refresher.json_types import JSON
 
 # Page numbers longer than this are past the last page of any list.
 _DIGITS = 18

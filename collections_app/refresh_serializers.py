@@ -16,6 +16,7 @@ from collections_app.fields import SPACE_CLASS, StrictBooleanField, StrictCharFi
 from collections_app.models import ArtifactType
 from refresher.changes import FIELDS
 from refresher.exceptions import InvalidRequest
+from refresher.json_types import JSON
 from refresher.models import (
     EntryErrorCode,
     EntryStatus,
@@ -26,7 +27,6 @@ from refresher.models import (
     Trigger,
 )
 from refresher.options import ArtifactFilter, RefreshOptions, normalize_fields
-from refresher.upstream.reads import JSON
 
 
 class StrictKeysSerializer(serializers.Serializer):

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 
 from collections_app.manifest.shapes import JSONTable, TomlTable, TomlValue
-from refresher.upstream.reads import JSON
+from refresher.json_types import JSON
 
 # The tag under which values JSON cannot hold (TOML dates and times, NaN, infinities) are kept.
 _TAG = "$toml"

@@ -8,7 +8,7 @@ keys are stored as JSON (`extra.encode_extra`).
 from datetime import date, datetime, time
 from typing import NotRequired, TypedDict
 
-from refresher.upstream.reads import JSON
+from refresher.json_types import JSON
 
 # A value `tomllib` reads and `tomli_w` writes: JSON's kinds without null, and TOML's dates and
 # times.

@@ -26,11 +26,11 @@ from collections_app.models import ArtifactType, Collection
 from collections_app.refresh_serializers import RefreshRequestSerializer, RefreshResponseSerializer
 from refresher.changes import FIELDS
 from refresher.exceptions import ServiceError
+from refresher.json_types import JSON
 from refresher.models import EntryStatus, Mode, RefreshEntry, RefreshRun, Trigger
 from refresher.options import RefreshOptions
 from refresher.report import Report, collection_label
 from refresher.service import launch
-from refresher.upstream.reads import JSON
 
 EXIT_OK = 0
 EXIT_ERROR = 1
