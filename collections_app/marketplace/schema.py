@@ -13,6 +13,13 @@ from collections_app.marketplace.serializers import (
 from skillmeat_site.schema import UNAUTHENTICATED, error
 
 NOT_FOUND = error("No such collection, or it belongs to another user.", "not_found", "Not found.")
+NOT_YOURS = error(
+    "Staff may see another user's collection, but only its owner, or staff allowed to change "
+    "collections, may make or revoke its share links.",
+    "permission_denied",
+    "Only the collection's owner, or staff who may change collections, may make or revoke its "
+    "share links.",
+)
 IF_NONE_MATCH = OpenApiParameter(
     "If-None-Match",
     str,
@@ -97,6 +104,7 @@ LINKS_CREATE = extend_schema(
             ShareLinkCreatedSerializer, description="The link, with its URL (shown only here)."
         ),
         401: UNAUTHENTICATED,
+        403: NOT_YOURS,
         404: NOT_FOUND,
     },
 )
@@ -106,6 +114,7 @@ LINKS_REVOKE = extend_schema(
     responses={
         204: OpenApiResponse(None, description="Revoked: its URL answers 404 from now on."),
         401: UNAUTHENTICATED,
+        403: NOT_YOURS,
         404: error(
             "No such collection or share link (another user's, or already revoked).",
             "not_found",
