@@ -109,8 +109,9 @@ class MarketplaceActions(GenericViewSet):  # type: ignore[type-arg]
     @action(detail=True, methods=["get"], url_path="marketplace", filter_backends=[])
     def marketplace_summary(self, request: Request, pk: str | None = None) -> Response:
         """What the marketplace offers: the plugin count, the artifacts left out and why (no
-        upstream, a source the site does not read, never synced or moved since, a hook or MCP file
-        holding no configuration, one edited since it was synced), the number of share links, and the manifest's URL."""
+        upstream, a source the site does not read, never synced or moved since, a hook or MCP
+        file holding no configuration or edited since it was synced), the number of share
+        links, and the manifest's URL."""
         collection = self._collection(pk)
         marketplace = marketplace_of(collection)
         path = reverse("collection-marketplace-manifest", kwargs={"pk": collection.pk})

@@ -71,7 +71,7 @@ def test_the_omitted_page_lists_the_artifacts_of_a_reason(viewer, synced):
     assert "notes" in everything and "draft-a" in everything
     narrowed = viewer.get(f"{url}?reason=not_synced").content.decode()
     assert "draft-a" in narrowed and "notes" not in narrowed
-    assert "1 artifact left out: never synced." in narrowed
+    assert "1 artifact left out: never synced (or moved to another source since)." in narrowed
 
 
 def test_making_a_link_shows_its_url_once_with_the_line_to_copy(editor, synced):
