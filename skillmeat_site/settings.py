@@ -201,6 +201,10 @@ REST_FRAMEWORK = {
         # Manifest reads by share link, per client address (they need no login).
         "share_link": env_str("SHARE_LINK_THROTTLE_RATE", "60/min"),
     },
+    # The reverse proxies in front of the site: 0 (the default) throttles anonymous clients by
+    # the socket's address and ignores X-Forwarded-For, which any client can write; behind one
+    # proxy that sets it, 1. Unset, DRF would trust the header and a forged one a fresh budget.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0, minimum=0),
     "EXCEPTION_HANDLER": "skillmeat_site.errors.exception_handler",
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": False,
