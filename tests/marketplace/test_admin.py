@@ -61,6 +61,8 @@ def test_the_box_counts_plugins_and_omitted_artifacts_per_reason(editor, synced)
     assert "laptops" in page and "Share links (1)" in page
     assert "claude plugin marketplace add" in page
     assert "Make a share link" in page and "Revoke" in page
+    assert 'id="share-link-warning"' in page
+    assert "hook and MCP configurations" in page and "private repositories" in page
 
 
 def test_the_omitted_page_lists_the_artifacts_of_a_reason(viewer, synced):
