@@ -14,8 +14,11 @@ from collections_app import throttling
 from collections_app.marketplace.links import token_hash
 from collections_app.marketplace.views import ShareLinkThrottle
 from collections_app.models import RequestCount, ShareLink
+from refresher.models import Mode, RunStatus
+from refresher.options import RefreshOptions
+from refresher.service import refresh_now
 from tests.factories import ArtifactFactory, CollectionFactory
-from tests.marketplace_kit import blob_sha, share_link_url
+from tests.marketplace_kit import HOOKS_JSON, SKILL_MD, blob_sha, share_link_url
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +71,7 @@ def test_the_owner_reads_the_manifest_of_a_synced_collection(api, synced, upstre
     assert all(p["strict"] is False and "version" not in p for p in manifest["plugins"])
 
 
-def test_an_etag_answers_304_until_the_collection_changes(api, synced):
+def test_an_etag_answers_304_until_the_collection_changes(api, synced, upstream, user):
     first = api.get(manifest_url(synced))
     etag = first["ETag"]
     assert etag.startswith('"') and etag.endswith('"')
@@ -78,10 +81,37 @@ def test_an_etag_answers_304_until_the_collection_changes(api, synced):
     assert again["ETag"] == etag
     assert api.get(manifest_url(synced), HTTP_IF_NONE_MATCH=f"W/{etag}").status_code == 304
 
+    def changed(previous: str) -> str:
+        answer = api.get(manifest_url(synced), HTTP_IF_NONE_MATCH=previous)
+        assert answer.status_code == 200
+        assert answer["ETag"] != previous
+        return answer["ETag"]
+
+    def sync() -> None:
+        run = refresh_now(synced, RefreshOptions(mode=Mode.SYNC))
+        assert run.status == RunStatus.COMPLETED
+
+    # A metadata edit.
     synced.artifacts.filter(name="pdf").update(description="Now with forms.")
-    changed = api.get(manifest_url(synced), HTTP_IF_NONE_MATCH=etag)
-    assert changed.status_code == 200
-    assert changed["ETag"] != etag
+    etag = changed(etag)
+    # A new pin: upstream moved the skill and a sync took it.
+    upstream.commit({"skills/pdf/SKILL.md": SKILL_MD + "\nForms too.\n"}, "forms")
+    sync()
+    assert json.loads(api.get(manifest_url(synced)).content)["plugins"][-1]["source"]["sha"] == (
+        upstream.head()
+    )
+    etag = changed(etag)
+    # A hook's content, synced from upstream.
+    upstream.commit({"hooks/hooks.json": HOOKS_JSON.replace("Write|Edit", "Write")}, "narrower")
+    sync()
+    hook = next(p for p in api.get(manifest_url(synced)).json()["plugins"] if "hooks" in p)
+    assert hook["hooks"]["PostToolUse"][0]["matcher"] == "Write"
+    etag = changed(etag)
+    # The owner's username (the manifest's owner).
+    user.username = "alice-renamed"
+    user.save()
+    assert api.get(manifest_url(synced)).json()["owner"] == {"name": "alice-renamed"}
+    changed(etag)
 
 
 def test_another_users_collection_is_404_and_anonymous_is_401(other_api, anon_api, synced):
