@@ -289,11 +289,14 @@ class Artifact(models.Model):
             self.source_kind = SourceKind.GITHUB.value
             self.upstream_owner = self.upstream_repo = self.upstream_path = self.upstream_ref = ""
         update_fields = kwargs.get("update_fields")
-        moved = self.forget_sync_if_moved()
-        if update_fields is not None and "source" in update_fields:
+        if update_fields is None:
+            self.forget_sync_if_moved()
+        elif "source" in update_fields:
+            moved = self.forget_sync_if_moved()
             kwargs["update_fields"] = {*update_fields, *SOURCE_COLUMNS, *moved}
         super().save(*args, **kwargs)
-        self._loaded_source = self.source
+        if update_fields is None or "source" in update_fields:
+            self._loaded_source = self.source
 
     @classmethod
     def from_db(cls, *args: Any, **kwargs: Any) -> "Artifact":
