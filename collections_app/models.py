@@ -259,6 +259,8 @@ class Artifact(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    _loaded_source: str | None = None
+
     class Meta:
         ordering = ["type", "name"]
         constraints = [
@@ -287,9 +289,36 @@ class Artifact(models.Model):
             self.source_kind = SourceKind.GITHUB.value
             self.upstream_owner = self.upstream_repo = self.upstream_path = self.upstream_ref = ""
         update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "source" in update_fields:
-            kwargs["update_fields"] = {*update_fields, *SOURCE_COLUMNS}
+        if update_fields is None:
+            self.forget_sync_if_moved()
+        elif "source" in update_fields:
+            moved = self.forget_sync_if_moved()
+            kwargs["update_fields"] = {*update_fields, *SOURCE_COLUMNS, *moved}
         super().save(*args, **kwargs)
+        if update_fields is None or "source" in update_fields:
+            self._loaded_source = self.source
+
+    @classmethod
+    def from_db(cls, *args: Any, **kwargs: Any) -> "Artifact":
+        instance = super().from_db(*args, **kwargs)
+        # What the source was when read, so save() knows whether the artifact moved.
+        instance._loaded_source = instance.__dict__.get("source")
+        return instance
+
+    def forget_sync_if_moved(self) -> list[str]:
+        """Clear the commit and content SHA last synced when `source` is no longer the one they
+        were synced from (an edit through the API, the admin or an import); the columns cleared.
+
+        They describe the old source: kept, the marketplace would pin the new repository and
+        path to a commit never read from it. Cleared, the artifact is `not_synced` until the
+        next sync, which reads the new source whole (its content SHA no longer matches).
+        """
+        loaded = getattr(self, "_loaded_source", None)
+        if loaded is None or loaded == self.source:
+            return []
+        self.resolved_sha = self.content_sha = ""
+        self._loaded_source = self.source
+        return ["resolved_sha", "content_sha"]
 
     def clean(self) -> None:
         try:

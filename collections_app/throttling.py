@@ -6,6 +6,12 @@ through a `30/min` limit unchecked. Here each request adds itself to a fixed-win
 the database with one atomic statement and learns its own position in the window from it: the
 first N of the window pass, every later one is refused until the window ends, whatever the
 number of processes and threads.
+
+An anonymous client is its address as DRF's `get_ident` reads it: the socket's address, or with
+`NUM_PROXIES` (behind that many reverse proxies) the address the nearest proxy saw in
+`X-Forwarded-For`. Finished windows of a scope are deleted for every client at once, by the
+first request a process counts in a new window: the table holds about one window of rows, however
+many addresses came and went.
 """
 
 import time
@@ -27,16 +33,26 @@ _COUNT_UP = (
 )
 
 
+# The last window each scope's finished windows were deleted in, by this process.
+_pruned: dict[str, int] = {}
+
+
 def count_up(scope: str, client: str, window: int) -> int:
     """Add one request to the window's counter; the count including it."""
     with connection.cursor() as cursor:
         cursor.execute(_COUNT_UP, [scope, client, window])
         row = cursor.fetchone()
-    count = int(row[0])
-    if count == 1:
-        # The first request of a window clears the client's finished windows of this scope.
-        RequestCount.objects.filter(scope=scope, client=client, window_start__lt=window).delete()
-    return count
+    prune(scope, window)
+    return int(row[0])
+
+
+def prune(scope: str, window: int) -> None:
+    """Delete the scope's finished windows of all clients, once per window in this process (one
+    statement; other processes doing the same in the same window delete nothing more)."""
+    if _pruned.get(scope) == window:
+        return
+    RequestCount.objects.filter(scope=scope, window_start__lt=window).delete()
+    _pruned[scope] = window
 
 
 class AtomicUserRateThrottle(SimpleRateThrottle):

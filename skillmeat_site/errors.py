@@ -168,7 +168,9 @@ def json_404(request: HttpRequest, exception: Exception | None = None) -> HttpRe
 
 
 def json_500(request: HttpRequest) -> HttpResponse:
-    if not request.path.startswith("/api/"):
+    """Django's 500 for errors no view answered: the error shape on API paths and share links
+    (Claude Code reads `/m/...`), Django's HTML page elsewhere."""
+    if not request.path.startswith(("/api/", "/m/")):
         return defaults.server_error(request)
     return JsonResponse(
         error_body(code="internal_error", message="Internal server error.", request=request),

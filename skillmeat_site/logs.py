@@ -4,11 +4,16 @@ The ids live in context variables. The request middleware sets the request id fo
 the background task sets both ids around a run, so a worker's lines carry the id of the request
 that queued the run. `LogContextFilter` copies them onto every record, and `JsonFormatter` writes
 one JSON object per line for log collectors (`LOG_FORMAT=json`).
+
+A share link's path holds its secret token (`/m/<token>/marketplace.json`), and Django logs the
+path of every 4xx and 5xx answer: `RedactShareTokens` writes `/m/<redacted>/` in its place on
+every record, before any handler formats it.
 """
 
 import contextvars
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -64,6 +69,38 @@ class LogContextFilter(logging.Filter):
         return True
 
 
+_SHARE_TOKEN = re.compile(r"/m/[^/\s\"'<>]+/")
+REDACTED = "/m/<redacted>/"
+
+
+def redact(text: str) -> str:
+    """`text` with each share link's token replaced by `<redacted>`."""
+    return _SHARE_TOKEN.sub(REDACTED, text) if "/m/" in text else text
+
+
+class RedactShareTokens(logging.Filter):
+    """Removes share-link tokens from a record: its message (with its arguments), its request
+    id and its exception's text. The record itself is changed, so every handler after this one,
+    and every formatter, sees the redacted text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # arguments that do not fit the message: left to logging's report
+            return True
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        request_id = getattr(record, "request_id", None)
+        if isinstance(request_id, str):
+            record.request_id = redact(request_id)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: timestamp, level, logger, message, request_id, run_id.
 
@@ -84,7 +121,9 @@ class JsonFormatter(logging.Formatter):
             "request_id": None if request_id == UNKNOWN else request_id,
             "run_id": None if run_id == UNKNOWN else run_id,
         }
-        if record.exc_info:
+        if record.exc_text:  # the text a filter may have redacted
+            entry["exc_info"] = record.exc_text
+        elif record.exc_info:
             entry["exc_info"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack_info"] = self.formatStack(record.stack_info)

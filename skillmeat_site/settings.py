@@ -201,6 +201,10 @@ REST_FRAMEWORK = {
         # Manifest reads by share link, per client address (they need no login).
         "share_link": env_str("SHARE_LINK_THROTTLE_RATE", "60/min"),
     },
+    # The reverse proxies in front of the site: 0 (the default) throttles anonymous clients by
+    # the socket's address and ignores X-Forwarded-For, which any client can write; behind one
+    # proxy that sets it, 1. Unset, DRF would trust the header and a forged one a fresh budget.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0, minimum=0),
     "EXCEPTION_HANDLER": "skillmeat_site.errors.exception_handler",
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": False,
@@ -326,7 +330,11 @@ LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"log_context": {"()": "skillmeat_site.logs.LogContextFilter"}},
+    "filters": {
+        "log_context": {"()": "skillmeat_site.logs.LogContextFilter"},
+        # Share links' tokens out of every line (Django logs the path of each 4xx and 5xx).
+        "redact_share_tokens": {"()": "skillmeat_site.logs.RedactShareTokens"},
+    },
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(run_id)s] %(message)s"
@@ -337,7 +345,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["log_context"],
+            "filters": ["log_context", "redact_share_tokens"],
         }
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
@@ -345,6 +353,10 @@ LOGGING = {
         "refresher": {"level": LOG_LEVEL},
         "collections_app": {"level": LOG_LEVEL},
         "skillmeat_site": {"level": LOG_LEVEL},
+        # Redacted where they are written, before Django's own handlers (mail_admins) see them.
+        "django.request": {"filters": ["redact_share_tokens"]},
+        # The development server's request lines, through the redacting console.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
 

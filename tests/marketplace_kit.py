@@ -5,6 +5,8 @@ type synced from a local git repository.
 `/m/<token>/marketplace.json`; tests that serve the site prefix it with the live server's URL.
 """
 
+import hashlib
+
 from collections_app.marketplace.links import create_link, manifest_path
 from collections_app.models import Collection
 
@@ -73,3 +75,9 @@ UPSTREAM_ARTIFACTS = [
     ("hook", "format-on-edit", "hooks/hooks.json"),
     ("mcp", "tickets", ".mcp.json"),
 ]
+
+
+def blob_sha(text: str) -> str:
+    """The git blob SHA of `text` as UTF-8: the `content_sha` a sync records for that file."""
+    data = text.encode()
+    return hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest()

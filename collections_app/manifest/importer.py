@@ -333,6 +333,7 @@ def _apply_artifacts(collection: Collection, plan: list[_Step]) -> None:
             if "source" in step.values:
                 artifact.set_source(artifact.source)
                 fields.update(SOURCE_COLUMNS)
+                fields.update(artifact.forget_sync_if_moved())
             artifact.updated_at = now
             fields.update(step.values)
             fields.add("updated_at")

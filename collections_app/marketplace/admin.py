@@ -36,8 +36,9 @@ REASON_TEXT = {
     "no_upstream": "no upstream source",
     "unsupported_source": "a source the site does not read",
     "invalid_source": "a source that no longer parses",
-    "not_synced": "never synced",
+    "not_synced": "never synced (or moved to another source since)",
     "no_configuration": "a hook or MCP file holding no configuration",
+    "modified_locally": "a hook or MCP file edited since it was synced",
 }
 
 

@@ -63,10 +63,11 @@ def create_link(
 
 def find_link(token: str) -> ShareLink | None:
     """The live link of this token with its collection and the collection's owner (one query),
-    or None for any other string."""
+    or None for any other string. A link of a deactivated account is not live: it answers
+    again if the account is activated again."""
     return (
         ShareLink.objects.select_related("collection__owner")
-        .filter(token_hash=token_hash(token))
+        .filter(token_hash=token_hash(token), collection__owner__is_active=True)
         .first()
     )
 

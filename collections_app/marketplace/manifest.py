@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from hashlib import sha256
 from typing import Literal, NotRequired, TypedDict
 
-import yaml
-
 from collections_app.marketplace.names import MAX_NAME_LENGTH, fit, marketplace_name, safe_name
 
 type JSON = str | int | float | bool | list[JSON] | dict[str, JSON] | None
@@ -29,12 +27,21 @@ UNSUPPORTED_SOURCE = "unsupported_source"  # a host or repository the site does 
 INVALID_SOURCE = "invalid_source"  # a stored source that no longer parses
 NOT_SYNCED = "not_synced"  # never synced: no commit to pin
 NO_CONFIGURATION = "no_configuration"  # a hook or MCP artifact whose file holds no config
-OMISSION_REASONS = (NO_UPSTREAM, UNSUPPORTED_SOURCE, INVALID_SOURCE, NOT_SYNCED, NO_CONFIGURATION)
+MODIFIED_LOCALLY = "modified_locally"  # a hook or MCP config edited since it was synced
+OMISSION_REASONS = (
+    NO_UPSTREAM,
+    UNSUPPORTED_SOURCE,
+    INVALID_SOURCE,
+    NOT_SYNCED,
+    NO_CONFIGURATION,
+    MODIFIED_LOCALLY,
+)
 
 SourceKind = Literal["github", "git", "none", "local", "unsupported", "invalid"]
-_CONFIG_EXTENSIONS = (".json", ".yaml", ".yml")
+ConfigState = Literal["synced", "modified", "unsynced"]
+CONFIG_EXTENSIONS = (".json", ".yaml", ".yml")
 _SHA = re.compile(r"^[0-9a-f]{40}$")
-_FILE_EXTENSIONS = (".md", *_CONFIG_EXTENSIONS)
+_FILE_EXTENSIONS = (".md", *CONFIG_EXTENSIONS)
 
 
 class CollectionRow(TypedDict):
@@ -61,7 +68,11 @@ class ArtifactRow(TypedDict):
     license: str
     tags: list[str]
     topics: list[str]
-    content: str  # hooks and MCP configs only: the main file at `resolved_sha`
+    # Hooks and MCP configs only (others: "synced" and None). Whether the stored main file is
+    # the one sync wrote ("synced"), was edited since ("modified") or was never written by a
+    # sync ("unsynced"); and the file parsed within the site's bounds (None: it does not parse).
+    config_state: ConfigState
+    config: JSON
 
 
 class PluginSource(TypedDict):
@@ -175,6 +186,12 @@ def omission(artifact: ArtifactRow) -> str:
         return UNSUPPORTED_SOURCE
     if not _SHA.match(artifact["resolved_sha"]):  # never synced (or a pin no commit has)
         return NOT_SYNCED
+    # An inlined configuration is served from the site's copy, not fetched at the pin: only the
+    # copy sync wrote may be served, never one edited since (or never synced at all).
+    if artifact["config_state"] == "unsynced":
+        return NOT_SYNCED
+    if artifact["config_state"] == "modified":
+        return MODIFIED_LOCALLY
     return ""
 
 
@@ -276,13 +293,14 @@ def plugin_source(artifact: ArtifactRow) -> PluginSource:
 
 def component_config(artifact: ArtifactRow) -> dict[str, JSON] | None:
     """A hook's event map or an MCP config's server map, from the stored main file; None when
-    the file holds none (a Markdown page, broken JSON). Other types need no configuration."""
+    the file holds none (a Markdown page, broken JSON, past the parser's bounds). Other types
+    need no configuration."""
     kind = artifact["type"]
     if kind not in ("hook", "mcp"):
         return {}
-    if not artifact["path"].lower().endswith(_CONFIG_EXTENSIONS):
+    if not artifact["path"].lower().endswith(CONFIG_EXTENSIONS):
         return None
-    document = _parse(artifact["content"], yaml_text=not artifact["path"].lower().endswith(".json"))
+    document = artifact["config"]
     if not isinstance(document, dict):
         return None
     # A plugin's `hooks/hooks.json` and a settings file wrap the events in `hooks`; a `.mcp.json`
@@ -300,20 +318,3 @@ def _is_event_map(value: dict[str, JSON]) -> bool:
         isinstance(matchers, list) and matchers and all(isinstance(m, dict) for m in matchers)
         for matchers in value.values()
     )
-
-
-def _parse(text: str, *, yaml_text: bool) -> JSON:
-    """A `.json` file as JSON, a `.yaml`/`.yml` one as YAML (safe); None when it does not read
-    as plain JSON values.
-
-    The text came from upstream: a YAML date, or nesting deeper than the interpreter goes, makes
-    the artifact `no_configuration` instead of failing the whole manifest.
-    """
-    try:
-        if not yaml_text:
-            parsed: JSON = json.loads(text)
-            return parsed
-        loaded: JSON = json.loads(json.dumps(yaml.safe_load(text)))
-        return loaded
-    except (yaml.YAMLError, TypeError, ValueError, RecursionError):
-        return None

@@ -3,22 +3,29 @@
 Two queries whatever the collection's size (the collection with its owner is usually read by
 the caller already): the artifacts' columns the manifest uses, with `content` only for hooks
 and MCP configs (a skill's text is never loaded). Sources are turned into clone URLs here,
-with the site's settings (GitHub's web host, the git hosts allowed), so `manifest.build`
-stays pure.
+with the site's settings (GitHub's web host, the git hosts allowed), and a hook's or MCP
+config's stored file is checked against what sync wrote and parsed here, with the engine's
+bounded parser, so `manifest.build` stays pure.
 """
+
+import hashlib
 
 from django.conf import settings
 from django.db.models import Case, F, QuerySet, TextField, Value, When
 
 from collections_app.marketplace.manifest import (
+    CONFIG_EXTENSIONS,
+    JSON,
     ArtifactRow,
     CollectionRow,
+    ConfigState,
     Marketplace,
     SourceKind,
     build,
 )
 from collections_app.models import Artifact, Collection
-from refresher.exceptions import InvalidSource
+from refresher.exceptions import InvalidSource, MetadataError
+from refresher.frontmatter import parse_config
 from refresher.sources import SHA_RE, parse_source
 from refresher.sources import SourceKind as Kind
 
@@ -33,6 +40,7 @@ _COLUMNS = (
     "upstream_path",
     "upstream_ref",
     "resolved_sha",
+    "content_sha",
     "description",
     "author",
     "license",
@@ -86,9 +94,13 @@ def _text(values: Values, key: str) -> str:
 
 def _row(values: Values) -> ArtifactRow:
     kind, clone_url, path, ref = _where(values)
+    kind_of = _text(values, "type")
+    state, config = stored_config(
+        kind_of, path, _text(values, "config"), _text(values, "content_sha")
+    )
     return ArtifactRow(
         id=str(values["id"]),
-        type=_text(values, "type"),
+        type=kind_of,
         name=_text(values, "name"),
         kind=kind,
         clone_url=clone_url,
@@ -101,8 +113,42 @@ def _row(values: Values) -> ArtifactRow:
         license=_text(values, "license"),
         tags=_strings(values["tags"]),
         topics=_strings(values["topics"]),
-        content=_text(values, "config"),
+        config_state=state,
+        config=config,
     )
+
+
+def synced_blob_sha(text: str) -> tuple[str, ...]:
+    """The git blob SHAs a stored file's text can have come from.
+
+    Sync stores a file's bytes decoded as UTF-8 with a leading byte order mark dropped, and
+    its blob SHA as `content_sha` (`refresher.evaluate`): the same text gives the same SHA back,
+    with or without that mark.
+    """
+    data = text.encode("utf-8", "surrogatepass")
+    return tuple(
+        hashlib.sha1(b"blob %d\x00" % len(body) + body, usedforsecurity=False).hexdigest()
+        for body in (data, b"\xef\xbb\xbf" + data)
+    )
+
+
+def stored_config(kind: str, path: str, text: str, content_sha: str) -> tuple[ConfigState, JSON]:
+    """Whether a hook's or MCP config's stored file is what sync wrote, and the file parsed.
+
+    Only a configuration file (`.json`, `.yaml`, `.yml`) is inlined, so only its blob SHA is
+    compared; a file that fails the parser's bounds (an alias bomb, nesting past its depth) is
+    None, like any other that does not parse, and is left out as holding no configuration.
+    """
+    if kind not in ("hook", "mcp") or not path.lower().endswith(CONFIG_EXTENSIONS):
+        return "synced", None
+    if not content_sha:
+        return "unsynced", None
+    if content_sha not in synced_blob_sha(text):
+        return "modified", None
+    try:
+        return "synced", parse_config(text, filename=path).meta
+    except MetadataError:
+        return "synced", None
 
 
 def _where(values: Values) -> tuple[SourceKind, str, str, str]:

@@ -13,6 +13,20 @@ from collections_app.marketplace.serializers import (
 from skillmeat_site.schema import UNAUTHENTICATED, error
 
 NOT_FOUND = error("No such collection, or it belongs to another user.", "not_found", "Not found.")
+SHARE_LINK_CREATED = (
+    "The link, with its URL (shown only here). The URL is a read capability for the whole "
+    "manifest: whoever holds it reads every plugin's source and the hook and MCP "
+    "configurations inlined in the manifest (commands, arguments, server URLs), those of "
+    "artifacts from private repositories included. Give it only to people who may see all of "
+    "the collection; revoke it when that changes."
+)
+NOT_YOURS = error(
+    "Staff may see another user's collection, but only its owner, or staff allowed to change "
+    "collections, may make or revoke its share links.",
+    "permission_denied",
+    "Only the collection's owner, or staff who may change collections, may make or revoke its "
+    "share links.",
+)
 IF_NONE_MATCH = OpenApiParameter(
     "If-None-Match",
     str,
@@ -26,6 +40,14 @@ ETAG = OpenApiParameter(
     response=[200, 304],
     required=True,
     description="The manifest's version: send it back in `If-None-Match`.",
+)
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    int,
+    OpenApiParameter.HEADER,
+    response=[429],
+    required=True,
+    description="Seconds until this address may read a manifest by share link again.",
 )
 _MANIFEST_EXAMPLE = {
     "name": "team-kit",
@@ -94,9 +116,11 @@ LINKS_CREATE = extend_schema(
     examples=[OpenApiExample("labelled", value={"label": "laptops"}, request_only=True)],
     responses={
         201: OpenApiResponse(
-            ShareLinkCreatedSerializer, description="The link, with its URL (shown only here)."
+            ShareLinkCreatedSerializer,
+            description=SHARE_LINK_CREATED,
         ),
         401: UNAUTHENTICATED,
+        403: NOT_YOURS,
         404: NOT_FOUND,
     },
 )
@@ -106,6 +130,7 @@ LINKS_REVOKE = extend_schema(
     responses={
         204: OpenApiResponse(None, description="Revoked: its URL answers 404 from now on."),
         401: UNAUTHENTICATED,
+        403: NOT_YOURS,
         404: error(
             "No such collection or share link (another user's, or already revoked).",
             "not_found",
@@ -127,6 +152,7 @@ SHARED = extend_schema(
         ),
         IF_NONE_MATCH,
         ETAG,
+        RETRY_AFTER,
     ],
     responses={
         200: MANIFEST_OK,

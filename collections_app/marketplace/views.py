@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -78,6 +78,21 @@ class MarketplaceActions(GenericViewSet):  # type: ignore[type-arg]
         collection: Collection = get_object_or_404(visible_collections(self.request.user), pk=pk)
         return collection
 
+    def _collection_to_share(self, pk: str | None) -> Collection:
+        """The collection, when the user may make and revoke its share links: its owner, or
+        staff allowed to change collections (as in the admin). Staff who may only look see the
+        collection but get a 403."""
+        collection = self._collection(pk)
+        user = self.request.user
+        if collection.owner_id != user.pk and not user.has_perm(
+            "collections_app.change_collection"
+        ):
+            raise PermissionDenied(
+                "Only the collection's owner, or staff who may change collections, may make or "
+                "revoke its share links."
+            )
+        return collection
+
     @docs.MANIFEST
     @action(detail=True, methods=["get"], url_path="marketplace.json", filter_backends=[])
     def marketplace_manifest(self, request: Request, pk: str | None = None) -> HttpResponse:
@@ -94,8 +109,9 @@ class MarketplaceActions(GenericViewSet):  # type: ignore[type-arg]
     @action(detail=True, methods=["get"], url_path="marketplace", filter_backends=[])
     def marketplace_summary(self, request: Request, pk: str | None = None) -> Response:
         """What the marketplace offers: the plugin count, the artifacts left out and why (no
-        upstream, a source the site does not read, never synced, a hook or MCP file holding no
-        configuration), the number of share links, and the manifest's URL."""
+        upstream, a source the site does not read, never synced or moved since, a hook or MCP
+        file holding no configuration or edited since it was synced), the number of share
+        links, and the manifest's URL."""
         collection = self._collection(pk)
         marketplace = marketplace_of(collection)
         path = reverse("collection-marketplace-manifest", kwargs={"pk": collection.pk})
@@ -128,7 +144,7 @@ class MarketplaceActions(GenericViewSet):  # type: ignore[type-arg]
     def create_share_link(self, request: Request, pk: str | None = None) -> Response:
         """Make a share link: a URL Claude Code reads the manifest from without a token
         (`claude plugin marketplace add <url>`). The URL is in this answer only."""
-        collection = self._collection(pk)
+        collection = self._collection_to_share(pk)
         serializer = ShareLinkRequestSerializer(data=body_object(request))
         serializer.is_valid(raise_exception=True)
         label = serializer.validated_data.get("label", "")
@@ -152,7 +168,7 @@ class MarketplaceActions(GenericViewSet):  # type: ignore[type-arg]
         self, request: Request, pk: str | None = None, link_id: str | None = None
     ) -> Response:
         """Revoke a share link at once: its URL answers 404 from now on."""
-        collection = self._collection(pk)
+        collection = self._collection_to_share(pk)
         deleted, _ = ShareLink.objects.filter(
             collection=collection, pk=uuid.UUID(str(link_id))
         ).delete()

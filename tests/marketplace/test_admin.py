@@ -61,6 +61,8 @@ def test_the_box_counts_plugins_and_omitted_artifacts_per_reason(editor, synced)
     assert "laptops" in page and "Share links (1)" in page
     assert "claude plugin marketplace add" in page
     assert "Make a share link" in page and "Revoke" in page
+    assert 'id="share-link-warning"' in page
+    assert "hook and MCP configurations" in page and "private repositories" in page
 
 
 def test_the_omitted_page_lists_the_artifacts_of_a_reason(viewer, synced):
@@ -71,7 +73,7 @@ def test_the_omitted_page_lists_the_artifacts_of_a_reason(viewer, synced):
     assert "notes" in everything and "draft-a" in everything
     narrowed = viewer.get(f"{url}?reason=not_synced").content.decode()
     assert "draft-a" in narrowed and "notes" not in narrowed
-    assert "1 artifact left out: never synced." in narrowed
+    assert "1 artifact left out: never synced (or moved to another source since)." in narrowed
 
 
 def test_making_a_link_shows_its_url_once_with_the_line_to_copy(editor, synced):

@@ -2,6 +2,7 @@
 manifest by share link with no login."""
 
 import json
+import time
 
 import pytest
 from django.db import connection
@@ -9,11 +10,15 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from collections_app import throttling
 from collections_app.marketplace.links import token_hash
 from collections_app.marketplace.views import ShareLinkThrottle
-from collections_app.models import ShareLink
+from collections_app.models import RequestCount, ShareLink
+from refresher.models import Mode, RunStatus
+from refresher.options import RefreshOptions
+from refresher.service import refresh_now
 from tests.factories import ArtifactFactory, CollectionFactory
-from tests.marketplace_kit import share_link_url
+from tests.marketplace_kit import HOOKS_JSON, SKILL_MD, blob_sha, share_link_url
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +71,7 @@ def test_the_owner_reads_the_manifest_of_a_synced_collection(api, synced, upstre
     assert all(p["strict"] is False and "version" not in p for p in manifest["plugins"])
 
 
-def test_an_etag_answers_304_until_the_collection_changes(api, synced):
+def test_an_etag_answers_304_until_the_collection_changes(api, synced, upstream, user):
     first = api.get(manifest_url(synced))
     etag = first["ETag"]
     assert etag.startswith('"') and etag.endswith('"')
@@ -76,10 +81,37 @@ def test_an_etag_answers_304_until_the_collection_changes(api, synced):
     assert again["ETag"] == etag
     assert api.get(manifest_url(synced), HTTP_IF_NONE_MATCH=f"W/{etag}").status_code == 304
 
+    def changed(previous: str) -> str:
+        answer = api.get(manifest_url(synced), HTTP_IF_NONE_MATCH=previous)
+        assert answer.status_code == 200
+        assert answer["ETag"] != previous
+        return answer["ETag"]
+
+    def sync() -> None:
+        run = refresh_now(synced, RefreshOptions(mode=Mode.SYNC))
+        assert run.status == RunStatus.COMPLETED
+
+    # A metadata edit.
     synced.artifacts.filter(name="pdf").update(description="Now with forms.")
-    changed = api.get(manifest_url(synced), HTTP_IF_NONE_MATCH=etag)
-    assert changed.status_code == 200
-    assert changed["ETag"] != etag
+    etag = changed(etag)
+    # A new pin: upstream moved the skill and a sync took it.
+    upstream.commit({"skills/pdf/SKILL.md": SKILL_MD + "\nForms too.\n"}, "forms")
+    sync()
+    assert json.loads(api.get(manifest_url(synced)).content)["plugins"][-1]["source"]["sha"] == (
+        upstream.head()
+    )
+    etag = changed(etag)
+    # A hook's content, synced from upstream.
+    upstream.commit({"hooks/hooks.json": HOOKS_JSON.replace("Write|Edit", "Write")}, "narrower")
+    sync()
+    hook = next(p for p in api.get(manifest_url(synced)).json()["plugins"] if "hooks" in p)
+    assert hook["hooks"]["PostToolUse"][0]["matcher"] == "Write"
+    etag = changed(etag)
+    # The owner's username (the manifest's owner).
+    user.username = "alice-renamed"
+    user.save()
+    assert api.get(manifest_url(synced)).json()["owner"] == {"name": "alice-renamed"}
+    changed(etag)
 
 
 def test_another_users_collection_is_404_and_anonymous_is_401(other_api, anon_api, synced):
@@ -207,12 +239,59 @@ def test_manifest_reads_by_share_link_are_throttled_per_address(synced, monkeypa
     monkeypatch.setattr(ShareLinkThrottle, "rate", "3/min", raising=False)
     path = share_link_url(synced)
     client = APIClient()
-    answers = [client.get(path).status_code for _ in range(3)]
-    refused = client.get("/m/" + "C" * 43 + "/marketplace.json")
+    answers = [client.get(path, REMOTE_ADDR="203.0.113.7").status_code for _ in range(3)]
+    refused = client.get("/m/" + "C" * 43 + "/marketplace.json", REMOTE_ADDR="203.0.113.7")
     assert answers == [200, 200, 200]
     assert refused.status_code == 429
     assert refused.json()["code"] == "throttled"
     assert int(refused["Retry-After"]) >= 1
+    # Another address has a budget of its own.
+    assert client.get(path, REMOTE_ADDR="198.51.100.20").status_code == 200
+
+
+def test_a_forged_x_forwarded_for_buys_no_new_budget(synced, monkeypatch):
+    monkeypatch.setattr(ShareLinkThrottle, "rate", "3/min", raising=False)
+    path = share_link_url(synced)
+    answers = [
+        APIClient().get(path, REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR=f"10.9.8.{i}")
+        for i in range(5)
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429, 429]
+    assert RequestCount.objects.filter(scope="share_link").count() == 1
+
+
+def test_behind_one_proxy_the_address_it_saw_is_the_client(synced, monkeypatch, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    monkeypatch.setattr(ShareLinkThrottle, "rate", "2/min", raising=False)
+    path = share_link_url(synced)
+    proxy = "192.0.2.1"
+
+    def read(forwarded: str) -> int:
+        return APIClient().get(path, REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=forwarded).status_code
+
+    # A client's own X-Forwarded-For entries come first; the proxy appends the address it saw.
+    assert [read(f"10.0.0.{i}, 203.0.113.7") for i in range(3)] == [200, 200, 429]
+    assert read("198.51.100.20") == 200
+
+
+def test_finished_windows_of_every_client_are_deleted(synced, monkeypatch):
+    monkeypatch.setattr(throttling, "_pruned", {}, raising=False)
+    now = int(time.time() // 60) * 60
+    for i in range(20):
+        RequestCount.objects.create(
+            scope="share_link", client=f"addr:10.0.0.{i}", window_start=now - 600, hits=1
+        )
+    RequestCount.objects.create(scope="refresh", client="user:1", window_start=now - 600, hits=1)
+    current = RequestCount.objects.create(
+        scope="share_link", client="addr:10.1.1.1", window_start=now, hits=1
+    )
+    APIClient().get(share_link_url(synced), REMOTE_ADDR="203.0.113.7")
+    left = set(RequestCount.objects.values_list("scope", "client"))
+    assert left == {
+        ("refresh", "user:1"),  # another scope is pruned by its own requests
+        ("share_link", current.client),
+        ("share_link", "addr:203.0.113.7"),
+    }
 
 
 def test_a_label_with_invisible_characters_or_unknown_keys_is_a_400(api, synced):
@@ -223,25 +302,55 @@ def test_a_label_with_invisible_characters_or_unknown_keys_is_a_400(api, synced)
     assert ShareLink.objects.count() == 1
 
 
+def mixed_artifact(collection, i: int) -> None:
+    """The i-th of a mix of skills, agents, hooks and MCP configs, from GitHub and a git host."""
+    kind = ("skill", "agent", "hook", "mcp")[i % 4]
+    where = {
+        "skill": f"skills/s-{i:03d}",
+        "agent": f"agents/a-{i:03d}.md",
+        "hook": f"hooks/h-{i:03d}.json",
+        "mcp": f"mcp/m-{i:03d}.json",
+    }[kind]
+    content = {
+        "hook": json.dumps({"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "x"}]}]}}),
+        "mcp": json.dumps({"mcpServers": {f"s{i}": {"command": "npx", "args": ["-y", "s"]}}}),
+    }.get(kind, "")
+    source = (
+        f"git+https://git.example.org/team/kit.git//{where}" if i % 3 == 0 else f"acme/kit/{where}"
+    )
+    ArtifactFactory(
+        collection=collection,
+        type=kind,
+        name=f"{kind}-{i:03d}",
+        source=source,
+        resolved_sha=f"{i + 1:040x}",
+        content=content,
+        content_sha=blob_sha(content) if content else "",
+    )
+
+
 @pytest.mark.parametrize("size", [1, 50])
 def test_the_manifest_takes_the_same_queries_at_1_and_50_artifacts(
-    api, user, django_assert_num_queries, size
+    api, user, django_assert_num_queries, size, settings, monkeypatch
 ):
+    settings.GIT_ALLOWED_HOSTS = ["git.example.org"]
+    monkeypatch.setattr(throttling, "_pruned", {}, raising=False)
     collection = CollectionFactory(owner=user, name="Big")
     for i in range(size):
-        ArtifactFactory(
-            collection=collection,
-            name=f"skill-{i:03d}",
-            source=f"acme/skills/skills/skill-{i:03d}",
-            resolved_sha=f"{i:040x}",
-        )
+        mixed_artifact(collection, i)
     path = share_link_url(collection)
     # Owner: the token's user, the collection with its owner, the artifacts.
     with django_assert_num_queries(3):
         answer = api.get(manifest_url(collection))
-    assert len(answer.json()["plugins"]) == size
-    # Share link: the throttle's counter and (first in its window) the clearing of its old
-    # windows, the link with its collection and owner, last_used_at (first use), the artifacts.
+    plugins = answer.json()["plugins"]
+    assert len(plugins) == size
+    if size == 50:
+        assert {p["category"] for p in plugins} == {"skill", "agent", "hook", "mcp"}
+        assert sum("hooks" in p for p in plugins) == sum("mcpServers" in p for p in plugins) == 12
+        assert any(p["source"]["url"].startswith("https://git.example.org/") for p in plugins)
+    # Share link: the throttle's counter and (first in its window in this process) the clearing
+    # of the finished windows, the link with its collection and owner, last_used_at (first use),
+    # the artifacts.
     with django_assert_num_queries(5):
         shared = APIClient().get(path)
     assert len(shared.json()["plugins"]) == size

@@ -14,7 +14,14 @@ from collections_app.models import Collection
 from tests.claude_code import ClaudeCode
 from tests.factories import ArtifactFactory, CollectionFactory
 from tests.gitrepo import LocalRepo
-from tests.marketplace_kit import AGENT_MD, HOOKS_JSON, MCP_JSON, SKILL_MD, share_link_url
+from tests.marketplace_kit import (
+    AGENT_MD,
+    HOOKS_JSON,
+    MCP_JSON,
+    SKILL_MD,
+    blob_sha,
+    share_link_url,
+)
 
 pytestmark = [pytest.mark.claude_cli, pytest.mark.django_db]
 
@@ -47,6 +54,7 @@ def pinned(collection: Collection, kind: str, name: str, **fields: object) -> No
     }
     fields.setdefault("source", defaults[kind])
     fields.setdefault("content", {"hook": HOOKS_JSON, "mcp": MCP_JSON}.get(kind, ""))
+    fields.setdefault("content_sha", blob_sha(str(fields["content"])))
     ArtifactFactory(collection=collection, type=kind, name=name, resolved_sha=SHA, **fields)
 
 

@@ -6,6 +6,8 @@ import pytest
 
 from collections_app.marketplace.manifest import ArtifactRow, CollectionRow, build
 from collections_app.marketplace.names import marketplace_name, safe_name
+from collections_app.marketplace.rows import stored_config
+from tests.marketplace_kit import blob_sha
 
 SHA = "1" * 40
 URL = "https://github.com/acme/kit.git"
@@ -40,9 +42,15 @@ def artifact(of_type: str = "skill", name: str = "pdf", **changes: object) -> Ar
         license="",
         tags=[],
         topics=[],
-        content="",
+        config_state="synced",
+        config=None,
     )
+    # A hook's or MCP config's file as sync stored it: checked and parsed as `rows` does.
+    content = str(changes.pop("content", ""))
     row.update(changes)  # type: ignore[typeddict-item]
+    row["config_state"], row["config"] = stored_config(
+        of_type, row["path"], content, blob_sha(content)
+    )
     return row
 
 
