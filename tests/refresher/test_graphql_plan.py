@@ -13,6 +13,7 @@ from refresher.options import RefreshOptions
 from refresher.service import refresh_now
 from refresher.upstream.github.client import GitHubClient, default_graphql_url
 from refresher.upstream.github.graphql import (
+    NESTED_LEVELS,
     ListingAsk,
     RepoAsk,
     TextAsk,
@@ -42,6 +43,13 @@ QUERY_SHAPES = {
             ListingAsk("a/b", "a", "b", SHA, ""),
             ListingAsk("a/b", "a", "b", SHA, "skills/pdf"),
             ListingAsk("c/d", "c", "d", SHA, "agents"),
+        ]
+    ),
+    "listings with a directory artifact's subdirectories": listings_query(
+        [
+            ListingAsk("a/b", "a", "b", SHA, "agents"),
+            ListingAsk("a/b", "a", "b", SHA, "skills/pdf", NESTED_LEVELS),
+            ListingAsk("c/d", "c", "d", SHA, "skills/docx", 2),
         ]
     ),
     "texts by oid, two repositories": texts_query(

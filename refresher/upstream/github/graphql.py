@@ -8,6 +8,8 @@ Three rounds of batched, aliased queries, each round's batches sent in parallel:
 2. **Listings.** Per (repository, commit, directory) the directory's object id and entries
    (`object(expression: "<commit>:<dir>")`): a directory artifact's own tree, or a file artifact's
    parent. That gives each artifact's tree or blob oid, its main file's blob oid, mode and size.
+   A directory artifact's listing carries its subdirectories' entries one level down (each
+   entry's `object { ... on Tree { entries } }`), kept for the review of its files (SPEC 17).
 3. **Texts.** Main-file texts, asked by blob oid, only for blobs never read before.
 
 What is addressed by a commit or an oid cannot change, so listings are cached per (repository,
@@ -65,11 +67,35 @@ REPOSITORY_FIELDS = f"""fragment RepositoryFields on Repository {{
   repositoryTopics(first: {TOPICS}) {{ nodes {{ topic {{ name }} }} }}
   defaultBranchRef {{ name target {{ oid }} }}
 }}"""
-LISTING_FIELDS = """fragment Listing on GitObject {
+# Subdirectory levels listed inside a directory artifact's own listing: the review of an update
+# needs every file under the artifact (SPEC 17), and typical skills keep theirs one level down
+# (`scripts/`, `references/`). Deeper levels are listed by the review when it meets them.
+NESTED_LEVELS = 1
+# A nested listing resolves an object per entry: its weight in a batch, against GitHub's 10 s.
+NESTED_WEIGHT = 3
+ENTRY_FIELDS = "name type mode oid size"
+
+
+def _entries(levels: int) -> str:
+    """`entries { ... }` of a tree, each subtree's entries `levels` deep asked through `object`."""
+    if levels <= 0:
+        return f"entries {{ {ENTRY_FIELDS} }}"
+    return f"entries {{ {ENTRY_FIELDS} object {{ ... on Tree {{ {_entries(levels - 1)} }} }} }}"
+
+
+def _listing_fragment(levels: int) -> str:
+    return f"""fragment {_fragment_name(levels)} on GitObject {{
   __typename
   oid
-  ... on Tree { entries { name type mode oid size } }
-}"""
+  ... on Tree {{ {_entries(levels)} }}
+}}"""
+
+
+def _fragment_name(levels: int) -> str:
+    return f"Listing{levels}" if levels else "Listing"
+
+
+LISTING_FIELDS = _listing_fragment(0)
 TEXT_FIELDS = """fragment Text on GitObject {
   ... on Blob { byteSize isBinary isTruncated text }
 }"""
@@ -117,6 +143,7 @@ class ListingAsk:
     name: str
     commit: str
     directory: str
+    levels: int = 0  # subdirectory levels listed with it (NESTED_LEVELS for a directory artifact)
 
 
 @dataclass(frozen=True)
@@ -178,9 +205,11 @@ def listings_query(asks: Sequence[ListingAsk]) -> tuple[str, dict[str, Any]]:
         body.append(f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{")
         for k, ask in members:
             variables[f"e{k}"] = ("String!", f"{ask.commit}:{ask.directory}")
-            body.append(f"    x{k}: object(expression: $e{k}) {{ ...Listing }}")
+            fragment = _fragment_name(ask.levels)
+            body.append(f"    x{k}: object(expression: $e{k}) {{ ...{fragment} }}")
         body.append("  }")
-    return _query(variables, body, [LISTING_FIELDS])
+    # Only the fragments the query spreads: GitHub refuses an unused one.
+    return _query(variables, body, [_listing_fragment(n) for n in sorted({a.levels for a in asks})])
 
 
 def texts_query(asks: Sequence[TextAsk]) -> tuple[str, dict[str, Any]]:
@@ -281,13 +310,26 @@ def _kind(entry: Sequence[Any]) -> str:
     return "other"
 
 
-def _listing(node: dict[str, Any] | None) -> dict[str, Any] | None:
+def _listings(node: dict[str, Any] | None, directory: str) -> dict[str, dict[str, Any] | None]:
+    """A directory's listing and those of the subdirectories listed inside it, by path.
+
+    A subdirectory at the last level asked has no `entries`: it is not listed, not empty.
+    """
     if node is None:
-        return None
-    entries = {
-        e["name"]: [e["type"], e["mode"], e["oid"], e["size"]] for e in node.get("entries") or []
-    }
-    return {"type": node.get("__typename"), "oid": node.get("oid"), "entries": entries}
+        return {directory: None}
+    out: dict[str, dict[str, Any] | None] = {}
+
+    def visit(path: str, kind: object, oid: object, tree: dict[str, Any]) -> None:
+        entries = {}
+        for e in tree.get("entries") or []:
+            entries[e["name"]] = [e["type"], e["mode"], e["oid"], e["size"]]
+            child = e.get("object")
+            if e["type"] == "tree" and isinstance(child, dict) and "entries" in child:
+                visit(f"{path}/{e['name']}" if path else e["name"], "Tree", e["oid"], child)
+        out[path] = {"type": kind, "oid": oid, "entries": entries}
+
+    visit(directory, node.get("__typename"), node.get("oid"), node)
+    return out
 
 
 def _parent(path: str) -> tuple[str, str]:
@@ -336,7 +378,8 @@ def _listing_key(repo: str, commit: str) -> str:
 def listings_key(repo: str, commit: str) -> str:
     """The HTTP cache key of the directory listings this plan read at a commit, for others that
     need the same listings (the review of an update): `{directory: listing or None}`, where a
-    listing is `{"type", "oid", "entries": {name: [type, mode, oid, size]}}`."""
+    listing is `{"type", "oid", "entries": {name: [type, mode, oid, size]}}`. The subdirectories
+    listed inside a directory artifact's listing are there under their own paths."""
     return _listing_key(repo, commit)
 
 
@@ -529,9 +572,16 @@ class GraphQLReader:
                 listings[key] = known[directory]
             else:
                 owner, name = self._address(users[0])
-                asks.append(ListingAsk(repo, owner, name, commit, directory))
+                # A directory artifact's subdirectories come along, for the review of its files.
+                nested = any(not _file_artifact(t) for t in users)
+                levels = NESTED_LEVELS if nested else 0
+                asks.append(ListingAsk(repo, owner, name, commit, directory, levels))
         answers = self._run(
-            asks, build=listings_query, parse=self._parse_listings, limits=OBJECTS_PER_QUERY
+            asks,
+            build=listings_query,
+            parse=self._parse_listings,
+            limits=OBJECTS_PER_QUERY,
+            weight=lambda ask: NESTED_WEIGHT if ask.levels else 1,
         )
         fresh: dict[tuple[str, str], dict[str, Any]] = {}
         for ask, answer in answers.items():
@@ -541,9 +591,9 @@ class GraphQLReader:
                     if self._is_live(results[t.id]) and t.id not in self._handed:
                         self._settle(t, results, answer, fallback)
                 continue
-            listings[key] = answer
+            listings[key] = answer[ask.directory]
             fresh.setdefault((ask.repo, ask.commit), dict(stored.get((ask.repo, ask.commit), {})))
-            fresh[(ask.repo, ask.commit)][ask.directory] = answer
+            fresh[(ask.repo, ask.commit)].update(answer)
         for (repo, commit), dirs in fresh.items():
             # A commit's directories never change: kept for good, added to as runs need more.
             self.cache.put(_listing_key(repo, commit), CachedAnswer(dirs, immutable=True))
@@ -563,7 +613,9 @@ class GraphQLReader:
         asks: Sequence[ListingAsk], data: dict[str, Any], errors: list[Any]
     ) -> dict[ListingAsk, Any]:
         # A null object is a path that does not exist at that commit: an answer too.
-        return _per_repository(asks, data, errors, lambda node, k, ask: _listing(node.get(f"x{k}")))
+        return _per_repository(
+            asks, data, errors, lambda node, k, ask: _listings(node.get(f"x{k}"), ask.directory)
+        )
 
     def _locate(
         self,
@@ -700,7 +752,10 @@ class GraphQLReader:
             quota.sync(if_sent=True)
         low, high = limits
         total = sum(weight(a) for a in asks)
-        size = min(high, max(low, math.ceil(total / self.concurrency)))
+        # At least `low` asks (not weight) per query, so heavier asks do not mean more queries
+        # for a small run; at most `high` weight, for GitHub's time limit.
+        floor = math.ceil(low * total / len(asks))
+        size = min(high, max(floor, math.ceil(total / self.concurrency)))
         batches: list[list[K]] = [[]]
         load = volume = 0
         for ask in asks:
