@@ -12,7 +12,7 @@ from refresher.models import HttpCacheEntry, Mode, RefreshEntry
 from refresher.options import RefreshOptions
 from refresher.service import refresh_now
 from refresher.upstream.github.client import GitHubClient, default_graphql_url
-from refresher.upstream.github.graphql import (
+from refresher.upstream.github.graphql_queries import (
     NESTED_LEVELS,
     ListingAsk,
     RepoAsk,
