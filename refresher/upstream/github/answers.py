@@ -88,7 +88,7 @@ class GitHubResponse:
 
 
 class GitHubError(Exception):
-    """Any failure to get an answer from GitHub, already classified for the engine.
+    """Every failure to get an answer from GitHub, already classified for the engine.
 
     ``permanent`` is True when asking again will not help (missing repository, bad token) and False
     for failures that may pass (server errors, timeouts, rate limits). The message is written for

@@ -61,7 +61,6 @@ from refresher.upstream.github.graphql_queries import (
     repositories_query,
     texts_query,
 )
-from refresher.upstream.github.rest import place_at_refs
 from refresher.upstream.github.shapes import (
     BlobNode,
     GraphQLErrorShape,
@@ -81,6 +80,7 @@ from refresher.upstream.reads import (
     UpstreamRead,
     freeze_all,
     main_file_candidates,
+    place_at_refs,
 )
 from skillmeat_site.logs import carry_context
 

@@ -16,7 +16,8 @@ from typing import Any
 
 from refresher.review.diff import CommitSummary, commit_summaries
 from refresher.review.findings import FileEntry
-from refresher.upstream.github.rest import Fetch, UpstreamReader
+from refresher.upstream.github.rest import UpstreamReader
+from refresher.upstream.github.rest_tree import Fetch
 from refresher.upstream.inspect import (
     MAX_HISTORY,
     Files,

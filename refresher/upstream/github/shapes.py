@@ -23,6 +23,11 @@ def alias[T](node: JSONObject, key: str, shape: type[T]) -> T | None:
     return cast(T, value) if isinstance(value, dict) else None
 
 
+def as_shape[T](value: object, shape: type[T]) -> T:
+    """A JSON object read as `shape` (an empty one for anything else: no field is there)."""
+    return cast(T, value if isinstance(value, dict) else {})
+
+
 def node_at(node: JSONObject, key: str) -> JSONObject | None:
     """The JSON object under `key` (a repository's alias, say); None when absent or null."""
     value = node.get(key)
