@@ -293,6 +293,7 @@ class GraphQLReader:
             parse=self._parse_listings,
             limits=OBJECTS_PER_QUERY,
             weight=lambda ask: NESTED_WEIGHT if ask.levels else 1,
+            low_in_asks=True,
         )
         fresh: dict[tuple[str, str], dict[str, PlanListing | None]] = {}
         for ask, answer in answers.items():
@@ -461,10 +462,17 @@ class GraphQLReader:
         limits: tuple[int, int],
         weight: Callable[[K], int] = lambda ask: 1,
         max_bytes: int = 0,
+        low_in_asks: bool = False,
     ) -> dict[K, R | Exception]:
         assert self._batches is not None, "asked outside read()"
         return self._batches.run(
-            asks, build=build, parse=parse, limits=limits, weight=weight, max_bytes=max_bytes
+            asks,
+            build=build,
+            parse=parse,
+            limits=limits,
+            weight=weight,
+            max_bytes=max_bytes,
+            low_in_asks=low_in_asks,
         )
 
     # -- plumbing ------------------------------------------------------------------------------
