@@ -13,7 +13,6 @@ from refresher.options import RefreshOptions
 from refresher.service import refresh_now
 from refresher.upstream.github.client import GitHubClient, default_graphql_url
 from refresher.upstream.github.graphql_queries import (
-    NESTED_LEVELS,
     ListingAsk,
     RepoAsk,
     TextAsk,
@@ -45,11 +44,11 @@ QUERY_SHAPES = {
             ListingAsk("c/d", "c", "d", SHA, "agents"),
         ]
     ),
-    "listings with a directory artifact's subdirectories": listings_query(
+    "texts with the subdirectories the review needs, two repositories": texts_query(
         [
-            ListingAsk("a/b", "a", "b", SHA, "agents"),
-            ListingAsk("a/b", "a", "b", SHA, "skills/pdf", NESTED_LEVELS),
-            ListingAsk("c/d", "c", "d", SHA, "skills/docx", 2),
+            TextAsk("a/b", "a", "b", SHA),
+            ListingAsk("a/b", "a", "b", SHA, "skills/pdf/scripts"),
+            ListingAsk("c/d", "c", "d", SHA, "skills/docx/references"),
         ]
     ),
     "texts by oid, two repositories": texts_query(

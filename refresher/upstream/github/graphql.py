@@ -8,9 +8,8 @@ Three rounds of batched, aliased queries, each round's batches sent in parallel:
 2. **Listings.** Per (repository, commit, directory) the directory's object id and entries
    (`object(expression: "<commit>:<dir>")`): a directory artifact's own tree, or a file artifact's
    parent. That gives each artifact's tree or blob oid, its main file's blob oid, mode and size.
-   A directory artifact's listing carries its subdirectories' entries one level down (each
-   entry's `object { ... on Tree { entries } }`), kept for the review of its files (SPEC 17).
-3. **Texts.** Main-file texts, asked by blob oid, only for blobs never read before.
+3. **Texts.** Main-file texts, asked by blob oid, only for blobs never read before; with them,
+   the subdirectories of directory artifacts not listed yet, for the review of their files.
 
 What is addressed by a commit or an oid cannot change, so listings are cached per (repository,
 commit) and texts per blob oid in the persistent HTTP cache: a warm refresh of an unchanged
@@ -38,8 +37,8 @@ from refresher.upstream.github.graphql_answers import (
     alias_errors,
     alias_failure,
     file_artifact,
+    listing_of,
     listings_key,
-    listings_of,
     lookup,
     parent_of,
     per_repository,
@@ -52,8 +51,6 @@ from refresher.upstream.github.graphql_answers import (
 )
 from refresher.upstream.github.graphql_batches import Batches, Build, GraphQLAPI, Parse
 from refresher.upstream.github.graphql_queries import (
-    NESTED_LEVELS,
-    NESTED_WEIGHT,
     ListingAsk,
     RepoAsk,
     TextAsk,
@@ -145,7 +142,7 @@ class GraphQLReader:
             self._resolve_refs(targets, results, repos)
             listings = self._round_listings(targets, results, fallback)
             self._locate(targets, results, listings)
-            self._round_texts(targets, results, fallback)
+            self._round_texts(targets, results, fallback, self._subdirectories(targets, listings))
         quota = getattr(self.client, "quota", None)
         if quota is not None:
             # Share what this run learnt of the quota with the other processes.
@@ -283,17 +280,9 @@ class GraphQLReader:
                 listings[key] = known[directory]
             else:
                 owner, name = self._address(users[0])
-                # A directory artifact's subdirectories come along, for the review of its files.
-                nested = any(not file_artifact(t) for t in users)
-                levels = NESTED_LEVELS if nested else 0
-                asks.append(ListingAsk(repo, owner, name, commit, directory, levels))
+                asks.append(ListingAsk(repo, owner, name, commit, directory))
         answers = self._send_all(
-            asks,
-            build=listings_query,
-            parse=self._parse_listings,
-            limits=OBJECTS_PER_QUERY,
-            weight=lambda ask: NESTED_WEIGHT if ask.levels else 1,
-            low_in_asks=True,
+            asks, build=listings_query, parse=self._parse_listings, limits=OBJECTS_PER_QUERY
         )
         fresh: dict[tuple[str, str], dict[str, PlanListing | None]] = {}
         for ask, answer in answers.items():
@@ -303,13 +292,16 @@ class GraphQLReader:
                     if self._is_live(results[t.id]) and t.id not in self._handed:
                         self._settle(t, results, answer, fallback)
                 continue
-            listings[key] = answer[ask.directory]
+            listings[key] = answer
             fresh.setdefault((ask.repo, ask.commit), dict(stored.get((ask.repo, ask.commit), {})))
-            fresh[(ask.repo, ask.commit)].update(answer)
+            fresh[(ask.repo, ask.commit)][ask.directory] = answer
+        self._keep_listings(fresh)
+        return listings
+
+    def _keep_listings(self, fresh: dict[tuple[str, str], dict[str, PlanListing | None]]) -> None:
         for (repo, commit), dirs in fresh.items():
             # A commit's directories never change: kept for good, added to as runs need more.
             self.cache.put(listings_key(repo, commit), CachedAnswer(dirs, immutable=True))
-        return listings
 
     def _load_listings(
         self, pairs: set[tuple[str, str]]
@@ -325,13 +317,13 @@ class GraphQLReader:
     @staticmethod
     def _parse_listings(
         asks: Sequence[ListingAsk], data: JSONObject, errors: list[GraphQLErrorShape]
-    ) -> dict[ListingAsk, dict[str, PlanListing | None] | Exception]:
+    ) -> dict[ListingAsk, PlanListing | Exception | None]:
         # A null object is a path that does not exist at that commit: an answer too.
         return per_repository(
             asks,
             data,
             errors,
-            lambda node, k, ask: listings_of(alias(node, f"x{k}", ListingNode), ask.directory),
+            lambda node, k, ask: listing_of(alias(node, f"x{k}", ListingNode)),
         )
 
     def _locate(
@@ -386,6 +378,7 @@ class GraphQLReader:
         targets: list[Target],
         results: dict[uuid.UUID, Reading],
         fallback: list[Target],
+        subdirectories: list[ListingAsk],
     ) -> None:
         live = self._live(targets, results)
         for t in live:
@@ -399,17 +392,30 @@ class GraphQLReader:
             if self.cache.get(text_key(oid)) is None and oid not in asks:
                 owner, name = self._address(t)
                 asks[oid] = TextAsk(t.source.full_name.lower(), owner, name, oid, self._sizes[t.id])
-        ordered = sorted(asks.values(), key=lambda a: (a.repo, a.oid))
-        answers = self._send_all(
+        texts = sorted(asks.values(), key=lambda a: (a.repo, a.oid))
+        ordered: list[TextAsk | ListingAsk] = []
+        if texts:
+            # Only beside texts: they cost no query of their own (the review asks, else).
+            ordered = sorted([*texts, *subdirectories], key=lambda a: a.repo)
+        answered = self._send_all(
             ordered,
             build=texts_query,
             parse=self._parse_texts,
             limits=TEXTS_PER_QUERY,
             max_bytes=TEXT_BYTES_PER_QUERY,
         )
-        for ask, fresh in answers.items():
-            if not isinstance(fresh, Exception) and not fresh["truncated"]:
-                self.cache.put(text_key(ask.oid), CachedAnswer(fresh, immutable=True))
+        answers: dict[TextAsk, TextAnswer | Exception] = {}
+        fresh: dict[tuple[str, str], dict[str, PlanListing | None]] = {}
+        for ask, answer in answered.items():
+            if isinstance(ask, TextAsk):
+                answers[ask] = cast(TextAnswer | Exception, answer)
+            elif not isinstance(answer, Exception):
+                listing = cast(PlanListing | None, answer)
+                fresh.setdefault((ask.repo, ask.commit), {})[ask.directory] = listing
+        self._keep_listings(self._merged(fresh))
+        for ask, text in answers.items():
+            if not isinstance(text, Exception) and not text["truncated"]:
+                self.cache.put(text_key(ask.oid), CachedAnswer(text, immutable=True))
         for t in live:
             item = results[t.id]
             answer = answers.get(asks[item.blob_sha]) if item.blob_sha in asks else None
@@ -431,11 +437,42 @@ class GraphQLReader:
                 item.data = str(answer["text"]).encode("utf-8")
                 self._done(item)
 
+    def _subdirectories(self, targets: list[Target], listings: Listings) -> list[ListingAsk]:
+        """The subdirectories of directory artifacts at the commits read, not listed yet: the
+        review of their files needs them (SPEC 17), and they go out with the texts."""
+        known = self._load_listings({(repo, commit) for repo, commit, _ in listings})
+        wanted: dict[tuple[str, str, str], ListingAsk] = {}
+        for t in targets:
+            if file_artifact(t):
+                continue
+            repo, path = t.source.full_name.lower(), t.source.path
+            for (other, commit, directory), listing in listings.items():
+                if other != repo or directory != path or listing is None:
+                    continue
+                for name, entry in listing["entries"].items():
+                    sub = f"{path}/{name}" if path else name
+                    if entry[0] == "tree" and sub not in known.get((repo, commit), {}):
+                        owner, repo_name = self._address(t)
+                        ask = ListingAsk(repo, owner, repo_name, commit, sub)
+                        wanted[(repo, commit, sub)] = ask
+        return [wanted[key] for key in sorted(wanted)]
+
+    def _merged(
+        self, fresh: dict[tuple[str, str], dict[str, PlanListing | None]]
+    ) -> dict[tuple[str, str], dict[str, PlanListing | None]]:
+        """New listings over those a commit already has in the cache."""
+        stored = self._load_listings(set(fresh))
+        return {pair: {**stored.get(pair, {}), **dirs} for pair, dirs in fresh.items()}
+
     @staticmethod
     def _parse_texts(
-        asks: Sequence[TextAsk], data: JSONObject, errors: list[GraphQLErrorShape]
-    ) -> dict[TextAsk, TextAnswer | Exception]:
-        def text(node: JSONObject, k: int, ask: TextAsk) -> TextAnswer | Exception:
+        asks: Sequence[TextAsk | ListingAsk], data: JSONObject, errors: list[GraphQLErrorShape]
+    ) -> dict[TextAsk | ListingAsk, TextAnswer | PlanListing | Exception | None]:
+        def text(
+            node: JSONObject, k: int, ask: TextAsk | ListingAsk
+        ) -> TextAnswer | PlanListing | Exception | None:
+            if isinstance(ask, ListingAsk):
+                return listing_of(alias(node, f"x{k}", ListingNode))
             blob = alias(node, f"b{k}", BlobNode)
             if not blob or "byteSize" not in blob:
                 return ReadByRest(f"no blob {ask.oid}")
@@ -462,7 +499,6 @@ class GraphQLReader:
         limits: tuple[int, int],
         weight: Callable[[K], int] = lambda ask: 1,
         max_bytes: int = 0,
-        low_in_asks: bool = False,
     ) -> dict[K, R | Exception]:
         assert self._batches is not None, "asked outside read()"
         return self._batches.run(
@@ -472,7 +508,6 @@ class GraphQLReader:
             limits=limits,
             weight=weight,
             max_bytes=max_bytes,
-            low_in_asks=low_in_asks,
         )
 
     # -- plumbing ------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from refresher.upstream.github.shapes import (
     PlanListing,
     RefNode,
     RepositoryFields,
-    Subtree,
     as_object,
 )
 from refresher.upstream.reads import JSON, JSONObject, Target, main_file_candidates
@@ -120,26 +119,15 @@ def entry_kind(entry: Sequence[str | int]) -> str:
     return "other"
 
 
-def listings_of(node: ListingNode | None, directory: str) -> dict[str, PlanListing | None]:
-    """A directory's listing and those of the subdirectories listed inside it, by path.
-
-    A subdirectory at the last level asked has no `entries`: it is not listed, not empty.
-    """
+def listing_of(node: ListingNode | None) -> PlanListing | None:
+    """A directory's listing as the plan keeps it; None when the path does not exist."""
     if node is None:
-        return {directory: None}
-    out: dict[str, PlanListing | None] = {}
-
-    def visit(path: str, kind: str | None, oid: str | None, tree: ListingNode | Subtree) -> None:
-        entries: dict[str, list[str | int]] = {}
-        for e in tree.get("entries") or []:
-            entries[e["name"]] = [e["type"], e["mode"], e["oid"], e.get("size", 0)]
-            child = e.get("object")
-            if e["type"] == "tree" and child is not None and "entries" in child:
-                visit(f"{path}/{e['name']}" if path else e["name"], "Tree", e["oid"], child)
-        out[path] = {"type": kind, "oid": oid, "entries": entries}
-
-    visit(directory, node.get("__typename"), node.get("oid"), node)
-    return out
+        return None
+    entries: dict[str, list[str | int]] = {
+        e["name"]: [e["type"], e["mode"], e["oid"], e.get("size", 0)]
+        for e in node.get("entries") or []
+    }
+    return {"type": node.get("__typename"), "oid": node.get("oid"), "entries": entries}
 
 
 def plan_listings(body: object) -> dict[str, PlanListing | None]:
@@ -187,8 +175,8 @@ def valid_name(full_name: str) -> bool:
 def listings_key(repo: str, commit: str) -> str:
     """The HTTP cache key of the directory listings this plan read at a commit, for others that
     need the same listings (the review of an update): `{directory: listing or None}`, where a
-    listing is a `PlanListing`. The subdirectories listed inside a directory artifact's listing
-    are there under their own paths."""
+    listing is a `PlanListing`. The subdirectories of directory artifacts listed in the texts
+    round are there too."""
     return f"graphql:listings:{repo}:{commit}"
 
 

@@ -77,13 +77,8 @@ class Batches:
         limits: tuple[int, int],
         weight: Callable[[K], int] = lambda ask: 1,
         max_bytes: int = 0,
-        low_in_asks: bool = False,
     ) -> dict[K, R | Exception]:
-        """Send `asks` in parallel batches; every ask gets its answer or an exception.
-
-        `limits` bound a query's weight; with `low_in_asks` the lower bound counts asks instead,
-        so asks made heavier (a nested listing) do not mean more queries for a small run.
-        """
+        """Send `asks` in parallel batches; every ask gets its answer or an exception."""
         if not asks:
             return {}
         quota = getattr(self.client, "quota", None)
@@ -92,8 +87,7 @@ class Batches:
             quota.sync(if_sent=True)
         low, high = limits
         total = sum(weight(a) for a in asks)
-        floor = math.ceil(low * total / len(asks)) if low_in_asks else low
-        size = min(high, max(floor, math.ceil(total / self.concurrency)))
+        size = min(high, max(low, math.ceil(total / self.concurrency)))
         batches: list[list[K]] = [[]]
         load = volume = 0
         for ask in asks:

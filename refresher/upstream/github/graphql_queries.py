@@ -22,35 +22,11 @@ REPOSITORY_FIELDS = f"""fragment RepositoryFields on Repository {{
   repositoryTopics(first: {TOPICS}) {{ nodes {{ topic {{ name }} }} }}
   defaultBranchRef {{ name target {{ oid }} }}
 }}"""
-# Subdirectory levels listed inside a directory artifact's own listing: the review of an update
-# needs every file under the artifact (SPEC 17), and typical skills keep theirs one level down
-# (`scripts/`, `references/`). Deeper levels are listed by the review when it meets them.
-NESTED_LEVELS = 1
-# A nested listing resolves an object per entry: its weight in a batch, against GitHub's 10 s.
-NESTED_WEIGHT = 3
-ENTRY_FIELDS = "name type mode oid size"
-
-
-def _entries(levels: int) -> str:
-    """`entries { ... }` of a tree, each subtree's entries `levels` deep asked through `object`."""
-    if levels <= 0:
-        return f"entries {{ {ENTRY_FIELDS} }}"
-    return f"entries {{ {ENTRY_FIELDS} object {{ ... on Tree {{ {_entries(levels - 1)} }} }} }}"
-
-
-def _listing_fragment(levels: int) -> str:
-    return f"""fragment {fragment_name(levels)} on GitObject {{
+LISTING_FIELDS = """fragment Listing on GitObject {
   __typename
   oid
-  ... on Tree {{ {_entries(levels)} }}
-}}"""
-
-
-def fragment_name(levels: int) -> str:
-    return f"Listing{levels}" if levels else "Listing"
-
-
-LISTING_FIELDS = _listing_fragment(0)
+  ... on Tree { entries { name type mode oid size } }
+}"""
 TEXT_FIELDS = """fragment Text on GitObject {
   ... on Blob { byteSize isBinary isTruncated text }
 }"""
@@ -76,7 +52,6 @@ class ListingAsk:
     name: str
     commit: str
     directory: str
-    levels: int = 0  # subdirectory levels listed with it (NESTED_LEVELS for a directory artifact)
 
 
 @dataclass(frozen=True)
@@ -137,6 +112,16 @@ def grouped[A: RepoScoped](asks: Sequence[A]) -> list[tuple[A, list[tuple[int, A
     return list(groups.values())
 
 
+def _listing_line(k: int, ask: ListingAsk, variables: Declared) -> str:
+    variables[f"e{k}"] = ("String!", f"{ask.commit}:{ask.directory}")
+    return f"    x{k}: object(expression: $e{k}) {{ ...Listing }}"
+
+
+def _text_line(k: int, ask: TextAsk, variables: Declared) -> str:
+    variables[f"b{k}"] = ("GitObjectID!", ask.oid)
+    return f"    b{k}: object(oid: $b{k}) {{ ...Text }}"
+
+
 def listings_query(asks: Sequence[ListingAsk]) -> tuple[str, Variables]:
     """Round 2: directories at commits (alias r<i> per repository, x<k> per directory)."""
     variables: Declared = {}
@@ -145,17 +130,14 @@ def listings_query(asks: Sequence[ListingAsk]) -> tuple[str, Variables]:
         variables[f"o{i}"] = ("String!", first.owner)
         variables[f"n{i}"] = ("String!", first.name)
         body.append(f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{")
-        for k, ask in members:
-            variables[f"e{k}"] = ("String!", f"{ask.commit}:{ask.directory}")
-            fragment = fragment_name(ask.levels)
-            body.append(f"    x{k}: object(expression: $e{k}) {{ ...{fragment} }}")
+        body.extend(_listing_line(k, ask, variables) for k, ask in members)
         body.append("  }")
-    # Only the fragments the query spreads: GitHub refuses an unused one.
-    return _query(variables, body, [_listing_fragment(n) for n in sorted({a.levels for a in asks})])
+    return _query(variables, body, [LISTING_FIELDS])
 
 
-def texts_query(asks: Sequence[TextAsk]) -> tuple[str, Variables]:
-    """Round 3: blob texts by oid (alias r<i> per repository, b<k> per blob)."""
+def texts_query(asks: Sequence[TextAsk | ListingAsk]) -> tuple[str, Variables]:
+    """Round 3: blob texts by oid (b<k>), and the subdirectories of directory artifacts (x<k>)
+    that the review of their files will need, in the same queries (alias r<i> per repository)."""
     variables: Declared = {}
     body: list[str] = []
     for i, (first, members) in enumerate(grouped(asks)):
@@ -163,7 +145,13 @@ def texts_query(asks: Sequence[TextAsk]) -> tuple[str, Variables]:
         variables[f"n{i}"] = ("String!", first.name)
         body.append(f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{")
         for k, ask in members:
-            variables[f"b{k}"] = ("GitObjectID!", ask.oid)
-            body.append(f"    b{k}: object(oid: $b{k}) {{ ...Text }}")
+            if isinstance(ask, TextAsk):
+                body.append(_text_line(k, ask, variables))
+            else:
+                body.append(_listing_line(k, ask, variables))
         body.append("  }")
-    return _query(variables, body, [TEXT_FIELDS])
+    # Only the fragments the query spreads: GitHub refuses an unused one.
+    fragments = [TEXT_FIELDS] if any(isinstance(a, TextAsk) for a in asks) else []
+    if any(isinstance(a, ListingAsk) for a in asks):
+        fragments.append(LISTING_FIELDS)
+    return _query(variables, body, fragments)

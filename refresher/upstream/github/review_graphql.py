@@ -4,9 +4,9 @@ Files come from directory listings (`object(expression: "<commit>:<dir>")`, one 
 asked for the artifact's directory at both commits and then only for subdirectories whose tree
 oid differs between them: an unchanged subdirectory holds no changed file, so the listings of a
 skill whose SKILL.md alone changed are two objects. The read plan's listings come first: they
-hold a directory artifact's directory and its subdirectories one level down, so most reviews ask
-for no listing at all. Listings are kept in the HTTP cache for good (a commit's directory never
-changes). Dates are the commits' `committedDate`; a history is the
+hold a directory artifact's directory and, listed with the texts, its subdirectories one level
+down, so most reviews ask for no listing at all. Listings are kept in the HTTP cache for good
+(a commit's directory never changes). Dates are the commits' `committedDate`; a history is the
 head's `history(path:, first:)`. Queries are batched and sent in parallel; a batch that fails
 leaves its asks unknown.
 """

@@ -115,19 +115,12 @@ class RepositoryFields(TypedDict, total=False):
     defaultBranchRef: RefNode | None
 
 
-class Subtree(TypedDict, total=False):
-    """A tree entry's `object`: a subtree's entries when asked and it is a tree, else nothing."""
-
-    entries: "list[TreeEntryNode]"
-
-
 class TreeEntryNode(TypedDict):
     name: str
     type: str  # blob, tree, commit
     mode: int
     oid: str
     size: NotRequired[int]
-    object: NotRequired[Subtree | None]
 
 
 ListingNode = TypedDict(
