@@ -142,7 +142,8 @@ class GraphQLReader:
             self._resolve_refs(targets, results, repos)
             listings = self._round_listings(targets, results, fallback)
             self._locate(targets, results, listings)
-            self._round_texts(targets, results, fallback, self._subdirectories(targets, listings))
+            subdirectories = self._subdirectories(targets, results, listings)
+            self._round_texts(targets, results, fallback, subdirectories)
         quota = getattr(self.client, "quota", None)
         if quota is not None:
             # Share what this run learnt of the quota with the other processes.
@@ -404,15 +405,7 @@ class GraphQLReader:
             limits=TEXTS_PER_QUERY,
             max_bytes=TEXT_BYTES_PER_QUERY,
         )
-        answers: dict[TextAsk, TextAnswer | Exception] = {}
-        fresh: dict[tuple[str, str], dict[str, PlanListing | None]] = {}
-        for ask, answer in answered.items():
-            if isinstance(ask, TextAsk):
-                answers[ask] = cast(TextAnswer | Exception, answer)
-            elif not isinstance(answer, Exception):
-                listing = cast(PlanListing | None, answer)
-                fresh.setdefault((ask.repo, ask.commit), {})[ask.directory] = listing
-        self._keep_listings(self._merged(fresh))
+        answers = self._keep_subdirectories(answered)
         for ask, text in answers.items():
             if not isinstance(text, Exception) and not text["truncated"]:
                 self.cache.put(text_key(ask.oid), CachedAnswer(text, immutable=True))
@@ -437,24 +430,42 @@ class GraphQLReader:
                 item.data = str(answer["text"]).encode("utf-8")
                 self._done(item)
 
-    def _subdirectories(self, targets: list[Target], listings: Listings) -> list[ListingAsk]:
+    def _keep_subdirectories(
+        self, answered: dict[TextAsk | ListingAsk, TextAnswer | PlanListing | Exception | None]
+    ) -> dict[TextAsk, TextAnswer | Exception]:
+        """Keep the subdirectories listed with the texts (a failed one is left to the review);
+        the texts' answers."""
+        answers: dict[TextAsk, TextAnswer | Exception] = {}
+        fresh: dict[tuple[str, str], dict[str, PlanListing | None]] = {}
+        for ask, answer in answered.items():
+            if isinstance(ask, TextAsk):
+                answers[ask] = cast(TextAnswer | Exception, answer)
+            elif not isinstance(answer, Exception):
+                listing = cast(PlanListing | None, answer)
+                fresh.setdefault((ask.repo, ask.commit), {})[ask.directory] = listing
+        self._keep_listings(self._merged(fresh))
+        return answers
+
+    def _subdirectories(
+        self, targets: list[Target], results: dict[uuid.UUID, Reading], listings: Listings
+    ) -> list[ListingAsk]:
         """The subdirectories of directory artifacts at the commits read, not listed yet: the
         review of their files needs them (SPEC 17), and they go out with the texts."""
         known = self._load_listings({(repo, commit) for repo, commit, _ in listings})
         wanted: dict[tuple[str, str, str], ListingAsk] = {}
-        for t in targets:
+        for t in self._live(targets, results):
             if file_artifact(t):
                 continue
-            repo, path = t.source.full_name.lower(), t.source.path
-            for (other, commit, directory), listing in listings.items():
-                if other != repo or directory != path or listing is None:
-                    continue
-                for name, entry in listing["entries"].items():
+            item, repo, path = results[t.id], t.source.full_name.lower(), t.source.path
+            for commit in {item.read_sha, item.tracked_sha}:
+                listing = listings.get((repo, commit, path))
+                entries = listing["entries"] if listing is not None else {}
+                for name, entry in entries.items():
                     sub = f"{path}/{name}" if path else name
-                    if entry[0] == "tree" and sub not in known.get((repo, commit), {}):
-                        owner, repo_name = self._address(t)
-                        ask = ListingAsk(repo, owner, repo_name, commit, sub)
-                        wanted[(repo, commit, sub)] = ask
+                    if entry[0] != "tree" or sub in known.get((repo, commit), {}):
+                        continue
+                    owner, repo_name = self._address(t)
+                    wanted[(repo, commit, sub)] = ListingAsk(repo, owner, repo_name, commit, sub)
         return [wanted[key] for key in sorted(wanted)]
 
     def _merged(
