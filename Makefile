@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test contract install install-site check-python migrate seed lint typecheck coverage ci bench bench-api clean graphql-schema
+.PHONY: run test contract install install-site check-python migrate seed lint typecheck coverage ci bench bench-api clean graphql-schema claude-code
 
 # GitHub's published GraphQL schema (SPEC 10), pinned; the test suite and the GitHub fake validate
 # every query against it. npm installs it into an ignored folder.
@@ -49,6 +49,32 @@ $(GRAPHQL_SCHEMA_STAMP):
 
 graphql-schema: $(GRAPHQL_SCHEMA_STAMP)
 
+# Claude Code's CLI (SPEC 15), pinned: the tests marked `claude_cli` run it with a scratch HOME
+# (tests/claude_code.py). npm brings the platform's native binary as an optional dependency; the
+# package's own install script (run here by hand, so npm's script policy does not matter) only
+# copies it into place, with no download. Without npm the CLI tests skip, which fails a CI run.
+CLAUDE_CODE_VERSION := 2.1.332
+CLAUDE_CODE_DIR := var/claude-code
+CLAUDE_CODE_STAMP := $(CLAUDE_CODE_DIR)/.installed-$(CLAUDE_CODE_VERSION)
+CLAUDE_CODE_PACKAGE := $(CLAUDE_CODE_DIR)/node_modules/@anthropic-ai/claude-code
+
+$(CLAUDE_CODE_STAMP):
+	@if ! command -v npm >/dev/null || ! command -v node >/dev/null; then \
+	  echo "npm and node are not installed: the Claude Code CLI tests (marker claude_cli) will skip;"; \
+	  echo "install Node.js and npm, then run 'make claude-code'"; \
+	else \
+	  set -e; rm -rf $(CLAUDE_CODE_DIR) && mkdir -p $(CLAUDE_CODE_DIR); \
+	  echo "npm install @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION) into $(CLAUDE_CODE_DIR)"; \
+	  npm install --prefix $(CLAUDE_CODE_DIR) --no-save --no-audit --no-fund --ignore-scripts \
+	    --loglevel=error @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION); \
+	  node $(CLAUDE_CODE_PACKAGE)/install.cjs; \
+	  $(CLAUDE_CODE_DIR)/node_modules/.bin/claude --version | grep -q '^$(CLAUDE_CODE_VERSION) ' \
+	    || { echo "the installed claude is not $(CLAUDE_CODE_VERSION)"; exit 1; }; \
+	  touch $@; \
+	fi
+
+claude-code: $(CLAUDE_CODE_STAMP)
+
 migrate: install-site
 	$(BIN)/python manage.py migrate --no-input
 
@@ -73,7 +99,7 @@ run: seed
 # Coverage data goes to one file per database; `make coverage` combines them.
 COVERAGE_DB := $(if $(findstring postgres,$(DATABASE_URL)),postgresql,sqlite)
 
-test: install graphql-schema
+test: install graphql-schema claude-code
 	@rm -f .coverage.$(COVERAGE_DB) .coverage.$(COVERAGE_DB).*
 	COVERAGE_FILE=.coverage.$(COVERAGE_DB) $(BIN)/python -m pytest --cov --cov-report=term:skip-covered --cov-fail-under=0 $(PYTEST_ARGS)
 

@@ -5,12 +5,10 @@ any user. Keys are made with `manage.py drf_create_token <user>`, which shows th
 whoever runs it on the server.
 """
 
-from typing import Any
-
 from django.contrib import admin
 from django.http import HttpRequest
 from rest_framework.authtoken.admin import TokenAdmin as DRFTokenAdmin
-from rest_framework.authtoken.models import TokenProxy
+from rest_framework.authtoken.models import Token, TokenProxy
 
 from api_tokens.models import ApiToken
 
@@ -26,5 +24,5 @@ class TokenAdmin(DRFTokenAdmin):
         # A key made here would have to be shown here; `drf_create_token` makes them.
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Token | None = None) -> bool:
         return False

@@ -3,8 +3,8 @@
 One collection: a dry-run preview first, then Apply. Several: one background run each.
 """
 
+import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -20,12 +20,14 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 
+from collections_app.admin_preview import Preview, PreviewEntry
 from collections_app.credential_admin import CollectionCredentialInline
+from collections_app.marketplace.admin import MarketplaceAdminMixin, marketplace_box
 from collections_app.models import Artifact, ArtifactType, Collection
 from collections_app.querysets import with_artifact_count
 from collections_app.review_admin import ReviewAdminMixin
 from refresher.admin_links import run_admin_url
-from refresher.discovery import DiscoverRequest, Status, discover_now
+from refresher.discovery import DiscoverRequest, Discovery, Status, discover_now
 from refresher.exceptions import ServiceError
 from refresher.models import (
     MAX_UPDATE_AGE_HOURS,
@@ -190,15 +192,15 @@ class CollectionForm(forms.ModelForm):
         value: str = self.cleaned_data.get("block_findings") or ""
         return value or self.instance.block_findings
 
-    def clean(self) -> dict[str, Any]:
-        cleaned: dict[str, Any] = super().clean() or {}
+    def clean(self) -> dict[str, object]:
+        cleaned: dict[str, object] = super().clean() or {}
         if cleaned.get("clear_notify_secret"):
             cleaned["notify_secret"] = ""
         return cleaned
 
 
 @admin.register(Collection)
-class CollectionAdmin(ReviewAdminMixin, admin.ModelAdmin):
+class CollectionAdmin(ReviewAdminMixin, MarketplaceAdminMixin, admin.ModelAdmin):
     form = CollectionForm
     list_display = [
         "name",
@@ -270,7 +272,7 @@ class CollectionAdmin(ReviewAdminMixin, admin.ModelAdmin):
     def render_change_form(
         self,
         request: HttpRequest,
-        context: dict[str, Any],
+        context: dict[str, object],
         add: bool = False,
         change: bool = False,
         form_url: str = "",
@@ -278,6 +280,7 @@ class CollectionAdmin(ReviewAdminMixin, admin.ModelAdmin):
     ) -> HttpResponse:
         if obj is not None:
             context["artifact_summary"] = artifact_summary(obj)
+            context["marketplace_box"] = marketplace_box(obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.display(description="Notification secret")
@@ -290,7 +293,7 @@ class CollectionAdmin(ReviewAdminMixin, admin.ModelAdmin):
             self.admin_site.admin_view(self.discover_view),
             name="collections_app_collection_discover",
         )
-        return [discover, *self.review_urls(), *super().get_urls()]
+        return [discover, *self.review_urls(), *self.marketplace_urls(), *super().get_urls()]
 
     def discover_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Add from repository: a preview (a dry run) first, then Add posts the same form back."""
@@ -332,7 +335,9 @@ class CollectionAdmin(ReviewAdminMixin, admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/collections_app/collection/discover.html", context)
 
-    def _report_discovery(self, request: HttpRequest, collection: Collection, found: Any) -> None:
+    def _report_discovery(
+        self, request: HttpRequest, collection: Collection, found: Discovery
+    ) -> None:
         added = [a for a in found.artifacts if a.status == Status.ADDED]
         invalid = [a for a in found.artifacts if a.status == Status.INVALID]
         text = format_html(
@@ -363,15 +368,21 @@ class CollectionAdmin(ReviewAdminMixin, admin.ModelAdmin):
         return obj.artifact_count  # type: ignore[attr-defined]
 
     @admin.action(description="Refresh metadata", permissions=["change"])
-    def refresh_metadata(self, request: HttpRequest, queryset: QuerySet[Collection]) -> Any:
+    def refresh_metadata(
+        self, request: HttpRequest, queryset: QuerySet[Collection]
+    ) -> TemplateResponse | None:
         return self._refresh(request, queryset, Mode.METADATA_ONLY, "refresh_metadata")
 
     @admin.action(description="Check for updates", permissions=["view"])
-    def check_for_updates(self, request: HttpRequest, queryset: QuerySet[Collection]) -> Any:
+    def check_for_updates(
+        self, request: HttpRequest, queryset: QuerySet[Collection]
+    ) -> TemplateResponse | None:
         return self._refresh(request, queryset, Mode.CHECK_ONLY, "check_for_updates")
 
     @admin.action(description="Sync with upstream", permissions=["change"])
-    def sync_with_upstream(self, request: HttpRequest, queryset: QuerySet[Collection]) -> Any:
+    def sync_with_upstream(
+        self, request: HttpRequest, queryset: QuerySet[Collection]
+    ) -> TemplateResponse | None:
         return self._refresh(request, queryset, Mode.SYNC, "sync_with_upstream")
 
     def _refresh(
@@ -455,9 +466,7 @@ class CollectionAdmin(ReviewAdminMixin, admin.ModelAdmin):
             self.message_user(request, text, messages.ERROR)
             return None
 
-    def _dry_run(
-        self, request: HttpRequest, collection: Collection, mode: Mode
-    ) -> dict[str, Any] | None:
+    def _dry_run(self, request: HttpRequest, collection: Collection, mode: Mode) -> Preview | None:
         run = self._run(request, collection, RefreshOptions(mode=mode, dry_run=True))
         if run is None:
             return None
@@ -473,12 +482,12 @@ class CollectionAdmin(ReviewAdminMixin, admin.ModelAdmin):
             else:
                 unlisted += 1
         # A dry run marks nothing as locked (it writes nothing), so the preview asks the artifacts.
-        locked: dict[Any, list[str]] = dict(
+        locked: dict[uuid.UUID | None, list[str]] = dict(
             Artifact.objects.filter(
                 pk__in=[e.artifact_id for e in listed if e.artifact_id]
             ).values_list("pk", "locked_fields")
         )
-        entries = [
+        entries: list[PreviewEntry] = [
             {
                 "entry": entry,
                 "rows": change_rows(

@@ -5,11 +5,10 @@ when the page comes back with an error), the stored Fernet token is not a field 
 list shows the fingerprint.
 """
 
-from typing import Any
-
 from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.forms.renderers import BaseRenderer
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
@@ -35,8 +34,8 @@ class SecretTextarea(forms.Textarea):
     def render(
         self,
         name: str,
-        value: Any,
-        attrs: dict[str, Any] | None = None,
+        value: object,
+        attrs: dict[str, object] | None = None,
         renderer: BaseRenderer | None = None,
     ) -> SafeString:
         return super().render(name, None, attrs, renderer)
@@ -65,11 +64,11 @@ class CredentialForm(forms.ModelForm):
         model = Credential
         fields = ["owner", "name", "kind", "host", "username", "app_id", "installation_id"]
 
-    def clean(self) -> dict[str, Any]:
-        cleaned: dict[str, Any] = super().clean() or {}
+    def clean(self) -> dict[str, object]:
+        cleaned: dict[str, object] = super().clean() or {}
         # A new credential's id exists before it is saved (a UUID default): ask the state.
         stored = not self.instance._state.adding
-        kind: str = self.instance.kind if stored else cleaned.get("kind", "")
+        kind = self.instance.kind if stored else str(cleaned.get("kind", ""))
         if kind not in FIELDS:
             return cleaned
         secret_field = "new_private_key" if kind == CredentialKind.GITHUB_APP else "new_secret"
@@ -78,14 +77,14 @@ class CredentialForm(forms.ModelForm):
             self.add_error(other, f"Not used by a {kind} credential.")
         try:
             self._clean_fields_of(kind, cleaned)
-            given = cleaned.get(secret_field) or ""
+            given = str(cleaned.get(secret_field) or "")  # a CharField's text
             if not given and not stored:
                 self.add_error(secret_field, "A new credential needs its secret.")
             if given:
                 if not credentials_enabled():
                     raise forms.ValidationError(CredentialsDisabled().message)
-                cleaned["secret"] = Secret(given)
-                check_secret(kind, cleaned["secret"])
+                secret = cleaned["secret"] = Secret(given)
+                check_secret(kind, secret)
             elif self._moves_host(kind, cleaned):
                 self.add_error(secret_field, "Give the secret again to change the host.")
         except InvalidCredential as exc:
@@ -94,27 +93,29 @@ class CredentialForm(forms.ModelForm):
             )
         return cleaned
 
-    def _moves_host(self, kind: str, cleaned: dict[str, Any]) -> bool:
+    def _moves_host(self, kind: str, cleaned: dict[str, object]) -> bool:
         """A stored secret is sent only where it was stored for."""
         moved = cleaned.get("host") != self.instance.host
         stored = not self.instance._state.adding
         return stored and kind == CredentialKind.GIT_BASIC and moved
 
-    def _clean_fields_of(self, kind: str, cleaned: dict[str, Any]) -> None:
+    def _clean_fields_of(self, kind: str, cleaned: dict[str, object]) -> None:
         for field in ("host", "username", "app_id", "installation_id"):
-            if field not in FIELDS[kind] and cleaned.get(field) not in (None, ""):
-                if field == "host" and normalized_host(cleaned[field]) == github_host():
+            value = cleaned.get(field)
+            if field not in FIELDS[kind] and value not in (None, ""):
+                if field == "host" and normalized_host(str(value)) == github_host():
                     continue
                 self.add_error(field, f"Not used by a {kind} credential.")
         for field in REQUIRED[kind]:
             if cleaned.get(field) in (None, ""):
                 self.add_error(field, f"A {kind} credential needs it.")
         if kind == CredentialKind.GIT_BASIC:
-            if cleaned.get("host"):
-                cleaned["host"] = normalized_host(cleaned["host"])
-                check_git_host(cleaned["host"])
-            if cleaned.get("username"):
-                cleaned["username"] = check_username(cleaned["username"])
+            host, username = cleaned.get("host"), cleaned.get("username")
+            if host:
+                cleaned["host"] = host = normalized_host(str(host))
+                check_git_host(host)
+            if username:
+                cleaned["username"] = check_username(str(username))
         else:
             cleaned["host"] = github_host()
 
@@ -152,7 +153,7 @@ class CredentialAdmin(admin.ModelAdmin):
         ("History", {"fields": ["created_at", "updated_at", "last_used_at"]}),
     ]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_readonly_fields(self, request: HttpRequest, obj: Credential | None = None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))
         # A stored credential keeps its kind and owner: another kind is another credential.
         return [*fields, "kind", "owner"] if obj is not None else fields
@@ -172,8 +173,8 @@ class CollectionCredentialInline(admin.TabularInline):
     verbose_name_plural = "credentials (read private sources with, in this order)"
 
     def get_formset(
-        self, request: HttpRequest, obj: Collection | None = None, **kwargs: Any
-    ) -> Any:
+        self, request: HttpRequest, obj: Collection | None = None, **kwargs: object
+    ) -> type[BaseInlineFormSet]:
         formset = super().get_formset(request, obj, **kwargs)
         field = formset.form.base_fields["credential"]
         owned = Credential.objects.filter(owner=obj.owner_id) if obj else Credential.objects.none()

@@ -5,7 +5,8 @@ its `fingerprint`. The secret is wrapped in a `Secret` as soon as it is read, so
 prints the validated data can show it.
 """
 
-from typing import Any
+import uuid
+from collections.abc import Mapping, Sequence
 
 from django.core.validators import RegexValidator
 from django.db import IntegrityError, transaction
@@ -14,7 +15,7 @@ from rest_framework import serializers
 from rest_framework.utils import html
 
 from collections_app.fields import SPACE_CLASS, NameField, StrictCharField, StrictModelSerializer
-from collections_app.models import Credential, CredentialKind
+from collections_app.models import Collection, Credential, CredentialKind
 from collections_app.refresh_serializers import StrictKeysSerializer
 from refresher.credentials.kinds import (
     FIELDS,
@@ -55,7 +56,7 @@ def _id_field(help_text: str) -> serializers.IntegerField:
     )
 
 
-class CredentialSerializer(StrictModelSerializer):
+class CredentialSerializer(StrictModelSerializer[Credential]):
     """A credential as the API shows it, and an edit of one.
 
     An edit takes the fields of the credential's kind. The kind cannot change, and fields of
@@ -135,7 +136,7 @@ class CredentialSerializer(StrictModelSerializer):
             "last_used_at": {"help_text": "When a refresh or a test last used it."},
         }
 
-    def kind_of(self, attrs: dict[str, Any]) -> str:
+    def kind_of(self, attrs: dict[str, object]) -> str:
         """The stored kind; what an edit cannot change is dropped from `attrs`."""
         assert self.instance is not None
         kind: str = self.instance.kind
@@ -150,11 +151,12 @@ class CredentialSerializer(StrictModelSerializer):
     def used_by(kind: str) -> set[str]:
         return {secret_field_of(kind), *FIELDS[kind]}
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        instance: Credential | None = self.instance
+    def validate(self, attrs: dict[str, object]) -> dict[str, object]:
+        instance = self.instance
         kind = self.kind_of(attrs)
         secret_field = secret_field_of(kind)
-        given: str | None = attrs.pop(secret_field, None)
+        given = attrs.pop(secret_field, None)
+        assert given is None or isinstance(given, str)  # a StrictCharField's value
         errors: dict[str, list[str]] = {}
         try:
             self._check_fields(kind, attrs, errors)
@@ -163,8 +165,8 @@ class CredentialSerializer(StrictModelSerializer):
             if given is not None:
                 if not credentials_enabled():
                     raise CredentialsDisabled()
-                attrs["secret"] = Secret(given)
-                check_secret(kind, attrs["secret"])
+                secret = attrs["secret"] = Secret(given)
+                check_secret(kind, secret)
         except InvalidCredential as exc:
             errors.setdefault(exc.field, []).append(exc.message)
         if errors:
@@ -173,22 +175,25 @@ class CredentialSerializer(StrictModelSerializer):
         self._check_name(attrs)
         return attrs
 
-    def _check_fields(self, kind: str, attrs: dict[str, Any], errors: dict[str, list[str]]) -> None:
+    def _check_fields(
+        self, kind: str, attrs: dict[str, object], errors: dict[str, list[str]]
+    ) -> None:
         """The fields the kind needs must be there, and hold what it can use."""
         for field in REQUIRED[kind]:
             current = getattr(self.instance, field, None) if self.instance else None
             if attrs.get(field) in (None, "") and (field in attrs or not current):
                 errors.setdefault(field, []).append(f"A {kind} credential needs it.")
         if kind == CredentialKind.GIT_BASIC:
-            if attrs.get("host"):
-                attrs["host"] = normalized_host(attrs["host"])
-                check_git_host(attrs["host"])
-            if attrs.get("username"):
-                attrs["username"] = check_username(attrs["username"])
+            host, username = attrs.get("host"), attrs.get("username")
+            if host and isinstance(host, str):
+                attrs["host"] = host = normalized_host(host)
+                check_git_host(host)
+            if username and isinstance(username, str):
+                attrs["username"] = check_username(username)
         else:
             attrs["host"] = github_host()
 
-    def _check_moves(self, instance: Credential | None, attrs: dict[str, Any]) -> None:
+    def _check_moves(self, instance: Credential | None, attrs: dict[str, object]) -> None:
         """A stored secret is only ever sent where it was stored for: another host needs it
         again."""
         if instance is None or "secret" in attrs:
@@ -200,7 +205,7 @@ class CredentialSerializer(StrictModelSerializer):
                 {"secret": ["Give the secret again to use the credential with another host."]}
             )
 
-    def _check_name(self, attrs: dict[str, Any]) -> None:
+    def _check_name(self, attrs: dict[str, object]) -> None:
         name = attrs.get("name")
         if name is None:
             return
@@ -211,15 +216,17 @@ class CredentialSerializer(StrictModelSerializer):
         if clash.exists():
             raise _name_taken()
 
-    def create(self, validated_data: dict[str, Any]) -> Credential:
-        secret: Secret = validated_data.pop("secret")
+    def create(self, validated_data: dict[str, object]) -> Credential:
+        secret = validated_data.pop("secret")
+        assert isinstance(secret, Secret)  # validate() made it one
         credential = Credential(**validated_data)
         store_secret(credential, secret)
         credential.save()
         return credential
 
-    def update(self, instance: Credential, validated_data: dict[str, Any]) -> Credential:
-        secret: Secret | None = validated_data.pop("secret", None)
+    def update(self, instance: Credential, validated_data: dict[str, object]) -> Credential:
+        secret = validated_data.pop("secret", None)
+        assert secret is None or isinstance(secret, Secret)  # validate() made it one
         reset = secret is not None or any(
             field in validated_data and validated_data[field] != getattr(instance, field)
             for field in ("app_id", "installation_id")
@@ -234,7 +241,7 @@ class CredentialSerializer(StrictModelSerializer):
             instance.installations.all().delete()
         return instance
 
-    def save(self, **kwargs: Any) -> Credential:
+    def save(self, **kwargs: object) -> Credential:
         try:
             with transaction.atomic():
                 return super().save(**kwargs)
@@ -247,22 +254,27 @@ class NewCredentialSerializer(CredentialSerializer):
 
     kind = serializers.ChoiceField(choices=CredentialKind.choices)
 
-    def to_internal_value(self, data: Any) -> Any:
+    def to_internal_value(self, data: object) -> dict[str, object]:
         # A field of another kind is a mistake worth a 400 here, not something to ignore: the
         # document gives each kind its own body. (The browsable API's form posts every field.)
-        kind = data.get("kind") if isinstance(data, dict) else None
-        if isinstance(kind, str) and kind in FIELDS and not html.is_html_input(data):
-            allowed = {"name", "kind", *self.used_by(kind)}
-            unknown = sorted(set(data) - allowed)
-            if unknown:
-                valid = ", ".join(sorted(allowed))
-                raise serializers.ValidationError(
-                    {key: [f"Not a field of a {kind} credential ({valid})."] for key in unknown}
-                )
+        if isinstance(data, dict) and not html.is_html_input(data):
+            self._refuse_other_kinds_fields(data)
         return super().to_internal_value(data)
 
-    def kind_of(self, attrs: dict[str, Any]) -> str:
-        kind: str = attrs["kind"]
+    def _refuse_other_kinds_fields(self, data: Mapping[str, object]) -> None:
+        kind = data.get("kind")
+        if not isinstance(kind, str) or kind not in FIELDS:
+            return  # the kind field itself answers for it
+        allowed = {"name", "kind", *self.used_by(kind)}
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            valid = ", ".join(sorted(allowed))
+            raise serializers.ValidationError(
+                {key: [f"Not a field of a {kind} credential ({valid})."] for key in unknown}
+            )
+
+    def kind_of(self, attrs: dict[str, object]) -> str:
+        kind = str(attrs["kind"])  # a choice of CredentialKind
         for field in {*OPTIONAL_FIELDS, "secret", "private_key"} - self.used_by(kind):
             attrs.pop(field, None)  # the browsable API's form: empty fields of other kinds
         return kind
@@ -295,7 +307,7 @@ class CredentialDetailSerializer(CredentialSerializer):
         fields = [*CredentialSerializer.Meta.fields, "quota"]
 
     @extend_schema_field(QuotaAccountSerializer(many=True))
-    def get_quota(self, credential: Credential) -> list[dict[str, Any]]:
+    def get_quota(self, credential: Credential) -> Sequence[Mapping[str, object]]:
         return credential_quota(credential)
 
 
@@ -343,7 +355,7 @@ class CredentialIdsField(serializers.ListField):
 
     child = serializers.UUIDField()
 
-    def get_attribute(self, instance: Any) -> list[Any]:
+    def get_attribute(self, instance: Collection) -> list[uuid.UUID]:
         # Through the links (prefetched by the views), in the owner's order.
         links = sorted(instance.credential_links.all(), key=lambda link: link.position)
         return [link.credential_id for link in links]

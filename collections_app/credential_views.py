@@ -5,8 +5,6 @@ team's private repositories, and the API is how scripts act for one user. Staff 
 user's credentials in the admin, which never shows a secret either.
 """
 
-from typing import Any
-
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import viewsets
@@ -47,7 +45,7 @@ CREDENTIALS_DISABLED = error(
     "Fernet key (see .env.example) to enable them.",
     {"setting": "CREDENTIAL_KEYS"},
 )
-WRITE_RESPONSES: dict[int | str, Any] = {400: CREDENTIALS_DISABLED}
+WRITE_RESPONSES: dict[int, OpenApiResponse] = {400: CREDENTIALS_DISABLED}
 
 
 @extend_schema_view(
@@ -93,7 +91,7 @@ class CredentialViewSet(viewsets.ModelViewSet):
         # Staff too see only their own here (see the module's docstring).
         return Credential.objects.filter(owner=self.request.user.pk).order_by("name", "id")
 
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
         # Before anything is validated: without keys, nothing could be stored whatever was sent.
         if not credentials_enabled():
             raise CredentialsDisabled()

@@ -5,7 +5,9 @@ integer, and django-filter's BooleanFilter ignores a value it cannot read. Each 
 request the schema calls invalid that the server accepts, so these fields refuse them.
 """
 
-from typing import Any
+import uuid
+from collections.abc import Callable, Sequence
+from typing import TypedDict, Unpack
 
 import django_filters
 from django import forms
@@ -29,10 +31,23 @@ NAME_MAX_LENGTH = 200
 NAME_PATTERN = rf"^[{SPACE_CLASS}]*[^{SPACE_CLASS}{_BMP}][^{_BMP}]*[{SPACE_CLASS}]*$"
 
 
+class TextOptions(TypedDict, total=False):
+    """What a text field of ours is built with (CharField's keywords that they use)."""
+
+    required: bool
+    read_only: bool
+    write_only: bool
+    allow_blank: bool
+    trim_whitespace: bool
+    max_length: int
+    help_text: str
+    validators: Sequence[Callable[[str], None]]
+
+
 class StrictCharField(serializers.CharField):
     """Text that must be a JSON string (an HTML form's values are strings too)."""
 
-    def to_internal_value(self, data: Any) -> str:
+    def to_internal_value(self, data: object) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
         return str(super().to_internal_value(data))
@@ -53,12 +68,12 @@ class NameField(StrictCharField):
     links alike); `validate_name_characters` holds the rule, NAME_PATTERN says it in the
     OpenAPI document."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, **kwargs: Unpack[TextOptions]) -> None:
         kwargs.setdefault("max_length", NAME_MAX_LENGTH)
         kwargs.setdefault("validators", [validate_name_characters])
         super().__init__(**kwargs)
 
-    def to_internal_value(self, data: Any) -> str:
+    def to_internal_value(self, data: object) -> str:
         # The document's maxLength counts the text as sent; DRF would count it once stripped.
         if isinstance(data, str) and self.max_length is not None and len(data) > self.max_length:
             self.fail("max_length", max_length=self.max_length)
@@ -71,10 +86,11 @@ class StrictBooleanField(serializers.BooleanField):
     Form posts (the browsable API's HTML form) keep DRF's usual checkbox handling.
     """
 
-    def to_internal_value(self, data: Any) -> bool:
+    def to_internal_value(self, data: object) -> bool:
         if isinstance(data, bool):
             return data
-        if html.is_html_input(getattr(self.root, "initial_data", None)):
+        form = html.is_html_input(getattr(self.root, "initial_data", None))
+        if form and isinstance(data, str | int):  # DRF refuses any other value as invalid too
             return bool(super().to_internal_value(data))
         self.fail("invalid", input=data)
         raise AssertionError  # unreachable: fail() raises
@@ -83,10 +99,12 @@ class StrictBooleanField(serializers.BooleanField):
 class StrictIntegerField(serializers.IntegerField):
     """A JSON integer: not "12", not 12.5, not true (which Python counts as 1)."""
 
-    def to_internal_value(self, data: Any) -> int:
+    def to_internal_value(self, data: object) -> int:
         # Form posts (the browsable API's HTML form) send every value as a string.
         form = html.is_html_input(getattr(self.root, "initial_data", None))
-        if not form and (isinstance(data, bool) or not isinstance(data, int)):
+        # JSON: an integer that is not a bool. A form: what DRF reads a number from (it refuses
+        # anything else as invalid too).
+        if isinstance(data, bool) or not isinstance(data, (int, float, str) if form else int):
             self.fail("invalid")
         return int(super().to_internal_value(data))
 
@@ -94,13 +112,13 @@ class StrictIntegerField(serializers.IntegerField):
 class StrictUUIDField(serializers.UUIDField):
     """A UUID written as a string, not as the integer DRF would also read."""
 
-    def to_internal_value(self, data: Any) -> Any:
+    def to_internal_value(self, data: object) -> uuid.UUID:
         if not isinstance(data, str):
             self.fail("invalid", value=data)
         return super().to_internal_value(data)
 
 
-class StrictModelSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class StrictModelSerializer[M: models.Model](serializers.ModelSerializer[M]):
     """A ModelSerializer whose text columns take only strings."""
 
     serializer_field_mapping = {
@@ -120,7 +138,7 @@ class StrictBooleanFilter(django_filters.TypedChoiceFilter):
 
     field_class = forms.TypedChoiceField
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("choices", [("true", "true"), ("false", "false")])
         kwargs.setdefault("coerce", lambda value: value == "true")
         super().__init__(*args, **kwargs)

@@ -434,3 +434,37 @@ class CollectionCredential(models.Model):
             raise ValidationError(
                 {"credential": "Only credentials of the collection's owner can be listed."}
             )
+
+
+class ShareLink(models.Model):
+    """A secret URL that lets Claude Code read one collection's marketplace manifest (SPEC 15).
+
+    Claude Code cannot send an API token, so a team member adds the marketplace by a URL holding a
+    random token. Only the token's SHA-256 is kept: the URL is shown once, when the link is made.
+    Revoking deletes the row, so the token finds nothing from then on. A link reads the manifest
+    of its collection and nothing else.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="share_links")
+    label = models.CharField(
+        max_length=200, blank=True, default="", validators=[validate_name_characters]
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Written at most once a minute per link, so reads stay reads.
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["collection", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.label or f"share link {str(self.id)[:8]}"

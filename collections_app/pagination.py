@@ -1,13 +1,14 @@
 """Page-number pagination whose query parameters are checked as strictly as the schema says."""
 
 from collections.abc import Sequence
-from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.views import APIView
+
+from refresher.json_types import JSON
 
 # Page numbers longer than this are past the last page of any list.
 _DIGITS = 18
@@ -26,12 +27,12 @@ class Pagination(PageNumberPagination):
     max_page_size = 500
     last_page_strings = ()
 
-    def paginate_queryset(
+    def paginate_queryset[M: Model, Row](
         self,
-        queryset: QuerySet[Any] | Sequence[Any],
+        queryset: QuerySet[M, Row] | Sequence[Row],
         request: Request,
         view: APIView | None = None,
-    ) -> list[Any] | None:
+    ) -> list[Row] | None:
         raw = request.query_params.get(self.page_query_param)
         if raw is not None:
             if not (raw.isascii() and raw.isdigit()) or not raw.strip("0"):
@@ -47,7 +48,7 @@ class Pagination(PageNumberPagination):
             return self.page_size
         return _positive_int(self.page_size_query_param, raw, maximum=self.max_page_size)
 
-    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, JSON]]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             if parameter["name"] == self.page_query_param:

@@ -3,7 +3,7 @@
 import copy
 import uuid
 from collections.abc import Iterable
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from django.db.models import Manager
 from django.http import QueryDict
@@ -16,6 +16,7 @@ from collections_app.fields import SPACE_CLASS, StrictBooleanField, StrictCharFi
 from collections_app.models import ArtifactType
 from refresher.changes import FIELDS
 from refresher.exceptions import InvalidRequest
+from refresher.json_types import JSON
 from refresher.models import (
     EntryErrorCode,
     EntryStatus,
@@ -34,7 +35,7 @@ class StrictKeysSerializer(serializers.Serializer):
     # Makes the request schema say `additionalProperties: false` (skillmeat_site.schema).
     rejects_unknown_keys = True
 
-    def to_internal_value(self, data: Any) -> Any:
+    def to_internal_value(self, data: object) -> dict[str, object]:
         if isinstance(data, dict):
             keys = set(data)
             if html.is_html_input(data):
@@ -141,21 +142,17 @@ class FieldChangeSerializer(serializers.Serializer):
         ref_name = "FieldChange"
 
 
-# A value as stored in a JSON column and answered as it is.
-JSONValue = None | bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"]
-
-
 class FieldChangeData(TypedDict):
-    old: JSONValue
-    new: JSONValue
+    old: JSON
+    new: JSON
     applied: bool
 
 
 class StoredChange(TypedDict, total=False):
     """A field change as RefreshEntry.changes keeps it (refresher.changes.FieldChange)."""
 
-    old: JSONValue
-    new: JSONValue
+    old: JSON
+    new: JSON
     applied: bool
 
 
@@ -176,7 +173,7 @@ class EntryData(TypedDict):
     upstream_sha: str
     update_available: bool | None
     duration_ms: int
-    details: JSONValue
+    details: JSON
 
 
 # What an entry's answer is made of, in the order entry_data() takes it.
@@ -208,7 +205,7 @@ EntryRow = tuple[
     str,
     bool | None,
     int,
-    JSONValue,
+    JSON,
 ]
 
 
@@ -438,7 +435,7 @@ class RollbackResponseSerializer(serializers.Serializer):
         ref_name = "RollbackResponse"
 
 
-def body_object(request: Request) -> Any:
+def body_object(request: Request) -> QueryDict | dict[str, object]:
     """The request body as data a serializer takes: a JSON object, or a form's fields.
 
     JSON that is not an object (null, an array, a string, a number) is a client bug, not a

@@ -8,7 +8,7 @@ they need the change permission and a POST with its CSRF token.
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -82,10 +82,8 @@ def diff_lines(diff: str) -> list[DiffLine]:
     return lines
 
 
-class ReviewAdminMixin:
-    """Adds `<collection>/updates/` to CollectionAdmin."""
-
-    admin_site: admin.AdminSite
+class ReviewAdminMixin(admin.ModelAdmin):
+    """Adds `<collection>/updates/` to CollectionAdmin (a ModelAdmin, whose methods it uses)."""
 
     def review_urls(self) -> list[URLPattern]:
         return [
@@ -97,12 +95,11 @@ class ReviewAdminMixin:
         ]
 
     def updates_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        model_admin: Any = self
-        collection = get_object_or_404(model_admin.get_queryset(request), pk=object_id)
-        if not model_admin.has_view_permission(request, collection):
+        collection: Collection = get_object_or_404(self.get_queryset(request), pk=object_id)
+        if not self.has_view_permission(request, collection):
             raise PermissionDenied
         if request.method == "POST":
-            if not model_admin.has_change_permission(request, collection):
+            if not self.has_change_permission(request, collection):
                 raise PermissionDenied
             self._act(request, collection)
             return HttpResponseRedirect(request.path)
@@ -114,7 +111,7 @@ class ReviewAdminMixin:
             "opts": Collection._meta,
             "original": collection,
             "updates": [_presented(p) for p in proposals],
-            "can_change": model_admin.has_change_permission(request, collection),
+            "can_change": self.has_change_permission(request, collection),
             "action_field": ACTION_FIELD,
             "change_url": reverse("admin:collections_app_collection_change", args=[collection.pk]),
         }
@@ -122,7 +119,6 @@ class ReviewAdminMixin:
 
     def _act(self, request: HttpRequest, collection: Collection) -> None:
         """Approve or reject what the form chose; the outcome becomes a message."""
-        model_admin: Any = self
         action = request.POST.get(ACTION_FIELD, "")
         everything = action.endswith("_all")
         try:
@@ -132,18 +128,17 @@ class ReviewAdminMixin:
             if action in ("reject", "reject_all"):
                 rejected = reject(collection, choice, user=request.user)
                 names = ", ".join(f"{p.artifact.type}:{p.artifact.name}" for p in rejected)
-                model_admin.message_user(
+                self.message_user(
                     request, f"Rejected {len(rejected)} update(s): {names}.", messages.SUCCESS
                 )
             elif action in ("approve", "approve_all"):
                 self._approve(request, collection, choice)
             else:
-                model_admin.message_user(request, "Choose approve or reject.", messages.ERROR)
+                self.message_user(request, "Choose approve or reject.", messages.ERROR)
         except ServiceError as exc:
-            model_admin.message_user(request, format_html("{}", exc.message), messages.ERROR)
+            self.message_user(request, format_html("{}", exc.message), messages.ERROR)
 
     def _approve(self, request: HttpRequest, collection: Collection, choice: Choice) -> None:
-        model_admin: Any = self
         launched = approve(
             collection,
             choice,
@@ -159,12 +154,12 @@ class ReviewAdminMixin:
                 'Approved: queued a background sync. <a href="{}">View the run</a>.',
                 run_admin_url(run.pk),
             )
-            model_admin.message_user(request, text, messages.SUCCESS)
+            self.message_user(request, text, messages.SUCCESS)
             return
         level = messages.SUCCESS if run.status == RunStatus.COMPLETED else messages.WARNING
         if run.skipped:
             level = messages.WARNING  # content held back by its findings
-        model_admin.message_user(request, _approved_message(run), level)
+        self.message_user(request, _approved_message(run), level)
 
 
 def _approved_message(run: RefreshRun) -> SafeString:
@@ -180,7 +175,15 @@ def _ids(values: list[str]) -> tuple[uuid.UUID, ...]:
         raise InvalidRequest("The form named an update that does not exist.") from None
 
 
-def _presented(proposal: PendingUpdate) -> dict[str, Any]:
+class PresentedUpdate(TypedDict):
+    """One update as the page shows it."""
+
+    proposal: PendingUpdate
+    diff: list[DiffLine]
+    worst: str  # the most severe of its findings, or ""
+
+
+def _presented(proposal: PendingUpdate) -> PresentedUpdate:
     severities = [f.get("severity") for f in proposal.findings]
     return {
         "proposal": proposal,

@@ -1,7 +1,5 @@
 """The shapes of reviewing updates (SPEC 17): a pending update, and what approve/reject take."""
 
-from typing import Any
-
 from rest_framework import serializers
 
 from collections_app.fields import StrictBooleanField, StrictUUIDField
@@ -120,7 +118,7 @@ class ReviewRequestSerializer(StrictKeysSerializer):
         # Request components get a "Request" suffix: this one is "ReviewRequest".
         ref_name = "Review"
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+    def validate(self, attrs: dict[str, object]) -> dict[str, object]:
         if bool(attrs.get("artifact_ids")) == bool(attrs.get("all")):
             raise serializers.ValidationError(
                 {"artifact_ids": ["Give either `artifact_ids` or `all: true`."]}

@@ -1,6 +1,7 @@
 """Serializers for collections and artifacts."""
 
-from typing import Any
+import uuid
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from django.db import IntegrityError, transaction
 from drf_spectacular.utils import extend_schema_field
@@ -13,6 +14,7 @@ from collections_app.fields import (
     StrictCharField,
     StrictIntegerField,
     StrictModelSerializer,
+    TextOptions,
 )
 from collections_app.models import (
     ARTIFACT_NAME_MAX_LENGTH,
@@ -31,11 +33,15 @@ from refresher.models import MAX_UPDATE_AGE_HOURS
 from refresher.schedules import normalize
 from refresher.sources import parse_source
 
+if TYPE_CHECKING:
+    # A name of DRF's type stubs only.
+    from rest_framework.validators import Validator
+
 # A bound on one collection's credentials: each one a run may try costs requests.
 MAX_COLLECTION_CREDENTIALS = 20
 
 
-class CollectionSerializer(StrictModelSerializer):
+class CollectionSerializer(StrictModelSerializer[Collection]):
     name = NameField(help_text="Unique among your collections.")
     owner = serializers.CharField(source="owner.get_username", read_only=True)
     artifact_count = serializers.IntegerField(read_only=True, default=0)
@@ -113,7 +119,7 @@ class CollectionSerializer(StrictModelSerializer):
     def validate_notify_url(self, value: str) -> str:
         return value.strip()
 
-    def validate_credentials(self, value: list[Any]) -> list[Credential]:
+    def validate_credentials(self, value: list[uuid.UUID]) -> list[Credential]:
         """The owner's own credentials only: anyone else's id is refused, naming it."""
         owner = self.instance.owner if self.instance else self.context["request"].user
         ids = list(dict.fromkeys(value))
@@ -125,7 +131,7 @@ class CollectionSerializer(StrictModelSerializer):
             )
         return [found[i] for i in ids]
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+    def validate(self, attrs: dict[str, object]) -> dict[str, object]:
         # Checked after every field is valid: a taken name is a 409 conflict with what is stored,
         # which only makes sense for an otherwise valid request.
         name = attrs.get("name")
@@ -138,7 +144,7 @@ class CollectionSerializer(StrictModelSerializer):
                 raise _name_taken("You already have a collection with this name.")
         return attrs
 
-    def save(self, **kwargs: Any) -> Collection:
+    def save(self, **kwargs: object) -> Collection:
         credentials: list[Credential] | None = self.validated_data.pop("credentials", None)
         try:
             with transaction.atomic():
@@ -192,7 +198,7 @@ ARTIFACT_NAME_PATTERN = (
     }
 )
 class ArtifactNameField(NameField):
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, **kwargs: Unpack[TextOptions]) -> None:
         kwargs.setdefault("max_length", ARTIFACT_NAME_MAX_LENGTH)
         kwargs.setdefault("validators", [validate_artifact_name])
         super().__init__(**kwargs)
@@ -205,7 +211,7 @@ class CollectionReferenceField(serializers.PrimaryKeyRelatedField):
     also for another user's collection). A malformed id is still a 400.
     """
 
-    def to_internal_value(self, data: Any) -> Any:
+    def to_internal_value(self, data: object) -> Collection:
         if not isinstance(data, str):
             self.fail("incorrect_type", data_type=type(data).__name__)
         try:
@@ -218,7 +224,24 @@ class CollectionReferenceField(serializers.PrimaryKeyRelatedField):
             raise
 
 
-class ArtifactSerializer(StrictModelSerializer):
+class ArtifactData(TypedDict, total=False):
+    """An artifact's validated data: the fields a request may write."""
+
+    collection: Collection
+    type: str
+    name: str
+    source: str
+    title: str
+    description: str
+    author: str
+    license: str
+    topics: list[str]
+    tags: list[str]
+    locked_fields: list[str]
+    content: str
+
+
+class ArtifactSerializer(StrictModelSerializer[Artifact]):
     collection = CollectionReferenceField(queryset=Collection.objects.none())
     type = serializers.ChoiceField(choices=ArtifactType.choices)
     name = ArtifactNameField()
@@ -271,15 +294,16 @@ class ArtifactSerializer(StrictModelSerializer):
             "updated_at",
         ]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
         request = self.context.get("request")
-        if request is not None and "collection" in self.fields:
+        if request is not None and "collection" in fields:
             # Only the user's own collections can receive artifacts; another user's id reads as
             # a collection that does not exist.
-            field = self.fields["collection"]
+            field = fields["collection"]
             assert isinstance(field, serializers.PrimaryKeyRelatedField)
             field.queryset = visible_collections(request.user)  # type: ignore[misc,arg-type]
+        return fields
 
     def validate_source(self, value: str) -> str:
         try:
@@ -291,10 +315,11 @@ class ArtifactSerializer(StrictModelSerializer):
     def validate_locked_fields(self, value: list[str]) -> list[str]:
         return sorted(set(value), key=FIELDS.index)
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        collection = attrs.get("collection", getattr(self.instance, "collection", None))
-        kind = attrs.get("type", getattr(self.instance, "type", None))
-        name = attrs.get("name", getattr(self.instance, "name", None))
+    def validate(self, attrs: ArtifactData) -> ArtifactData:
+        stored = self.instance
+        collection = attrs.get("collection", stored.collection if stored else None)
+        kind = attrs.get("type", stored.type if stored else None)
+        name = attrs.get("name", stored.name if stored else None)
         clash = Artifact.objects.filter(collection=collection, type=kind, name=name)
         if self.instance:
             clash = clash.exclude(pk=self.instance.pk)
@@ -302,12 +327,12 @@ class ArtifactSerializer(StrictModelSerializer):
             raise _name_taken(f"This collection already has a {kind} named {name!r}.")
         return attrs
 
-    def get_validators(self) -> list[Any]:
+    def get_validators(self) -> "list[Validator[Artifact]]":
         # DRF derives a UniqueTogetherValidator from the model's constraint; it would answer a
         # taken name with a 400, while validate() answers it with the 409 it is.
         return []
 
-    def save(self, **kwargs: Any) -> Artifact:
+    def save(self, **kwargs: object) -> Artifact:
         try:
             with transaction.atomic():
                 return super().save(**kwargs)

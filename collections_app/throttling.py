@@ -9,11 +9,11 @@ number of processes and threads.
 """
 
 import time
-from typing import Any
 
 from django.db import connection
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
 
 from collections_app.models import RequestCount
 
@@ -42,7 +42,7 @@ def count_up(scope: str, client: str, window: int) -> int:
 class AtomicUserRateThrottle(SimpleRateThrottle):
     """`N/period` requests per user (per address for anonymous ones) in fixed windows."""
 
-    def get_cache_key(self, request: Request, view: Any) -> str | None:
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
         user = request.user
         if user is not None and user.is_authenticated:
             return f"user:{user.pk}"
@@ -50,7 +50,7 @@ class AtomicUserRateThrottle(SimpleRateThrottle):
 
     wait_seconds: float | None = None
 
-    def allow_request(self, request: Request, view: Any) -> bool:
+    def allow_request(self, request: Request, view: APIView) -> bool:
         allowed, duration = self.parse_rate(self.rate)
         client = self.get_cache_key(request, view)
         if allowed is None or duration is None or client is None or self.scope is None:

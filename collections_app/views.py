@@ -1,7 +1,5 @@
 """REST endpoints for collections and artifacts. Views stay thin: scoping, serializers, engine."""
 
-from typing import Any
-
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
@@ -35,6 +33,7 @@ from collections_app.manifest.views import (
     import_options,
     manifest_body,
 )
+from collections_app.marketplace.views import MarketplaceActions
 from collections_app.models import Artifact, Collection
 from collections_app.paths import UUID_PATH
 from collections_app.querysets import visible_artifacts, visible_collections, with_artifact_count
@@ -73,7 +72,7 @@ from skillmeat_site.schema import (
     partial_update=extend_schema(summary="Edit a collection"),
     destroy=extend_schema(summary="Delete a collection and its artifacts"),
 )
-class CollectionViewSet(ReviewActions, viewsets.ModelViewSet):
+class CollectionViewSet(ReviewActions, MarketplaceActions, viewsets.ModelViewSet):
     """Collections of artifacts. You see your own; staff see all."""
 
     serializer_class = CollectionSerializer
@@ -89,7 +88,7 @@ class CollectionViewSet(ReviewActions, viewsets.ModelViewSet):
         serializer.save(owner=self.request.user)
 
     def finalize_response(
-        self, request: Request, response: Response, *args: Any, **kwargs: Any
+        self, request: Request, response: Response, *args: object, **kwargs: object
     ) -> Response:
         # The export renders TOML text; anything else it answers (errors in the API's error
         # shape, OPTIONS metadata) is JSON.

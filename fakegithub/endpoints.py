@@ -17,6 +17,13 @@ API_VERSION = "2022-11-28"
 # GitHub's GraphQL endpoint, and GitHub Enterprise's (`/api/graphql` beside `/api/v3`).
 GRAPHQL_PATHS = frozenset({"/graphql", "/api/graphql"})
 RATE_LIMIT_PATH = "/rate_limit"
+# Git's smart HTTP on the web host (https://github.com/{owner}/{repo}.git), the `.git` optional as
+# GitHub has it: the ref advertisement and the two services. Git traffic counts against no API
+# rate limit.
+GIT_HTTP_PATH = re.compile(
+    r"/(?P<owner>[A-Za-z0-9_.-]+)/(?P<name>[A-Za-z0-9_.-]+?)(?:\.git)?"
+    r"/(?P<endpoint>info/refs|git-upload-pack|git-receive-pack)"
+)
 
 _REPOSITORY = re.compile(r"/(?:repos/[^/]+/[^/]+|repositories/\d+)(?P<tail>/.*)?")
 # The repository sub-paths the fake serves, by the name of GitHub's reference page for each.
@@ -35,11 +42,13 @@ def endpoint_kind(path: str) -> str:
     """The kind of repository endpoint ``path`` addresses, as the tests count requests.
 
     One of ``repo``, ``ref``, ``tag``, ``tree``, ``blob``, ``git-commit``, ``contents``,
-    ``commits``, ``graphql`` or ``other``.
+    ``commits``, ``graphql``, ``git`` (git's smart HTTP) or ``other``.
     """
     path = path.split("?", 1)[0]
     if path in GRAPHQL_PATHS:
         return "graphql"
+    if GIT_HTTP_PATH.fullmatch(path):
+        return "git"
     match = _REPOSITORY.fullmatch(path)
     if match is None:
         return "other"
@@ -50,9 +59,10 @@ def endpoint_kind(path: str) -> str:
 
 
 def rate_limit_resource(path: str) -> str | None:
-    """The rate-limit resource a request to ``path`` counts against; None for ``/rate_limit``."""
+    """The rate-limit resource a request to ``path`` counts against; None for ``/rate_limit``
+    and git's smart HTTP."""
     path = path.split("?", 1)[0]
-    if path == RATE_LIMIT_PATH:
+    if path == RATE_LIMIT_PATH or GIT_HTTP_PATH.fullmatch(path):
         return None
     if path in GRAPHQL_PATHS:
         return "graphql"

@@ -39,6 +39,8 @@ from .endpoints import (
 )
 from .errors import SECONDARY_LIMIT_DOCS_URL, SECONDARY_LIMIT_MESSAGE, GitHubFailure
 from .faults import Faults, Hold
+from .git_http import GitHTTP, credential_token
+from .git_repos import GitRepos
 from .graphql import GraphQLEndpoint
 from .graphql_http import GraphQLService, serve_graphql
 from .graphql_schema import NODE_LIMIT, github_schema, schema_path
@@ -110,6 +112,9 @@ class FakeGitHub:
         self._accounts = AccountRoutes(
             self._store, self._apps, self._identities, self._rest, lambda: self.url
         )
+        # Git's smart HTTP (clones and fetches) over the repositories written to disk.
+        self._git_repos = GitRepos()
+        self._git = GitHTTP(self._store, self._identities, self._git_repos)
         self._records: list[RequestRecord] = []
         self._in_flight_paths: list[str] = []
         self.peak_in_flight = 0
@@ -155,6 +160,7 @@ class FakeGitHub:
             self._thread.join(timeout=5)
         self._server = None
         self._thread = None
+        self._git_repos.remove()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -173,6 +179,15 @@ class FakeGitHub:
         if self._server is None:
             raise RuntimeError("FakeGitHub is not started")
         return f"http://127.0.0.1:{self._server.port}"
+
+    @property
+    def web_url(self) -> str:
+        """The web host, which also serves git (``{web_url}/{owner}/{repo}.git``): the API's."""
+        return self.url
+
+    def clone_url(self, full_name: str) -> str:
+        """The HTTPS clone URL GitHub gives ``owner/repo``, on the fake's host."""
+        return f"{self.web_url}/{full_name}.git"
 
     # -- state -------------------------------------------------------------------------------
 
@@ -522,7 +537,10 @@ class FakeGitHub:
             f"Bearer {self.token}",
             f"token {self.token}",
         )
-        if request.path in GRAPHQL_PATHS:
+        if self._git.serves(request.path):
+            response = self._git_answer(request, authorization)
+            authorized = authorized or self._carries_own_token(authorization)
+        elif request.path in GRAPHQL_PATHS:
             response = serve_graphql(
                 self._graphql,
                 request,
@@ -533,6 +551,22 @@ class FakeGitHub:
             response = self._rest_answer(request, authorization)
         self._record(request, response, authorized)
         return response
+
+    def _git_answer(self, request: Request, authorization: str) -> Response:
+        """Git's smart HTTP; injected failures apply, rate limits do not (git has none)."""
+        try:
+            self._faults.raise_injected(request.path)
+        except GitHubFailure as failure:
+            response = error_response(failure)
+            response.headers.update(failure.headers)
+            return response
+        return self._git.answer(request, authorization)
+
+    def _carries_own_token(self, authorization: str) -> bool:
+        try:
+            return bool(self.token) and credential_token(authorization) == self.token
+        except GitHubFailure:
+            return False
 
     def _rest_answer(self, request: Request, authorization: str) -> Response:
         """A REST answer with GitHub's rate-limit headers, billed to the caller's quota."""

@@ -52,6 +52,30 @@ def git_hash(kind: str, body: bytes) -> str:
     return hashlib.sha1(b"%s %d\x00" % (kind.encode(), len(body)) + body).hexdigest()
 
 
+# The bodies of git's objects as the fake writes them: the SHA-1s above are of these bytes, and
+# the git smart HTTP service (git_http.py) writes the same bytes into a real repository.
+
+
+def tree_body(entries: Iterable[Entry]) -> bytes:
+    """A tree object's body: its entries, already in git's order."""
+    return b"".join(f"{e.mode} {e.name}".encode() + b"\x00" + bytes.fromhex(e.sha) for e in entries)
+
+
+def commit_body(tree: str, parents: Iterable[str], timestamp: int, message: str) -> bytes:
+    """A commit object's body (``message`` ends with its newline)."""
+    text = f"tree {tree}\n" + "".join(f"parent {p}\n" for p in parents)
+    signature = f"Fake Author <author@example.com> {timestamp} +0000"
+    return f"{text}author {signature}\ncommitter {signature}\n\n{message}".encode()
+
+
+def tag_body(target: str, name: str, timestamp: int, message: str) -> bytes:
+    """An annotated tag object's body, pointing at commit ``target``."""
+    return (
+        f"object {target}\ntype commit\ntag {name}\n"
+        f"tagger Fake Tagger <tagger@example.com> {timestamp} +0000\n\n{message}"
+    ).encode()
+
+
 def iso(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -156,10 +180,7 @@ class Repo:
                 entries.append(Entry(name, FILE_MODE, sha))
         # Git orders entries by name bytes, comparing a directory as if its name ended in "/".
         entries.sort(key=lambda e: e.name.encode() + (b"/" if e.is_tree else b""))
-        body = b"".join(
-            f"{e.mode} {e.name}".encode() + b"\x00" + bytes.fromhex(e.sha) for e in entries
-        )
-        sha = git_hash("tree", body)
+        sha = git_hash("tree", tree_body(entries))
         self.trees[sha] = tuple(entries)
         return sha
 
@@ -324,11 +345,7 @@ class RepoStore:
             tree = repo.write_tree(tree_files)
             now = int(date.timestamp()) if date is not None else self.tick()
             parents = (parent,) if parent else ()
-            text = f"tree {tree}\n"
-            text += "".join(f"parent {p}\n" for p in parents)
-            signature = f"Fake Author <author@example.com> {now} +0000"
-            text += f"author {signature}\ncommitter {signature}\n\n{message}\n"
-            sha = git_hash("commit", text.encode())
+            sha = git_hash("commit", commit_body(tree, parents, now, message + "\n"))
             repo.commits[sha] = Commit(sha, tree, parents, message + "\n", now, tree_files)
             repo.branches[branch] = sha
             repo.pushed_at = repo.updated_at = now
@@ -342,14 +359,9 @@ class RepoStore:
                 raise ValueError(f"unknown commit {target}")
             if annotated:
                 now = self.tick()
-                text = (
-                    f"object {target}\ntype commit\ntag {name}\n"
-                    f"tagger Fake Tagger <tagger@example.com> {now} +0000\n\nRelease {name}\n"
-                )
-                tag_sha = git_hash("tag", text.encode())
-                repo.tag_objects[tag_sha] = TagObject(
-                    tag_sha, name, target, f"Release {name}\n", now
-                )
+                message = f"Release {name}\n"
+                tag_sha = git_hash("tag", tag_body(target, name, now, message))
+                repo.tag_objects[tag_sha] = TagObject(tag_sha, name, target, message, now)
                 target = tag_sha
             repo.tags[name] = target
 

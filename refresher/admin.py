@@ -6,12 +6,12 @@ Runs are an audit record: nobody adds, edits or deletes them here. Rolling back 
 """
 
 import json
-from typing import Any
+from datetime import datetime
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
-from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -30,10 +30,10 @@ from refresher.models import (
     WebhookDelivery,
 )
 from refresher.report import change_rows, outcome_text
-from refresher.rollback import rollback_run
+from refresher.rollback import RollbackReport, rollback_run
 
 
-def rollback_message(report: dict[str, Any]) -> str:
+def rollback_message(report: RollbackReport) -> str:
     restored, left = report["restored"], report["left"]
     text = f"Rolled back: {restored} field{'s' if restored != 1 else ''} restored"
     if left:
@@ -121,10 +121,10 @@ class RefreshRunAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: RefreshRun | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: RefreshRun | None = None) -> bool:
         # The run history is the audit trail of what refreshes did to artifacts.
         return False
 
@@ -132,12 +132,12 @@ class RefreshRunAdmin(admin.ModelAdmin):
         # A rollback writes artifacts, so it takes the right to change them.
         return request.user.has_perm("collections_app.change_artifact")
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+    def get_readonly_fields(self, request: HttpRequest, obj: RefreshRun | None = None) -> list[str]:
         # Everything is shown, nothing edited; the display methods must be listed to be shown.
         return flatten_fieldsets(self.fieldsets)
 
     @admin.display(description="Started", ordering="created_at")
-    def started(self, run: RefreshRun) -> Any:
+    def started(self, run: RefreshRun) -> datetime:
         return run.started_at or run.created_at
 
     @admin.display(description="Outcome")
@@ -265,12 +265,12 @@ class RefreshRunAdmin(admin.ModelAdmin):
     def render_change_form(
         self,
         request: HttpRequest,
-        context: dict[str, Any],
+        context: dict[str, object],
         add: bool = False,
         change: bool = False,
         form_url: str = "",
         obj: RefreshRun | None = None,
-    ) -> Any:
+    ) -> HttpResponse:
         if obj is not None:
             context["subtitle"] = run_label(obj)
             # One page of entries, with links to the rest: a run of thousands of artifacts
@@ -319,7 +319,9 @@ class HttpCacheEntryAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(
+        self, request: HttpRequest, obj: HttpCacheEntry | None = None
+    ) -> bool:
         return False
 
     @admin.display(description="Body")
@@ -356,7 +358,7 @@ class GitHubQuotaAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: GitHubQuota | None = None) -> bool:
         # Nothing here is edited by hand; the change permission gates the one action that
         # changes what every process does (lifting a pause), not a form.
         return obj is None and super().has_change_permission(request, obj)
@@ -375,7 +377,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 

@@ -4,8 +4,6 @@ A leaf of the admin modules: `refresher.admin` (runs) and `refresher.entry_admin
 both link through it, and neither imports the other's pages for it.
 """
 
-from typing import Any
-
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -23,11 +21,12 @@ def run_label(run: RefreshRun) -> str:
     return f"{run.get_mode_display()}{dry} of “{run.collection}”, {when:%Y-%m-%d %H:%M:%S}"
 
 
-def run_admin_url(run_id: Any) -> str:
+def run_admin_url(run_id: object) -> str:
+    """The admin's page of the run with this id (a UUID, or its text)."""
     return reverse("admin:refresher_refreshrun_change", args=[run_id])
 
 
-def entry_list_url(run_id: Any, **filters: str) -> str:
+def entry_list_url(run_id: object, **filters: str) -> str:
     """The admin's list of one run's entries (and of `filters`, e.g. a status)."""
     query = {RUN_PARAMETER: str(run_id), **filters}
     return f"{reverse('admin:refresher_refreshentry_changelist')}?{urlencode(query)}"

@@ -9,15 +9,16 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Expression
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Expression, Field
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
 from collections_app.models import Artifact
-from refresher.changes import FieldChange
-from refresher.evaluate import Decision, FieldValue
+from refresher.changes import FieldChange, FieldValue
+from refresher.evaluate import Decision
 from refresher.exceptions import RunAbandoned
 from refresher.models import EntryStatus, RefreshEntry, RefreshRun, RunStatus
 from refresher.upstream.provider import RateLimitJSON
@@ -142,7 +143,7 @@ def _update_artifacts(
         for name, by_pk in changed.items():
             rows = {pk: by_pk[pk] for pk in batch if pk in by_pk}
             if rows:
-                values[name] = _ValuesByPk(Artifact._meta.get_field(name), rows)
+                values[name] = _ValuesByPk(_column(name), rows)
         Artifact.objects.filter(pk__in=batch).update(
             last_refreshed_at=now, updated_at=now, **values
         )
@@ -154,30 +155,45 @@ _MAX_UPDATE_ROWS = 200
 
 
 class _ValuesByPk(Expression):
-    """`CASE pk WHEN <pk> THEN <value> ... ELSE <column> END` for one field of many rows.
+    """`CASE pk WHEN <pk> THEN <value> ... ELSE <column> END` for one field of many artifacts.
 
     What bulk_update writes, without building and resolving a When(pk=...) expression per row
     and field through the ORM: for 1,000 artifacts that took about 1 s of the apply transaction
     (while it held the rows' locks); this takes about 0.15 s.
     """
 
-    def __init__(self, target: Any, rows: dict[Any, Any]) -> None:
+    def __init__(
+        self, target: "Field[FieldValue, object]", rows: Mapping[uuid.UUID, FieldValue]
+    ) -> None:
         super().__init__(output_field=target)
-        self.target = target
-        self.rows = rows
+        self.target, self.rows = target, rows
+        column, pk_column = target.column, Artifact._meta.pk.column
+        if column is None or pk_column is None:
+            raise TypeError(f"{target} has no column")
+        self.column, self.pk_column = column, pk_column
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+    def as_sql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> tuple[str, tuple[str | int, ...]]:
         quote = connection.ops.quote_name
-        pk = self.target.model._meta.pk
-        params: list[Any] = []
+        pk = Artifact._meta.pk
+        params: list[str | int] = []
         for key, value in self.rows.items():
             params.append(pk.get_db_prep_value(key, connection))
             params.append(self.target.get_db_prep_save(value, connection))
         whens = " ".join(["WHEN %s THEN %s"] * len(self.rows))
-        sql = f"CASE {quote(pk.column)} {whens} ELSE {quote(self.target.column)} END"
+        sql = f"CASE {quote(self.pk_column)} {whens} ELSE {quote(self.column)} END"
         if connection.features.requires_casted_case_in_updates:
             sql = f"CAST({sql} AS {self.target.cast_db_type(connection)})"
         return sql, tuple(params)
+
+
+def _column(name: str) -> "Field[FieldValue, object]":
+    """The artifact's column of a field a run writes."""
+    field = Artifact._meta.get_field(name)
+    if not isinstance(field, Field):
+        raise TypeError(f"Artifact.{name} is not a column")
+    return field
 
 
 def _modified(decision: Decision, *, deleted: bool) -> Decision:

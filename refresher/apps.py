@@ -1,12 +1,10 @@
-from typing import Any
-
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 from refresher.signals import run_finished
 
 
-def ensure_cache_tables(*, using: str = "default", **kwargs: Any) -> None:
+def ensure_cache_tables(*, using: str = "default", **kwargs: object) -> None:
     """Create the database cache's table when missing, after every `migrate`.
 
     Migration 0004 creates it on a new database; this also covers a CACHE_LOCATION changed

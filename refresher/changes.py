@@ -1,22 +1,14 @@
 """Comparing local metadata with upstream's, field by field, under the never-erase rule."""
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import TypedDict
 
 # The metadata fields a refresh compares and applies (SPEC section 5), in their display order.
 FIELDS = ("description", "title", "author", "license", "topics")
 
-
-class FieldChange(TypedDict):
-    """One field of an entry's `changes`, as stored, served by the API and read by rollback.
-
-    `old` and `new` are the field's values; for the `content` change of a sync, ContentVersions.
-    `applied` says whether the run wrote `new`.
-    """
-
-    old: Any
-    new: Any
-    applied: bool
+# A value a run writes to an artifact's column: a text, or the topics' list.
+type FieldValue = str | list[str]
 
 
 class ContentVersion(TypedDict):
@@ -27,17 +19,34 @@ class ContentVersion(TypedDict):
     resolved_sha: str
 
 
+# A value in an entry's `changes`: a metadata field's (None where the artifact had none), or
+# the content of a sync.
+type ChangeValue = FieldValue | ContentVersion | None
+
+
+class FieldChange(TypedDict):
+    """One field of an entry's `changes`, as stored, served by the API and read by rollback.
+
+    `old` and `new` are the field's values; for the `content` change of a sync, ContentVersions.
+    `applied` says whether the run wrote `new`.
+    """
+
+    old: ChangeValue
+    new: ChangeValue
+    applied: bool
+
+
 @dataclass(frozen=True)
 class Difference:
     """A chosen field where upstream differs from the local value."""
 
     field: str
-    old: Any
-    new: Any
+    old: FieldValue | None
+    new: FieldValue
     locked: bool
 
 
-def _is_blank(value: Any) -> bool:
+def _is_blank(value: object) -> bool:
     if value is None:
         return True
     if isinstance(value, str):
@@ -47,26 +56,38 @@ def _is_blank(value: Any) -> bool:
     return False
 
 
-def same_value(field: str, local: Any, upstream: Any) -> bool:
+def same_value(field: str, local: object, upstream: object) -> bool:
+    """Whether a field's stored value and another (upstream's, or a run's) say the same.
+
+    Values come from the database and from stored entries: a text field's value that is not a
+    string, or a topics value that cannot be iterated, counts as blank.
+    """
     if field == "topics":
-        return set(local or []) == set(upstream or [])
-    local_text = (local or "").strip()
-    upstream_text = (upstream or "").strip()
+        return _items(local) == _items(upstream)
+    local_text, upstream_text = _stripped(local), _stripped(upstream)
     if field == "license":
         return local_text.casefold() == upstream_text.casefold()
     return local_text == upstream_text
 
 
-def _normalized(field: str, value: Any) -> Any:
-    if field == "topics":
+def _items(value: object) -> set[object]:
+    return set(value) if isinstance(value, Iterable) and value else set()
+
+
+def _stripped(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _normalized(field: str, value: FieldValue) -> FieldValue:
+    if isinstance(value, list):
         return sorted(set(value))
     return value.strip()
 
 
 def compare(
     *,
-    local: dict[str, Any],
-    upstream: dict[str, Any],
+    local: Mapping[str, FieldValue | None],
+    upstream: Mapping[str, FieldValue],
     fields: tuple[str, ...],
     locked: frozenset[str],
 ) -> list[Difference]:
@@ -77,7 +98,7 @@ def compare(
     changes = []
     for name in fields:
         new = upstream.get(name)
-        if _is_blank(new):
+        if new is None or _is_blank(new):
             continue
         old = local.get(name)
         if same_value(name, old, new):

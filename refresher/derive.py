@@ -2,12 +2,13 @@
 
 import functools
 import re
-from typing import Any
+from collections.abc import Mapping
 
 import license_expression
 from license_expression import LicenseSymbol, Licensing
 
 from refresher.frontmatter import Document, first_paragraph
+from refresher.json_types import JSON, JSONObject
 
 # Longest licence expression kept: Artifact.license's max_length. A longer one could only be
 # stored cut, which would no longer be an expression; it falls back like any other non-SPDX value.
@@ -45,7 +46,7 @@ def _licensing() -> Licensing:
 _licensing()
 
 
-def spdx_identifier(value: Any) -> str:
+def spdx_identifier(value: object) -> str:
     """The SPDX identifier or expression in `value`, in canonical form, or "" when it is not one.
 
     `mit` -> `MIT`; `(MIT OR apache-2.0) and BSD-3-Clause` -> `(MIT OR Apache-2.0) AND
@@ -69,16 +70,18 @@ def spdx_identifier(value: Any) -> str:
     return rendered if len(rendered) <= MAX_LICENSE_CHARS else ""
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     # YAML's "\0" escape can put NUL into a string, which text columns cannot hold.
     return value.replace("\x00", "").strip() if isinstance(value, str) else ""
 
 
-def _mapping(value: Any) -> dict[str, Any]:
+def _mapping(value: JSON) -> JSONObject:
     return value if isinstance(value, dict) else {}
 
 
-def derive_fields(document: Document, *, repository: dict[str, Any]) -> dict[str, str | list[str]]:
+def derive_fields(
+    document: Document, *, repository: Mapping[str, JSON]
+) -> dict[str, str | list[str]]:
     """Upstream values of the metadata fields; "" or [] where upstream says nothing."""
     meta = document.meta
     description = _text(meta.get("description")) or first_paragraph(document.body)
@@ -97,15 +100,12 @@ def derive_fields(document: Document, *, repository: dict[str, Any]) -> dict[str
 
     # A repository that has no topics of its own (a git source of another host) leaves them to
     # the frontmatter: a list, or a comma-separated string.
-    if "topics" in repository:
-        raw_topics: Any = repository.get("topics") or []
+    raw_topics = repository.get("topics") if "topics" in repository else meta.get("topics")
+    if isinstance(raw_topics, str) and "topics" not in repository:
+        named: list[str] | list[JSON] = raw_topics.split(",")
     else:
-        raw_topics = meta.get("topics") or []
-        if isinstance(raw_topics, str):
-            raw_topics = raw_topics.split(",")
-    if not isinstance(raw_topics, list):
-        raw_topics = []
-    topics = sorted({_text(t) for t in raw_topics} - {""})
+        named = raw_topics if isinstance(raw_topics, list) else []
+    topics = sorted({_text(t) for t in named} - {""})
     return {
         "description": description,
         "title": title,

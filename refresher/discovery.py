@@ -17,7 +17,6 @@ import posixpath
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -37,6 +36,7 @@ from refresher.exceptions import (
 )
 from refresher.factory import refresher_from_settings
 from refresher.frontmatter import decode, load_json, parse_markdown
+from refresher.json_types import JSON
 from refresher.models import Mode, RefreshRun, Trigger
 from refresher.options import ArtifactFilter, RefreshOptions
 from refresher.runs import Requester
@@ -152,7 +152,7 @@ def scan(
 
 
 def plugin_directories(
-    manifest: Any, manifest_path: str, entries: dict[str, tuple[str, str]], *, source: Source
+    manifest: JSON, manifest_path: str, entries: dict[str, tuple[str, str]], *, source: Source
 ) -> tuple[list[tuple[str, str]], list[Found]]:
     """(plugin name, directory) of each plugin the marketplace keeps in this repository, and
     what could not be used. Relative sources resolve from the marketplace root (the directory
@@ -173,16 +173,17 @@ def plugin_directories(
             )
         )
 
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("plugins"), list):
+    listed = manifest.get("plugins") if isinstance(manifest, dict) else None
+    if not isinstance(manifest, dict) or not isinstance(listed, list):
         problem("", "invalid_metadata", "the marketplace manifest has no `plugins` list")
         return [], problems
     metadata = manifest.get("metadata")
     plugin_root = metadata.get("pluginRoot") if isinstance(metadata, dict) else None
     plugin_root = plugin_root if isinstance(plugin_root, str) else ""
     out: list[tuple[str, str]] = []
-    for plugin in manifest["plugins"]:
+    for plugin in listed:
         name = plugin.get("name") if isinstance(plugin, dict) else None
-        if not isinstance(name, str) or not name.strip():
+        if not isinstance(plugin, dict) or not isinstance(name, str) or not name.strip():
             problem("", "invalid_metadata", "a plugin entry has no name")
             continue
         name = name.strip()
@@ -436,7 +437,7 @@ def _within(path: str, base: str) -> bool:
     return not base or path.startswith(base + "/")
 
 
-def _json(data: bytes | ReadFailed | None) -> Any:
+def _json(data: bytes | ReadFailed | None) -> JSON | Found:
     if not isinstance(data, bytes):
         code = data.code if data is not None else "upstream_not_found"
         message = "the marketplace manifest is unreadable"
@@ -542,7 +543,7 @@ def _refresh(
         ).run
     except UpstreamUnavailable as exc:
         # The artifacts are added; the failed run is the answer's `run`.
-        return RefreshRun.objects.get(pk=(exc.details or {})["run_id"])
+        return RefreshRun.objects.get(pk=str((exc.details or {})["run_id"]))
 
 
 def discover_now(

@@ -7,7 +7,6 @@ they are paged, filtered and searched.
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib import admin
 from django.core.paginator import Page, Paginator
@@ -66,7 +65,9 @@ class RunFilter(admin.SimpleListFilter):
     title = "run"
     parameter_name = RUN_PARAMETER
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+    def lookups(
+        self, request: HttpRequest, model_admin: "admin.ModelAdmin[RefreshEntry]"
+    ) -> list[tuple[str, str]]:
         # Only the chosen run is a choice (Django leaves out a filter without choices, and
         # with it the filtering: an unknown run must show no entries, not all of them).
         value = self.value()
@@ -76,7 +77,9 @@ class RunFilter(admin.SimpleListFilter):
         run = RefreshRun.objects.select_related("collection").filter(pk=run_id).first()
         return [(value, run_label(run) if run else "a run that does not exist")]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[RefreshEntry]
+    ) -> QuerySet[RefreshEntry]:
         value = self.value()
         if value is None:
             return queryset
@@ -129,13 +132,13 @@ class RefreshEntryAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: RefreshEntry | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: RefreshEntry | None = None) -> bool:
         return False  # part of its run's record, which nobody deletes here
 
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_view_permission(self, request: HttpRequest, obj: RefreshEntry | None = None) -> bool:
         # An entry is part of its run's record: whoever may read runs may read their entries.
         return request.user.has_perm("refresher.view_refreshrun")
 

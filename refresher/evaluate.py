@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from collections_app.models import Artifact
-from refresher.changes import ContentVersion, FieldChange, compare
+from refresher.changes import ContentVersion, FieldChange, FieldValue, compare
 from refresher.derive import derive_fields
 from refresher.exceptions import MetadataError
 from refresher.frontmatter import Document, decode, parse_config, parse_markdown
@@ -16,9 +16,6 @@ from refresher.options import RefreshOptions
 from refresher.upstream.reads import UpstreamRead
 
 CONTENT = "content"
-
-# A value a run writes to an artifact's column: a text, or the topics' list.
-type FieldValue = str | list[str]
 
 
 @dataclass(frozen=True, slots=True)

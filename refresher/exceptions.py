@@ -8,7 +8,7 @@ about HTTP frameworks, so the admin, the command line and the task worker can ca
 GitHub transport's own `GitHubError` lives beside its client in `refresher.upstream.github.client`.)
 """
 
-from typing import Any
+from collections.abc import Callable, Mapping
 
 
 class RefresherError(Exception):
@@ -22,13 +22,18 @@ class RefresherError(Exception):
         if code is not None:
             self.code = code
 
-    def __reduce__(self) -> tuple[Any, ...]:
+    def __reduce__(
+        self,
+    ) -> tuple[
+        Callable[[type["RefresherError"], dict[str, object]], "RefresherError"],
+        tuple[type["RefresherError"], dict[str, object]],
+    ]:
         # Exceptions pickle through their positional args by default, which the subclasses'
         # constructors do not all take back; errors may cross a process boundary in task backends.
         return (_rebuild, (type(self), dict(self.__dict__)))
 
 
-def _rebuild(cls: type[RefresherError], state: dict[str, Any]) -> RefresherError:
+def _rebuild(cls: type[RefresherError], state: dict[str, object]) -> RefresherError:
     error = cls.__new__(cls)
     Exception.__init__(error, state["message"])
     error.__dict__.update(state)
@@ -47,7 +52,7 @@ class ServiceError(RefresherError):
         self,
         message: str,
         *,
-        details: dict[str, Any] | None = None,
+        details: Mapping[str, object] | None = None,
         retry_after: int | None = None,
     ) -> None:
         super().__init__(message)
@@ -122,6 +127,13 @@ class RollbackRefused(ServiceError):
     """The run cannot be rolled back in its state: a dry run or check, unfinished, or done."""
 
     code = "rollback_refused"
+    status = 409
+
+
+class MarketplaceEmpty(ServiceError):
+    """A collection with no artifact Claude Code could install: no manifest to serve."""
+
+    code = "marketplace_empty"
     status = 409
 
 

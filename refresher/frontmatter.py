@@ -20,11 +20,12 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 import yaml
 
 from refresher.exceptions import MetadataError
+from refresher.json_types import JSON, JSONObject
 
 MAX_FILE_BYTES = 1024 * 1024
 DESCRIPTION_FALLBACK_CHARS = 500
@@ -37,9 +38,17 @@ MAX_INT_BITS = 256
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
-def safe_loader(module: Any = yaml) -> Any:
+class _YAMLModule(Protocol):
+    SafeLoader: type[yaml.SafeLoader]
+
+
+type LoaderClass = type[yaml.SafeLoader | yaml.CSafeLoader]
+
+
+def safe_loader(module: _YAMLModule = yaml) -> LoaderClass:
     """`module`'s C safe loader when it was built with libyaml, else its pure-Python one."""
-    return getattr(module, "CSafeLoader", None) or module.SafeLoader
+    loader: LoaderClass = getattr(module, "CSafeLoader", None) or module.SafeLoader
+    return loader
 
 
 YAML_LOADER = safe_loader()
@@ -50,7 +59,7 @@ _FENCE = re.compile(r"^---[ \t]*\r?\n(?:(.*?)\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n
 
 @dataclass(frozen=True)
 class Document:
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: JSONObject = field(default_factory=dict)
     body: str = ""
 
 
@@ -89,7 +98,7 @@ def parse_config(text: str, *, filename: str) -> Document:
     return Document(meta=_load_yaml(text))
 
 
-def load_json(text: str) -> Any:
+def load_json(text: str) -> JSON:
     """A JSON document from upstream as plain data; any failure is a `MetadataError`."""
     try:
         data = json.loads(text)
@@ -106,7 +115,7 @@ def load_json(text: str) -> Any:
     return plain(data)
 
 
-def _load_yaml(text: str) -> dict[str, Any]:
+def _load_yaml(text: str) -> JSONObject:
     try:
         data = yaml.load(text, Loader=YAML_LOADER)
     except RecursionError:
@@ -130,8 +139,9 @@ def _load_yaml(text: str) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise MetadataError("invalid_metadata", "the YAML frontmatter is not a mapping")
-    result: dict[str, Any] = plain(data)
-    return result
+    result = plain(data)
+    # A mapping stays a mapping: `plain` only makes its keys strings.
+    return result if isinstance(result, dict) else {}
 
 
 def _problem(exc: Exception) -> str:
@@ -141,7 +151,7 @@ def _problem(exc: Exception) -> str:
     return text if len(text) <= 200 else text[:199] + "…"
 
 
-def plain(value: Any) -> Any:
+def plain(value: object) -> JSON:
     """`value` (what a YAML or JSON parser built) as plain JSON data, or a `MetadataError`.
 
     Keys become strings; dates and times their ISO 8601 text; a set a sorted list; a float that
@@ -154,7 +164,7 @@ def plain(value: Any) -> Any:
     return _plain(value, 0, budget)
 
 
-def _plain(value: Any, depth: int, budget: list[int]) -> Any:
+def _plain(value: object, depth: int, budget: list[int]) -> JSON:
     budget[0] -= 1
     if budget[0] < 0:
         raise MetadataError("invalid_metadata", f"the metadata holds more than {MAX_NODES} values")
@@ -183,7 +193,7 @@ def _plain(value: Any, depth: int, budget: list[int]) -> Any:
     raise MetadataError("invalid_metadata", f"the metadata holds a value of kind {kind}")
 
 
-def _key(key: Any) -> str:
+def _key(key: object) -> str:
     if isinstance(key, str):
         return _SURROGATES.sub("\ufffd", key)
     if key is None or isinstance(key, bool):

@@ -2,11 +2,20 @@
 
 import fnmatch
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 from refresher.changes import FIELDS
 from refresher.models import Mode
+
+
+class FilterData(TypedDict, total=False):
+    """An artifact filter as a run records it (`RefreshRun.artifact_filter`) and answers show it."""
+
+    type: str
+    name: str
+    ids: list[str]
 
 
 @dataclass(frozen=True)
@@ -17,8 +26,8 @@ class ArtifactFilter:
     name: str = ""
     ids: tuple[uuid.UUID, ...] = ()
 
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+    def as_dict(self) -> FilterData:
+        out = FilterData()
         if self.type:
             out["type"] = self.type
         if self.name:
@@ -28,12 +37,14 @@ class ArtifactFilter:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> "ArtifactFilter":
+    def from_dict(cls, data: Mapping[str, object] | None) -> "ArtifactFilter":
+        """The filter a request's validated data or a run's record gives (ids as UUIDs or text)."""
         data = data or {}
+        kind, name, ids = data.get("type"), data.get("name"), data.get("ids")
         return cls(
-            type=data.get("type") or "",
-            name=data.get("name") or "",
-            ids=tuple(uuid.UUID(str(i)) for i in data.get("ids") or ()),
+            type=kind if isinstance(kind, str) else "",
+            name=name if isinstance(name, str) else "",
+            ids=tuple(uuid.UUID(str(i)) for i in ids) if isinstance(ids, list | tuple) else (),
         )
 
     def matches_name(self, name: str) -> bool:
@@ -61,8 +72,8 @@ class RefreshOptions:
         """Whether this run may change artifacts (not a dry run, not a check)."""
         return not self.dry_run and self.mode != Mode.CHECK_ONLY
 
-    def fingerprint_data(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
+    def fingerprint_data(self) -> dict[str, object]:
+        data: dict[str, object] = {
             "mode": str(self.mode),
             "dry_run": self.dry_run,
             "fields": list(self.fields),

@@ -10,14 +10,14 @@ be any size.
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TextIO
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from collections_app.models import Collection
-from refresher.changes import FieldChange
+from refresher.changes import ChangeValue, FieldChange
 from refresher.evaluate import CONTENT
 from refresher.models import EntryStatus, RefreshEntry, RefreshRun
 
@@ -35,7 +35,7 @@ class ChangeRow:
     locked: bool = False
 
 
-def display(value: Any) -> str | None:
+def display(value: object) -> str | None:
     """A value as the admin shows it: lists joined with commas, blanks as None."""
     if value is None or value == "" or value == []:
         return None
@@ -44,16 +44,26 @@ def display(value: Any) -> str | None:
     return str(value)
 
 
-def show(value: Any) -> str:
+def show(value: object) -> str:
     """A value on one line, quoted, so blanks and whitespace stay visible (the command line)."""
     return json.dumps(value, ensure_ascii=False)
 
 
-def _content_summary(value: dict[str, Any] | None) -> str | None:
-    value = value or {}
+def _content_shas(value: ChangeValue) -> dict[str, str]:
+    """The SHAs of a content change's version ("" where it has none)."""
+    if not isinstance(value, dict):
+        return {"content_sha": "", "resolved_sha": ""}
+    return {
+        "content_sha": value.get("content_sha") or "",
+        "resolved_sha": value.get("resolved_sha") or "",
+    }
+
+
+def _content_summary(value: ChangeValue) -> str | None:
+    shas = _content_shas(value)
     # content_sha is a tree SHA for a directory artifact and a blob SHA for a file artifact.
-    content = (value.get("content_sha") or "")[:SHA_SHOWN]
-    commit = (value.get("resolved_sha") or "")[:SHA_SHOWN]
+    content = shas["content_sha"][:SHA_SHOWN]
+    commit = shas["resolved_sha"][:SHA_SHOWN]
     if not content and not commit:
         return None
     return f"content {content or '?'} at commit {commit or '?'}"
@@ -63,7 +73,7 @@ def change_rows(
     changes: dict[str, FieldChange],
     *,
     locked: frozenset[str] = frozenset(),
-    render: Callable[[Any], str | None] = display,
+    render: Callable[[object], str | None] = display,
     content_shas: bool = False,
 ) -> list[ChangeRow]:
     """An entry's `changes` as rows, values through `render`.
@@ -82,10 +92,10 @@ def change_rows(
             old, new = _content_summary(change.get("old")), _content_summary(change.get("new"))
             rows.append(ChangeRow(name, old, new, applied, locked=name in locked))
         else:
-            before, after = change.get("old") or {}, change.get("new") or {}
+            before, after = _content_shas(change.get("old")), _content_shas(change.get("new"))
             for key in ("content_sha", "resolved_sha"):
-                if key == "content_sha" or before.get(key) != after.get(key):
-                    old, new = render(before.get(key) or None), render(after.get(key) or None)
+                if key == "content_sha" or before[key] != after[key]:
+                    old, new = render(before[key] or None), render(after[key] or None)
                     rows.append(ChangeRow(f"{name}.{key}", old, new, applied, name in locked))
     return rows
 

@@ -3,8 +3,9 @@
 import hashlib
 import json
 import logging
+import uuid
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -34,7 +35,7 @@ def recorded_user(user: Requester) -> "_User | None":
     return user if isinstance(user, AbstractBaseUser) and user.pk is not None else None
 
 
-def request_fingerprint(collection_id: Any, options: RefreshOptions) -> str:
+def request_fingerprint(collection_id: uuid.UUID, options: RefreshOptions) -> str:
     """What makes two refresh requests the same request (for Idempotency-Key replays)."""
     data = json.dumps(
         {"collection": str(collection_id), **options.fingerprint_data()}, sort_keys=True
@@ -42,7 +43,7 @@ def request_fingerprint(collection_id: Any, options: RefreshOptions) -> str:
     return hashlib.sha256(data.encode()).hexdigest()
 
 
-def fail_stale_runs(*, collection_id: Any = None) -> int:
+def fail_stale_runs(*, collection_id: uuid.UUID | None = None) -> int:
     """Mark runs whose worker stopped beating its heartbeat as failed; returns how many.
 
     Such a run applied nothing (its changes are written in one transaction at its very end), so

@@ -15,10 +15,10 @@ setting: a refused one is `unsupported` when stored, and a 400 when written (`st
 """
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
@@ -223,35 +223,11 @@ MAX_URL_LENGTH = 400
 
 def _parse_git(raw: str) -> Source:
     """`git+https://HOST/PATH/REPO.git//sub/path@ref` or `git+file:///abs/repo//sub/path@ref`."""
-    lowered = raw[:12].lower()
-    scheme = next((s for s in GIT_SCHEMES if lowered.startswith(s)), None)
-    if scheme is None:
-        raise InvalidSource(
-            "a git source must start with git+https:// or git+file:// "
-            "(other transports are not allowed)"
-        )
-    if _CONTROL.search(raw) or " " in raw or "\\" in raw:
-        raise InvalidSource(
-            "a git source must not contain spaces, backslashes or control characters"
-        )
-    if "?" in raw or "#" in raw or "%" in raw:
-        raise InvalidSource("a git source must not carry a query, a fragment or %-escapes")
-    rest = raw[len(scheme) :]
-    authority, slash, location = rest.partition("/")
+    scheme = _git_scheme(raw)
+    authority, slash, location = raw[len(scheme) :].partition("/")
     if not slash:
         raise InvalidSource("a git source must name a repository path")
-    # The repository ends at '//' (then comes the path inside it); the ref follows the last '@'.
-    repo_part, sep, inner = location.partition("//")
-    tail = inner if sep else repo_part
-    ref = ""
-    if "@" in tail:
-        tail, ref = tail.rsplit("@", 1)
-        if not ref:
-            raise InvalidSource("a ref after '@' must not be empty")
-    if sep:
-        inner = tail
-    else:
-        repo_part = tail
+    repo_part, inner, ref = _split_git_location(location)
     if "@" in repo_part or "@" in inner or "@" in authority:
         raise InvalidSource("a git source must not carry credentials or a second '@'")
     segments = repo_part.rstrip("/").split("/")
@@ -267,6 +243,47 @@ def _parse_git(raw: str) -> Source:
     repo = segments[-1]
     name = repo[: -len(".git")] if repo.lower().endswith(".git") else repo
     owner = segments[-2] if len(segments) > 1 else ""
+    url, host = _git_url(scheme, authority, segments, name)
+    return Source(SourceKind.GIT, owner=owner, repo=name, path=path, ref=ref, url=url, host=host)
+
+
+def _git_scheme(raw: str) -> str:
+    """The source's scheme, once the characters a git source may not hold are refused."""
+    lowered = raw[:12].lower()
+    scheme = next((s for s in GIT_SCHEMES if lowered.startswith(s)), None)
+    if scheme is None:
+        raise InvalidSource(
+            "a git source must start with git+https:// or git+file:// "
+            "(other transports are not allowed)"
+        )
+    if _CONTROL.search(raw) or " " in raw or "\\" in raw:
+        raise InvalidSource(
+            "a git source must not contain spaces, backslashes or control characters"
+        )
+    if "?" in raw or "#" in raw or "%" in raw:
+        raise InvalidSource("a git source must not carry a query, a fragment or %-escapes")
+    return scheme
+
+
+def _split_git_location(location: str) -> tuple[str, str, str]:
+    """(repository path, path inside it, ref) of what follows the host."""
+    # The repository ends at '//' (then comes the path inside it); the ref follows the last '@'.
+    repo_part, sep, inner = location.partition("//")
+    tail = inner if sep else repo_part
+    ref = ""
+    if "@" in tail:
+        tail, ref = tail.rsplit("@", 1)
+        if not ref:
+            raise InvalidSource("a ref after '@' must not be empty")
+    if sep:
+        inner = tail
+    else:
+        repo_part = tail
+    return repo_part, inner, ref
+
+
+def _git_url(scheme: str, authority: str, segments: list[str], name: str) -> tuple[str, str]:
+    """(URL git reads the repository at, host with its port) of a checked repository path."""
     if scheme == "git+file://":
         if authority:
             raise InvalidSource("a git+file source must be an absolute path: git+file:///abs/repo")
@@ -282,7 +299,7 @@ def _parse_git(raw: str) -> Source:
         url = f"https://{host}/" + "/".join(segments)
     if len(url) > MAX_URL_LENGTH:
         raise InvalidSource(f"the repository URL is longer than {MAX_URL_LENGTH} characters")
-    return Source(SourceKind.GIT, owner=owner, repo=name, path=path, ref=ref, url=url, host=host)
+    return url, host
 
 
 @dataclass(frozen=True)
@@ -299,10 +316,10 @@ class GitPolicy:
     @classmethod
     def from_settings(cls) -> "GitPolicy":
         try:
-            hosts: Any = getattr(settings, "GIT_ALLOWED_HOSTS", ())
+            hosts: Iterable[str] = getattr(settings, "GIT_ALLOWED_HOSTS", ())
             allow_local = bool(getattr(settings, "GIT_ALLOW_LOCAL", False))
-            roots: Any = getattr(settings, "GIT_LOCAL_ROOTS", ())
-            cache: Any = getattr(settings, "GIT_CACHE_DIR", None)
+            roots: Iterable[str | Path] = getattr(settings, "GIT_LOCAL_ROOTS", ())
+            cache: str | Path | None = getattr(settings, "GIT_CACHE_DIR", None)
         except ImproperlyConfigured:  # outside a configured site: nothing is allowed
             hosts, allow_local, roots, cache = (), False, (), None
         return cls(

@@ -7,7 +7,8 @@ shows the exception text).
 
 import logging
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import TypedDict
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -16,7 +17,9 @@ from django.core.signals import got_request_exception
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions as drf
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from refresher.exceptions import ServiceError
 from skillmeat_site.request_id import request_id_of
@@ -37,9 +40,31 @@ _DRF_CODES: list[tuple[type[Exception], str, str]] = [
 ]
 
 
+class ErrorBody(TypedDict):
+    """The body of every error answer (SPEC 6)."""
+
+    code: str
+    message: str
+    details: Mapping[str, object] | None
+    request_id: str
+
+
+class ExceptionContext(TypedDict, total=False):
+    """What DRF hands its exception handler besides the exception."""
+
+    view: APIView
+    args: tuple[object, ...]
+    kwargs: dict[str, object]
+    request: Request | None
+
+
 def error_body(
-    *, code: str, message: str, details: Any = None, request: HttpRequest | None = None
-) -> dict[str, Any]:
+    *,
+    code: str,
+    message: str,
+    details: Mapping[str, object] | None = None,
+    request: HttpRequest | Request | None = None,
+) -> ErrorBody:
     return {
         "code": code,
         "message": message,
@@ -48,7 +73,7 @@ def error_body(
     }
 
 
-def _validation_details(detail: Any) -> dict[str, Any]:
+def _validation_details(detail: object) -> dict[str, object]:
     """DRF gives a dict (field -> messages) or a bare list; details is always field -> messages."""
     if isinstance(detail, dict):
         return detail
@@ -57,7 +82,7 @@ def _validation_details(detail: Any) -> dict[str, Any]:
     return {"non_field_errors": [detail]}
 
 
-def _first_message(details: dict[str, Any]) -> str:
+def _first_message(details: Mapping[str, object]) -> str:
     for field, messages in details.items():
         first = messages[0] if isinstance(messages, list) and messages else messages
         if isinstance(first, dict):
@@ -77,7 +102,7 @@ def too_large_message() -> str:
     )
 
 
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+def exception_handler(exc: Exception, context: ExceptionContext) -> Response:
     request = context.get("request")
     headers: dict[str, str] = {}
 
@@ -98,7 +123,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = drf.PermissionDenied()
 
     if isinstance(exc, drf.APIException):
-        details: Any = None
+        details: Mapping[str, object] | None = None
         message = str(exc.detail) if isinstance(exc.detail, str) else ""
         code = "internal_error"
         for kind, kind_code, default_message in _DRF_CODES:
@@ -132,9 +157,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
 def json_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Django's 404 for paths no route matches (including malformed ids in API paths).
 
-    API paths answer in the error shape; the admin and other pages keep Django's HTML page.
+    API paths and share links (`/m/...`) answer in the error shape; the admin and other pages
+    keep Django's HTML page.
     """
-    if not request.path.startswith("/api/"):
+    if not request.path.startswith(("/api/", "/m/")):
         return defaults.page_not_found(request, exception or Http404())
     return JsonResponse(
         error_body(code="not_found", message="Not found.", request=request), status=404

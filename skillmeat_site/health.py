@@ -9,8 +9,8 @@ token and for each other account runs read with (users' tokens, App installation
 fingerprint only). Three small queries answer it all.
 """
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -26,7 +26,7 @@ def _seconds_since(moment: datetime | None, now: datetime) -> int | None:
     return None if moment is None else max(0, int((now - moment).total_seconds()))
 
 
-def github_state(*, shared: bool = True) -> dict[str, Any]:
+def github_state(*, shared: bool = True) -> Mapping[str, object]:
     """What the site knows about GitHub without asking it.
 
     The token is only said to be set or missing; the quota is the state every process shares
@@ -53,7 +53,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         )["oldest"]
         github = github_state()
     except DatabaseError:
-        body: dict[str, Any] = {
+        body: dict[str, object] = {
             "status": "unavailable",
             "database": "unavailable",
             "worker": None,

@@ -1,7 +1,7 @@
 """The JSON request parser of every API endpoint (REST_FRAMEWORK's DEFAULT_PARSER_CLASSES)."""
 
 from collections.abc import Mapping
-from typing import Any
+from typing import IO
 
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
@@ -13,10 +13,10 @@ class JSONParser(parsers.JSONParser):
 
     def parse(
         self,
-        stream: Any,
+        stream: IO[bytes],
         media_type: str | None = None,
-        parser_context: Mapping[str, Any] | None = None,
-    ) -> Any:
+        parser_context: Mapping[str, object] | None = None,
+    ) -> dict[str, object]:
         try:
             return super().parse(stream, media_type, parser_context)
         except RecursionError:

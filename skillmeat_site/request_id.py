@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from rest_framework.request import Request
 
 from skillmeat_site.logs import request_id_var
 
@@ -21,7 +22,8 @@ def current_request_id() -> str:
     return request_id_var.get()
 
 
-def request_id_of(request: HttpRequest | None) -> str:
+def request_id_of(request: HttpRequest | Request | None) -> str:
+    # DRF's Request hands attribute reads on to the HttpRequest the middleware named.
     return getattr(request, "request_id", None) or current_request_id()
 
 

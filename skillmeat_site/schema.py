@@ -1,16 +1,14 @@
 """OpenAPI pieces shared by every endpoint: the RefreshError body and the error responses."""
 
-from typing import Any
+from collections.abc import Mapping
 
 from drf_spectacular.openapi import AutoSchema as DefaultAutoSchema
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from drf_spectacular.utils import Direction, OpenApiExample, OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.settings import api_settings
 
 from collections_app import fields as field_patterns
-
-Direction = Any
 
 
 class RefreshErrorSerializer(serializers.Serializer):
@@ -28,7 +26,9 @@ class RefreshErrorSerializer(serializers.Serializer):
         ref_name = "RefreshError"
 
 
-def error(description: str, code: str, message: str, details: Any = None) -> OpenApiResponse:
+def error(
+    description: str, code: str, message: str, details: Mapping[str, object] | None = None
+) -> OpenApiResponse:
     return OpenApiResponse(
         response=RefreshErrorSerializer,
         description=description,
@@ -115,7 +115,7 @@ class AutoSchema(DefaultAutoSchema):
     objects refuse unknown keys and which strings must not be blank once stripped.
     """
 
-    def _get_response_bodies(self, direction: Direction = "response") -> dict[str, Any]:
+    def _get_response_bodies(self, direction: Direction = "response") -> dict[str, object]:
         responses = super()._get_response_bodies(direction)
         if direction != "response":
             return responses
@@ -157,14 +157,14 @@ class AutoSchema(DefaultAutoSchema):
     def _is_paginated(self) -> bool:
         return getattr(self.view, "pagination_class", None) is not None
 
-    def _get_request_body(self, direction: Direction = "request") -> Any:
+    def _get_request_body(self, direction: Direction = "request") -> dict[str, object] | None:
         body = super()._get_request_body(direction)
         handler = getattr(self.view, getattr(self.view, "action", None) or "", None)
         if isinstance(body, dict) and getattr(handler, BODY_REQUIRED, False):
             body["required"] = True
         return body
 
-    def map_parsers(self) -> list[Any]:
+    def map_parsers(self) -> list[str]:
         """JSON bodies, unless a view chose its own parsers (e.g. an upload).
 
         The default form parsers stay for the browsable API's forms, but a form cannot say what
@@ -175,15 +175,15 @@ class AutoSchema(DefaultAutoSchema):
             return media_types
         return [m for m in media_types if m not in FORM_MEDIA_TYPES] or media_types
 
-    def _map_basic_serializer(self, serializer: Any, direction: Direction) -> dict[str, Any]:
+    def _map_basic_serializer(self, serializer: object, direction: Direction) -> dict[str, object]:
         schema = super()._map_basic_serializer(serializer, direction)
         if direction == "request" and getattr(serializer, REJECTS_UNKNOWN_KEYS, False):
             schema["additionalProperties"] = False
         return schema
 
     def _map_serializer_field(
-        self, field: Any, direction: Direction, bypass_extensions: bool = False
-    ) -> dict[str, Any]:
+        self, field: serializers.Field, direction: Direction, bypass_extensions: bool = False
+    ) -> dict[str, object]:
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         if (
             direction == "request"

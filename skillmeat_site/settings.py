@@ -198,6 +198,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "refresh": env_str("REFRESH_THROTTLE_RATE", "30/min"),
         "import": env_str("IMPORT_THROTTLE_RATE", "10/min"),
+        # Manifest reads by share link, per client address (they need no login).
+        "share_link": env_str("SHARE_LINK_THROTTLE_RATE", "60/min"),
     },
     "EXCEPTION_HANDLER": "skillmeat_site.errors.exception_handler",
     "DATETIME_FORMAT": "iso-8601",
@@ -244,6 +246,8 @@ GITHUB_TOKEN = env_str("GITHUB_TOKEN")
 # The web host whose source URLs (`https://<host>/owner/repo/...`) are read from GITHUB_API_URL:
 # github.com, unless the API is a GitHub Enterprise server (`https://ghe.example.com/api/v3`),
 # whose web host is its own. A source URL of any other host is `unsupported_source`.
+# Where this site is reached from outside (share-link URLs, SPEC 15); empty = the request's host.
+SITE_URL = env_str("SITE_URL").rstrip("/")
 GITHUB_WEB_URL = env_str("GITHUB_WEB_URL", default_github_web_url(GITHUB_API_URL)).rstrip("/")
 # GitHub's GraphQL endpoint (SPEC 10). Empty: derived from GITHUB_API_URL when the client is
 # built (`/graphql` beside it; `/api/v3` becomes `/api/graphql`), so the two always agree.

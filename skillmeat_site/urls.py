@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from collections_app.credential_views import CredentialViewSet
+from collections_app.marketplace.views import SharedMarketplaceView
 from collections_app.refresh_views import RefreshRunViewSet
 from collections_app.views import ArtifactViewSet, CollectionViewSet
 from collections_app.webhook_views import GitHubWebhookView
@@ -28,6 +29,12 @@ urlpatterns = [
     path("", include("skillmeat_site.home")),
     re_path(r"^healthz/?$", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # A share link: Claude Code reads a collection's marketplace by it, with no login (SPEC 15).
+    re_path(
+        r"^m/(?P<token>[^/]{1,200})/marketplace\.json$",
+        SharedMarketplaceView.as_view(),
+        name="marketplace-shared",
+    ),
     re_path(r"^api/v1/webhooks/github/?$", GitHubWebhookView.as_view(), name="webhook-github"),
     re_path(r"^api/v1/", include(router.urls)),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),

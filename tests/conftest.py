@@ -5,6 +5,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.ci_gate import pytest_runtest_makereport  # noqa: F401  (a hook: CI runs every browser test)
+from tests.claude_code import claude  # noqa: F401  (Claude Code's CLI with a scratch HOME)
 from tests.factories import UserFactory
 
 
@@ -85,6 +86,15 @@ def github(request, settings, read_plan):
         breaches = graphql_breaches(fake)
         if breaches:
             pytest.fail("GraphQL did not do the reading: " + "; ".join(breaches[:5]))
+
+
+@pytest.fixture
+def github_git(github, settings):
+    """The GitHub fake as the web host too: GITHUB_WEB_URL names it, so the clone URLs the site
+    gives (`<GITHUB_WEB_URL>/<owner>/<repo>.git`) reach its git smart HTTP. Sources are then
+    written short (`owner/repo/path`) or on the fake's host, not as github.com URLs."""
+    settings.GITHUB_WEB_URL = github.web_url
+    return github
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ left. The bounds are far above what any manifest of `IMPORT_MAX_ARTIFACTS` entri
 
 import itertools
 import re
-from typing import Any
 
 # Deepest dotted key (`a.b.c` is 3) and deepest nesting of inline arrays and tables; the
 # parsed document's values may not nest deeper than MAX_DEPTH either.
@@ -63,7 +62,7 @@ def bound_problem(text: str, *, max_artifacts: int) -> str | None:
     return None
 
 
-def first_flaw(value: Any, place: str = "manifest", depth: int = 0) -> tuple[str, str] | None:
+def first_flaw(value: object, place: str = "manifest", depth: int = 0) -> tuple[str, str] | None:
     """Where a value no column can store hides: a NUL character (no database text column holds
     one) or nesting deeper than MAX_DEPTH; None when there is none."""
     if depth > MAX_DEPTH:

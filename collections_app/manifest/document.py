@@ -4,23 +4,22 @@ Pure Python, no database. `parse_manifest` turns the bytes of a manifest into a 
 raises `InvalidManifest` naming every bad entry at once (a manifest is imported whole or not at
 all). `render_manifest` writes a manifest document back out. Keys this module does not know are
 carried along at every level (document, `[collection]`, each artifact, each artifact's metadata)
-so that an export gives back what an import took in; `encode_extra` makes them fit a JSON column
-and `decode_extra` restores them, TOML dates and times included.
+so that an export gives back what an import took in (`collections_app.manifest.extra`).
 """
 
-import math
 import re
 import tomllib
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time
-from typing import Any
+from datetime import UTC, datetime
 
 import tomli_w
 from django.core.exceptions import ValidationError
 
 from collections_app.manifest.bounds import bound_problem, first_flaw
+from collections_app.manifest.extra import unknown_keys
+from collections_app.manifest.shapes import JSONTable, TomlTable, TomlValue
 from collections_app.models import ArtifactType, Origin, validate_artifact_name
 from refresher.exceptions import InvalidRequest, InvalidSource, PayloadTooLarge
 from refresher.sources import parse_source
@@ -53,8 +52,6 @@ LATEST = "latest"
 _SHA = re.compile(r"^[0-9a-fA-F]{40}$")
 _HEX = re.compile(r"^[0-9a-fA-F]{7,40}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-# The tag under which values JSON cannot hold (TOML dates and times, NaN, infinities) are kept.
-_TAG = "$toml"
 # Limits of the columns the values land in.
 _MAX = {
     "name": 200,
@@ -97,7 +94,7 @@ class ManifestMetadata:
     version: str | None = None
     dependencies: list[str] | None = None
     topics: list[str] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: JSONTable = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -124,7 +121,7 @@ class ManifestArtifact:
     tags: list[str] | None = None
     uuid: str | None = None
     metadata: ManifestMetadata | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: JSONTable = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -141,11 +138,11 @@ class Manifest:
     created: datetime | None
     updated: datetime | None
     artifacts: list[ManifestArtifact]
-    extra: dict[str, Any] = field(default_factory=dict)
-    document_extra: dict[str, Any] = field(default_factory=dict)
+    extra: JSONTable = field(default_factory=dict)
+    document_extra: JSONTable = field(default_factory=dict)
 
 
-def entry_label(index: int, kind: Any, name: Any) -> str:
+def entry_label(index: int, kind: object, name: object) -> str:
     """How an entry is named in error details: its index, and its type and name when known."""
     if isinstance(kind, str) and isinstance(name, str) and kind and name:
         return f"artifacts[{index}] ({kind}:{name})"
@@ -161,6 +158,37 @@ def parse_manifest(data: bytes | str, *, max_bytes: int, max_artifacts: int) -> 
     The text's shape is bounded (`bounds`) before `tomllib` reads it, so a manifest built to
     keep the parser busy is refused at once; at most `max_artifacts` entries are taken.
     """
+    document = load_document(data, max_bytes=max_bytes, max_artifacts=max_artifacts)
+    problems: dict[str, list[str]] = {}
+    table = document.get("collection", {})
+    if not isinstance(table, dict):
+        problems["collection"] = ["[collection] must be a table."]
+        table = {}
+    collection = _Reader(table, problems, "collection")
+    name = collection.text("name", limit=_MAX["name"])
+    if name is not None and not name.strip():
+        collection.fail("name", "must not be blank.")
+    version = collection.text("version", limit=_MAX["version"])
+    description = collection.text("description")
+    created = collection.when("created")
+    updated = collection.when("updated")
+    artifacts = _read_entries(document.get("artifacts", []), problems, max_artifacts)
+    if problems:
+        raise InvalidManifest(problems)
+    return Manifest(
+        name=name.strip() if name else None,
+        version=version,
+        description=description,
+        created=created,
+        updated=updated,
+        artifacts=artifacts,
+        extra=unknown_keys(table, COLLECTION_KEYS),
+        document_extra=unknown_keys(document, DOCUMENT_KEYS),
+    )
+
+
+def load_document(data: bytes | str, *, max_bytes: int, max_artifacts: int) -> TomlTable:
+    """The manifest's TOML document, once its size, encoding, shape and values are bounded."""
     raw = data.encode() if isinstance(data, str) else data
     if len(raw) > max_bytes:
         raise PayloadTooLarge(
@@ -176,31 +204,21 @@ def parse_manifest(data: bytes | str, *, max_bytes: int, max_artifacts: int) -> 
     if problem is not None:
         raise InvalidManifest({"manifest": [problem]})
     try:
-        document = tomllib.loads(text)
+        document: TomlTable = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InvalidManifest({"manifest": [f"The manifest is not valid TOML: {exc}."]}) from None
     except RecursionError:
         raise InvalidManifest({"manifest": ["The manifest is nested too deeply."]}) from None
-
-    problems: dict[str, list[str]] = {}
     flaw = first_flaw(document)
     if flaw is not None:
         raise InvalidManifest({flaw[0]: [flaw[1]]})
+    return document
 
-    table = document.get("collection", {})
-    if not isinstance(table, dict):
-        problems["collection"] = ["[collection] must be a table."]
-        table = {}
-    collection = _Reader(table, problems, "collection")
-    name = collection.text("name", limit=_MAX["name"])
-    if name is not None and not name.strip():
-        collection.fail("name", "must not be blank.")
-    version = collection.text("version", limit=_MAX["version"])
-    description = collection.text("description")
-    created = collection.when("created")
-    updated = collection.when("updated")
 
-    entries = document.get("artifacts", [])
+def _read_entries(
+    entries: TomlValue, problems: dict[str, list[str]], max_artifacts: int
+) -> list[ManifestArtifact]:
+    """The `[[artifacts]]` entries that are valid; the others' problems go to `problems`."""
     if not isinstance(entries, list):
         problems["artifacts"] = ["artifacts must be an array of tables ([[artifacts]])."]
         entries = []
@@ -213,23 +231,11 @@ def parse_manifest(data: bytes | str, *, max_bytes: int, max_artifacts: int) -> 
         if artifact is not None:
             artifacts.append(artifact)
     _check_duplicates(artifacts, problems)
-
-    if problems:
-        raise InvalidManifest(problems)
-    return Manifest(
-        name=name.strip() if name else None,
-        version=version,
-        description=description,
-        created=created,
-        updated=updated,
-        artifacts=artifacts,
-        extra=_unknown(table, COLLECTION_KEYS),
-        document_extra=_unknown(document, DOCUMENT_KEYS),
-    )
+    return artifacts
 
 
 def _read_artifact(
-    index: int, entry: Any, problems: dict[str, list[str]]
+    index: int, entry: TomlValue, problems: dict[str, list[str]]
 ) -> ManifestArtifact | None:
     if not isinstance(entry, dict):
         problems[f"artifacts[{index}]"] = ["Each entry must be a table ([[artifacts]])."]
@@ -237,78 +243,22 @@ def _read_artifact(
     label = entry_label(index, entry.get("type"), entry.get("name"))
     own: dict[str, list[str]] = {}
     read = _Reader(entry, own)
-
-    name = read.text("name", required=True, limit=_MAX["name"])
-    if name is not None:
-        try:
-            validate_artifact_name(name)
-        except ValidationError as exc:
-            read.fail("name", " ".join(exc.messages))
+    name = read.text("name", required=True, limit=_MAX["name"], check=_name_problem)
     kind = read.choice("type", ArtifactType.values, required=True)
     origin = read.choice("origin", Origin.values)
-    path = read.text("path", limit=_MAX["path"])
-    if path is not None:
-        problem = path_problem(path)
-        if problem:
-            read.fail("path", problem)
+    path = read.text("path", limit=_MAX["path"], check=path_problem)
     upstream = read.text("upstream", limit=_MAX["upstream"])
     version_spec = read.text("version_spec", limit=_MAX["version_spec"])
-    resolved_sha = read.text("resolved_sha")
-    if resolved_sha is not None:
-        if _SHA.match(resolved_sha):
-            resolved_sha = resolved_sha.lower()
-        else:
-            read.fail("resolved_sha", "must be a full 40-character hexadecimal commit SHA.")
+    resolved_sha = read.text("resolved_sha", check=_sha_problem)
     resolved_version = read.text("resolved_version", limit=_MAX["resolved_version"])
     origin_source = read.text("origin_source", limit=_MAX["origin_source"])
     added = read.when("added")
     last_updated = read.when("last_updated")
     tags = read.strings("tags")
-    entry_uuid = read.text("uuid")
-    if entry_uuid is not None:
-        try:
-            uuid.UUID(entry_uuid)
-        except ValueError:
-            read.fail("uuid", "is not a UUID.")
-
-    metadata: ManifestMetadata | None = None
-    if "metadata" in entry:
-        table = entry["metadata"]
-        if isinstance(table, dict):
-            meta = _Reader(table, own, "metadata")
-            metadata = ManifestMetadata(
-                title=meta.text("title", limit=_MAX["title"]),
-                description=meta.text("description"),
-                author=meta.text("author", limit=_MAX["author"]),
-                license=meta.text("license", limit=_MAX["license"]),
-                version=meta.text("version", limit=_MAX["version"]),
-                dependencies=meta.strings("dependencies", limit=500),
-                topics=meta.strings("topics"),
-                extra=_unknown(table, METADATA_KEYS),
-            )
-        else:
-            own["metadata"] = ["must be a table ([artifacts.metadata])."]
-
-    source: str | None = None
-    if not own:
-        try:
-            source = derive_source(
-                origin=origin,
-                upstream=upstream,
-                version_spec=version_spec,
-                resolved_sha=resolved_sha,
-                strict=True,
-            )
-        except InvalidSource as exc:
-            own["upstream"] = [f"is not a valid source: {exc}."]
-        else:
-            # `upstream` fits its limit, but the pin appended to it may not fit the column.
-            if source is not None and len(source) > _MAX["upstream"]:
-                own["upstream"] = [
-                    f"with the pin of version_spec the source is longer than "
-                    f"{_MAX['upstream']} characters."
-                ]
-
+    entry_uuid = read.text("uuid", check=_uuid_problem)
+    metadata = _read_metadata(entry, own)
+    resolved_sha = resolved_sha.lower() if resolved_sha is not None else None
+    source = None if own else _entry_source(origin, upstream, version_spec, resolved_sha, own)
     if own:
         problems[label] = [f"{place}: {message}" for place, msgs in own.items() for message in msgs]
         return None
@@ -330,8 +280,76 @@ def _read_artifact(
         tags=tags,
         uuid=entry_uuid,
         metadata=metadata,
-        extra=_unknown(entry, ARTIFACT_KEYS),
+        extra=unknown_keys(entry, ARTIFACT_KEYS),
     )
+
+
+def _name_problem(name: str) -> str | None:
+    try:
+        validate_artifact_name(name)
+    except ValidationError as exc:
+        return " ".join(exc.messages)
+    return None
+
+
+def _sha_problem(sha: str) -> str | None:
+    return None if _SHA.match(sha) else "must be a full 40-character hexadecimal commit SHA."
+
+
+def _uuid_problem(text: str) -> str | None:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return "is not a UUID."
+    return None
+
+
+def _read_metadata(entry: TomlTable, own: dict[str, list[str]]) -> ManifestMetadata | None:
+    """An entry's `[artifacts.metadata]` table; None when the entry has none (or a bad one)."""
+    if "metadata" not in entry:
+        return None
+    table = entry["metadata"]
+    if not isinstance(table, dict):
+        own["metadata"] = ["must be a table ([artifacts.metadata])."]
+        return None
+    meta = _Reader(table, own, "metadata")
+    return ManifestMetadata(
+        title=meta.text("title", limit=_MAX["title"]),
+        description=meta.text("description"),
+        author=meta.text("author", limit=_MAX["author"]),
+        license=meta.text("license", limit=_MAX["license"]),
+        version=meta.text("version", limit=_MAX["version"]),
+        dependencies=meta.strings("dependencies", limit=500),
+        topics=meta.strings("topics"),
+        extra=unknown_keys(table, METADATA_KEYS),
+    )
+
+
+def _entry_source(
+    origin: str | None,
+    upstream: str | None,
+    version_spec: str | None,
+    resolved_sha: str | None,
+    own: dict[str, list[str]],
+) -> str | None:
+    """The source an otherwise valid entry gives its artifact; a bad one is a problem in `own`."""
+    try:
+        source = derive_source(
+            origin=origin,
+            upstream=upstream,
+            version_spec=version_spec,
+            resolved_sha=resolved_sha,
+            strict=True,
+        )
+    except InvalidSource as exc:
+        own["upstream"] = [f"is not a valid source: {exc}."]
+        return None
+    # `upstream` fits its limit, but the pin appended to it may not fit the column.
+    if source is not None and len(source) > _MAX["upstream"]:
+        own["upstream"] = [
+            f"with the pin of version_spec the source is longer than {_MAX['upstream']} characters."
+        ]
+    return source
 
 
 def _check_duplicates(artifacts: list[ManifestArtifact], problems: dict[str, list[str]]) -> None:
@@ -368,7 +386,9 @@ def path_problem(path: str) -> str | None:
 class _Reader:
     """Typed reads of one TOML table; problems are collected under `prefix.key`."""
 
-    def __init__(self, table: dict[str, Any], problems: dict[str, list[str]], prefix: str = ""):
+    def __init__(
+        self, table: Mapping[str, TomlValue], problems: dict[str, list[str]], prefix: str = ""
+    ):
         self.table = table
         self.problems = problems
         self.prefix = prefix
@@ -377,14 +397,22 @@ class _Reader:
         place = f"{self.prefix}.{key}" if self.prefix else key
         self.problems.setdefault(place, []).append(message)
 
-    def _get(self, key: str, required: bool) -> Any:
+    def _get(self, key: str, required: bool) -> TomlValue | None:
         if key not in self.table:
             if required:
                 self.fail(key, "is required.")
             return None
         return self.table[key]
 
-    def text(self, key: str, *, required: bool = False, limit: int | None = None) -> str | None:
+    def text(
+        self,
+        key: str,
+        *,
+        required: bool = False,
+        limit: int | None = None,
+        check: Callable[[str], str | None] | None = None,
+    ) -> str | None:
+        """A string, at most `limit` long, that `check` (which says what is wrong) accepts."""
         value = self._get(key, required)
         if value is None:
             return None
@@ -393,6 +421,10 @@ class _Reader:
             return None
         if limit is not None and len(value) > limit:
             self.fail(key, f"must be at most {limit} characters long.")
+            return None
+        problem = check(value) if check is not None else None
+        if problem:
+            self.fail(key, problem)
             return None
         return value
 
@@ -407,13 +439,14 @@ class _Reader:
         value = self._get(key, False)
         if value is None:
             return None
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        items = [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+        if not isinstance(value, list) or len(items) != len(value):
             self.fail(key, "must be an array of strings.")
             return None
-        if any(not v.strip() or len(v) > limit for v in value):
+        if any(not v.strip() or len(v) > limit for v in items):
             self.fail(key, f"items must not be blank or longer than {limit} characters.")
             return None
-        return list(value)
+        return items
 
     def when(self, key: str) -> datetime | None:
         value = self._get(key, False)
@@ -425,7 +458,7 @@ class _Reader:
         return moment
 
 
-def parse_moment(value: Any) -> datetime | None:
+def parse_moment(value: object) -> datetime | None:
     """A TOML datetime or an ISO 8601 string as an aware UTC datetime; one without an offset is
     taken as UTC (the single-user tool writes UTC times without one)."""
     if isinstance(value, str):
@@ -535,59 +568,9 @@ def upstream_for_export(
     return kept_origin, source, version_spec or None
 
 
-# --- unknown keys --------------------------------------------------------------------------
-
-
-def _unknown(table: Mapping[str, Any], known: frozenset[str]) -> dict[str, Any]:
-    return {key: encode_extra(value) for key, value in table.items() if key not in known}
-
-
-def encode_extra(value: Any) -> Any:
-    """A TOML value as JSON: dates, times and non-finite floats are tagged so they come back."""
-    if isinstance(value, datetime):
-        return {_TAG: "datetime", "value": value.isoformat()}
-    if isinstance(value, date):
-        return {_TAG: "date", "value": value.isoformat()}
-    if isinstance(value, time):
-        return {_TAG: "time", "value": value.isoformat()}
-    if isinstance(value, float) and not math.isfinite(value):
-        return {_TAG: "float", "value": repr(value)}
-    if isinstance(value, list):
-        return [encode_extra(item) for item in value]
-    if isinstance(value, dict):
-        encoded = {key: encode_extra(item) for key, item in value.items()}
-        # A table of the user's that happens to look like a tag is wrapped, so it is not read
-        # back as one.
-        return {_TAG: "table", "value": encoded} if _TAG in value else encoded
-    return value
-
-
-_DECODERS: dict[str, Callable[[Any], Any]] = {
-    "datetime": datetime.fromisoformat,
-    "date": date.fromisoformat,
-    "time": time.fromisoformat,
-    "float": float,
-}
-
-
-def decode_extra(value: Any) -> Any:
-    """The inverse of `encode_extra`."""
-    if isinstance(value, list):
-        return [decode_extra(item) for item in value]
-    if isinstance(value, dict):
-        if set(value) == {_TAG, "value"}:
-            if value[_TAG] == "table":
-                return {key: decode_extra(item) for key, item in value["value"].items()}
-            decoder = _DECODERS.get(value[_TAG])
-            if decoder is not None:
-                return decoder(value["value"])
-        return {key: decode_extra(item) for key, item in value.items()}
-    return value
-
-
 # --- writing -------------------------------------------------------------------------------
 
 
-def render_manifest(document: dict[str, Any]) -> str:
+def render_manifest(document: Mapping[str, object]) -> str:
     """The TOML text of a manifest document (tables in the order given)."""
     return tomli_w.dumps(document)

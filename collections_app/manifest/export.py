@@ -7,13 +7,15 @@ entry; artifacts made on the site get a `path` in the tool's layout and their `c
 
 import re
 import unicodedata
-from typing import Any
 
-from collections_app.manifest.document import (
-    decode_extra,
-    format_moment,
-    render_manifest,
-    upstream_for_export,
+from collections_app.manifest.document import format_moment, render_manifest, upstream_for_export
+from collections_app.manifest.extra import decode_table
+from collections_app.manifest.shapes import (
+    ArtifactTable,
+    CollectionTable,
+    HistoryKeys,
+    MetadataTable,
+    UpstreamKeys,
 )
 from collections_app.models import Artifact, ArtifactType, Collection
 
@@ -34,8 +36,9 @@ def export_manifest(collection: Collection) -> str:
     return render_manifest(manifest_document(collection, list(artifacts)))
 
 
-def manifest_document(collection: Collection, artifacts: list[Artifact]) -> dict[str, Any]:
-    table: dict[str, Any] = {
+def manifest_document(collection: Collection, artifacts: list[Artifact]) -> dict[str, object]:
+    """The document: `[collection]`, the document's unknown keys, then the `[[artifacts]]`."""
+    table: CollectionTable = {
         "name": collection.name,
         "version": collection.version or DEFAULT_VERSION,
         "created": format_moment(collection.created_at),
@@ -43,14 +46,14 @@ def manifest_document(collection: Collection, artifacts: list[Artifact]) -> dict
     }
     if collection.description:
         table["description"] = collection.description
-    table.update(decode_extra(collection.manifest_extra or {}))
-    document: dict[str, Any] = {"collection": table}
-    document.update(decode_extra(collection.manifest_document_extra or {}))
-    document["artifacts"] = [artifact_entry(a) for a in artifacts]
-    return document
+    return {
+        "collection": {**table, **decode_table(collection.manifest_extra or {})},
+        **decode_table(collection.manifest_document_extra or {}),
+        "artifacts": [artifact_entry(a) for a in artifacts],
+    }
 
 
-def artifact_entry(artifact: Artifact) -> dict[str, Any]:
+def artifact_entry(artifact: Artifact) -> dict[str, object]:
     """One `[[artifacts]]` table: the tool's keys first, then the unknown ones, then metadata."""
     origin, upstream, version_spec = upstream_for_export(
         source=artifact.source,
@@ -59,46 +62,65 @@ def artifact_entry(artifact: Artifact) -> dict[str, Any]:
         version_spec=artifact.version_spec,
         resolved_sha=artifact.resolved_sha,
     )
-    entry: dict[str, Any] = {
+    entry: ArtifactTable = {
         "name": artifact.name,
         "type": artifact.type,
-        "path": artifact.path
-        or DEFAULT_PATHS[ArtifactType(artifact.type)].format(name=artifact.name),
+        "path": artifact_path(artifact),
         "origin": origin,
+        **_upstream_keys(artifact, upstream=upstream, version_spec=version_spec),
+        "added": format_moment(artifact.created_at),
+        **_history_keys(artifact),
+        "uuid": artifact.manifest_uuid or str(artifact.id),
     }
-    optional: dict[str, Any] = {
-        "upstream": upstream,
-        "version_spec": version_spec,
-        "resolved_sha": artifact.resolved_sha,
-        "resolved_version": artifact.resolved_version,
-        "origin_source": artifact.origin_source,
-    }
-    entry.update({key: value for key, value in optional.items() if value})
-    entry["added"] = format_moment(artifact.created_at)
-    if artifact.last_refreshed_at is not None:
-        entry["last_updated"] = format_moment(artifact.last_refreshed_at)
-    if artifact.tags:
-        entry["tags"] = list(artifact.tags)
-    entry["uuid"] = artifact.manifest_uuid or str(artifact.id)
-    entry.update(decode_extra(artifact.manifest_extra or {}))
+    unknown = decode_table(artifact.manifest_extra or {})
+    metadata = {**_metadata(artifact), **decode_table(artifact.metadata_extra or {})}
+    return {**entry, **unknown, **({"metadata": metadata} if metadata else {})}
 
-    metadata: dict[str, Any] = {
-        key: value
-        for key, value in (
-            ("title", artifact.title),
-            ("description", artifact.description),
-            ("author", artifact.author),
-            ("license", artifact.license),
-            ("version", artifact.metadata_version),
-            ("dependencies", list(artifact.dependencies or [])),
-            ("topics", list(artifact.topics or [])),
-        )
-        if value
-    }
-    metadata.update(decode_extra(artifact.metadata_extra or {}))
-    if metadata:
-        entry["metadata"] = metadata
-    return entry
+
+def _upstream_keys(
+    artifact: Artifact, *, upstream: str | None, version_spec: str | None
+) -> UpstreamKeys:
+    keys: UpstreamKeys = {}
+    if upstream:
+        keys["upstream"] = upstream
+    if version_spec:
+        keys["version_spec"] = version_spec
+    if artifact.resolved_sha:
+        keys["resolved_sha"] = artifact.resolved_sha
+    if artifact.resolved_version:
+        keys["resolved_version"] = artifact.resolved_version
+    if artifact.origin_source:
+        keys["origin_source"] = artifact.origin_source
+    return keys
+
+
+def _history_keys(artifact: Artifact) -> HistoryKeys:
+    keys: HistoryKeys = {}
+    if artifact.last_refreshed_at is not None:
+        keys["last_updated"] = format_moment(artifact.last_refreshed_at)
+    if artifact.tags:
+        keys["tags"] = list(artifact.tags)
+    return keys
+
+
+def _metadata(artifact: Artifact) -> MetadataTable:
+    """`[artifacts.metadata]`'s known keys that have a value."""
+    table: MetadataTable = {}
+    if artifact.title:
+        table["title"] = artifact.title
+    if artifact.description:
+        table["description"] = artifact.description
+    if artifact.author:
+        table["author"] = artifact.author
+    if artifact.license:
+        table["license"] = artifact.license
+    if artifact.metadata_version:
+        table["version"] = artifact.metadata_version
+    if artifact.dependencies:
+        table["dependencies"] = list(artifact.dependencies)
+    if artifact.topics:
+        table["topics"] = list(artifact.topics)
+    return table
 
 
 def exported_values(artifact: Artifact) -> dict[str, str]:

@@ -3,7 +3,7 @@
 `import_manifest` checks the manifest (`collections_app.manifest.document`), matches each entry
 to the
 collection's artifacts (by `uuid`, else by type and name), works out what would change, and writes
-it in one transaction. Any invalid entry means nothing is written. A key absent from an entry
+it in one transaction. One invalid entry means nothing is written. A key absent from an entry
 leaves the stored value alone; a key present sets it. Artifacts the manifest does not name are
 left as they are. The API action and `manage.py import_collection` both call this.
 """
@@ -11,7 +11,6 @@ left as they are. The API action and `manage.py import_collection` both call thi
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -154,7 +153,7 @@ def _import(
 
 
 def _apply_collection(collection: Collection, manifest: Manifest, *, created: bool) -> None:
-    values: dict[str, Any] = {
+    values: dict[str, object] = {
         "manifest_extra": manifest.extra,
         "manifest_document_extra": manifest.document_extra,
     }
@@ -178,7 +177,7 @@ def _apply_collection(collection: Collection, manifest: Manifest, *, created: bo
 class _Step:
     entry: ManifestArtifact
     artifact: Artifact | None  # the matched artifact; None for a new one or a skipped entry
-    values: dict[str, Any]
+    values: dict[str, object]
     report: ImportedArtifact
 
 
@@ -199,68 +198,85 @@ def _plan(manifest: Manifest, existing: list[Artifact]) -> list[_Step]:
     steps: list[_Step] = []
 
     for entry in manifest.artifacts:
-        values = _values(entry)
         match = by_uuid.get(_uuid_of(entry.uuid)) if entry.uuid else None
         if match is None:
             match = by_key.get((entry.type, entry.name))
-            if (
-                match is not None
-                and entry.uuid
-                and match.manifest_uuid
-                and _uuid_of(match.manifest_uuid) != _uuid_of(entry.uuid)
-            ):
+            if match is not None and _another_uuid(entry, match):
                 # The collection's artifact of this type and name is another one (its uuid
                 # differs): leave it alone rather than overwrite it with a stranger's data.
                 report = ImportedArtifact(entry.type, entry.name, SKIPPED, "uuid_conflict")
                 steps.append(_Step(entry, None, {}, report))
                 continue
-        if match is not None:
-            first = claimed.setdefault(match.id, entry)
-            if first is not entry:
-                problems.setdefault(entry.label, []).append(
-                    f"uuid: matches the same artifact as {first.label}."
-                )
-                continue
-            other = by_key.get((entry.type, entry.name))
-            if other is not None and other.id != match.id:
-                problems.setdefault(entry.label, []).append(
-                    f"name: its uuid names the collection's {match.key}, and renaming it would "
-                    f"clash with the collection's {other.key}."
-                )
-                continue
-            if not match.manifest_uuid and entry.uuid and _uuid_of(entry.uuid) == match.id:
-                # The uuid an export wrote for an artifact made on the site is its own id.
-                del values["manifest_uuid"]
-            shown = exported_values(match)
-            changed = [
-                k
-                for k, v in values.items()
-                if getattr(match, k) != v and (k not in shown or shown[k] != v)
-            ]
-            if changed:
-                keys = ",".join(sorted({MANIFEST_KEYS.get(k, k) for k in changed}))
-                report = ImportedArtifact(entry.type, entry.name, UPDATED, keys)
-            else:
-                report = ImportedArtifact(entry.type, entry.name, UNCHANGED)
-            steps.append(_Step(entry, match, {k: values[k] for k in changed}, report))
-        else:
-            steps.append(
-                _Step(entry, None, values, ImportedArtifact(entry.type, entry.name, CREATED))
-            )
+        if match is None:
+            report = ImportedArtifact(entry.type, entry.name, CREATED)
+            steps.append(_Step(entry, None, _values(entry), report))
+            continue
+        problem = _match_problem(entry, match, claimed=claimed, by_key=by_key)
+        if problem is not None:
+            problems.setdefault(entry.label, []).append(problem)
+            continue
+        steps.append(_update(entry, match))
 
     if problems:
         raise InvalidManifest(problems)
     return steps
 
 
-def _values(entry: ManifestArtifact) -> dict[str, Any]:
+def _another_uuid(entry: ManifestArtifact, match: Artifact) -> bool:
+    """Whether the entry and the artifact of its type and name carry different uuids."""
+    return bool(
+        entry.uuid and match.manifest_uuid and _uuid_of(match.manifest_uuid) != _uuid_of(entry.uuid)
+    )
+
+
+def _match_problem(
+    entry: ManifestArtifact,
+    match: Artifact,
+    *,
+    claimed: dict[uuid.UUID, ManifestArtifact],
+    by_key: dict[tuple[str, str], Artifact],
+) -> str | None:
+    """Why the entry cannot update the artifact it matched (claiming it when it can), or None."""
+    first = claimed.setdefault(match.id, entry)
+    if first is not entry:
+        return f"uuid: matches the same artifact as {first.label}."
+    other = by_key.get((entry.type, entry.name))
+    if other is not None and other.id != match.id:
+        return (
+            f"name: its uuid names the collection's {match.key}, and renaming it would "
+            f"clash with the collection's {other.key}."
+        )
+    return None
+
+
+def _update(entry: ManifestArtifact, match: Artifact) -> _Step:
+    """The step of an entry that matched an artifact: the values that would change it."""
+    values = _values(entry)
+    if not match.manifest_uuid and entry.uuid and _uuid_of(entry.uuid) == match.id:
+        # The uuid an export wrote for an artifact made on the site is its own id.
+        del values["manifest_uuid"]
+    shown = exported_values(match)
+    changed = {
+        k: v
+        for k, v in values.items()
+        if getattr(match, k) != v and (k not in shown or shown[k] != v)
+    }
+    if changed:
+        keys = ",".join(sorted({MANIFEST_KEYS.get(k, k) for k in changed}))
+        report = ImportedArtifact(entry.type, entry.name, UPDATED, keys)
+    else:
+        report = ImportedArtifact(entry.type, entry.name, UNCHANGED)
+    return _Step(entry, match, changed, report)
+
+
+def _values(entry: ManifestArtifact) -> dict[str, object]:
     """The artifact fields an entry sets: only those whose keys the entry has."""
-    values: dict[str, Any] = {
+    values: dict[str, object] = {
         "type": entry.type,
         "name": entry.name,
         "manifest_extra": entry.extra,
     }
-    optional: dict[str, Any] = {
+    optional: dict[str, object] = {
         "source": entry.source,
         "origin": entry.origin,
         "path": entry.path,
@@ -300,6 +316,7 @@ def _apply_artifacts(collection: Collection, plan: list[_Step]) -> None:
         if step.report.status == CREATED:
             values = dict(step.values)
             when = values.pop("created_at", None)
+            assert when is None or isinstance(when, datetime)
             values.setdefault(
                 "origin", Origin.GITHUB if values.get("manifest_upstream") else Origin.LOCAL
             )

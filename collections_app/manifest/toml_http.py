@@ -1,11 +1,12 @@
 """TOML over HTTP: the parser for manifest uploads and the renderer for manifest downloads."""
 
 from collections.abc import Mapping
-from typing import Any
+from typing import IO
 
 from django.conf import settings
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
 
 from refresher.exceptions import PayloadTooLarge
 
@@ -33,14 +34,16 @@ class TomlParser(BaseParser):
 
     def parse(
         self,
-        stream: Any,
+        stream: IO[bytes] | None,
         media_type: str | None = None,
-        parser_context: Mapping[str, Any] | None = None,
+        parser_context: Mapping[str, object] | None = None,
     ) -> dict[str, bytes]:
         limit = settings.COLLECTION_IMPORT_MAX_BYTES
         request = (parser_context or {}).get("request")
         try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
+            length = (
+                int(request.META.get("CONTENT_LENGTH") or 0) if isinstance(request, Request) else 0
+            )
         except ValueError:
             length = 0
         if length > limit:
@@ -60,9 +63,9 @@ class TomlRenderer(BaseRenderer):
 
     def render(
         self,
-        data: Any,
+        data: object,
         accepted_media_type: str | None = None,
-        renderer_context: Mapping[str, Any] | None = None,
+        renderer_context: Mapping[str, object] | None = None,
     ) -> bytes:
         if isinstance(data, bytes):
             return data

@@ -1,7 +1,5 @@
 """Request reading and OpenAPI pieces of the manifest import and export actions."""
 
-from typing import Any
-
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
@@ -76,7 +74,7 @@ DRY_RUN_PARAMETER = OpenApiParameter(
     description="Report what the import would do and write nothing.",
 )
 
-IMPORT_REQUEST: dict[str, Any] = {
+IMPORT_REQUEST: dict[str, OpenApiTypes | type[ManifestUploadSerializer]] = {
     TOML_MEDIA_TYPE: OpenApiTypes.STR,
     "multipart/form-data": ManifestUploadSerializer,
 }
@@ -86,7 +84,7 @@ _RESULT_EXAMPLE = {
     "dry_run": False,
     "artifacts": [{"type": "skill", "name": "pdf", "status": "created", "reason": None}],
 }
-IMPORT_RESPONSES: dict[Any, Any] = {
+IMPORT_RESPONSES: dict[int, OpenApiResponse] = {
     201: OpenApiResponse(
         ImportResultSerializer,
         description="The collection was created with the manifest's artifacts.",
@@ -129,7 +127,7 @@ IMPORT_RESPONSES: dict[Any, Any] = {
 }
 
 JSON = "application/json"
-EXPORT_RESPONSES: dict[Any, Any] = {
+EXPORT_RESPONSES: dict[tuple[int, str], OpenApiResponse] = {
     (200, TOML_MEDIA_TYPE): OpenApiResponse(
         OpenApiTypes.STR,
         description="The collection as a collection.toml, sent as an attachment "

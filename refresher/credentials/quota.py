@@ -5,8 +5,6 @@ credential reads as (refresher.upstream.github.quota), in one query, never the s
 account is a fingerprint of it).
 """
 
-from typing import Any
-
 from django.conf import settings
 from django.utils import timezone
 
@@ -21,7 +19,7 @@ from refresher.upstream.github.quota import (
 )
 
 
-def credential_quota(credential: Credential) -> list[dict[str, Any]]:
+def credential_quota(credential: Credential) -> list[dict[str, object]]:
     """Per account the credential reads GitHub as: what is left, and any pause."""
     api = settings.GITHUB_API_URL
     accounts: dict[str, str] = {}

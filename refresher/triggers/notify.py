@@ -13,7 +13,7 @@ import hmac
 import json
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypedDict
+from typing import TypedDict
 
 import httpx
 from django.conf import settings
@@ -24,8 +24,10 @@ from django.utils import timezone
 from collections_app.models import Collection
 from refresher.exceptions import OutboundRefused
 from refresher.models import DeliveryStatus, NotificationDelivery, RefreshRun, Trigger
+from refresher.options import FilterData
 from refresher.triggers.outbound import post
 from refresher.updates.proposals import pending_count
+from refresher.upstream.provider import RateLimitJSON
 
 logger = logging.getLogger("refresher.notify")
 
@@ -43,13 +45,74 @@ class AttemptRecord(TypedDict, total=False):
     error: str  # why there was none, or why the address was refused
 
 
+class RunCounts(TypedDict):
+    total: int
+    refreshed: int
+    unchanged: int
+    skipped: int
+    error: int
+    updates_available: int
+    processed: int
+
+
+class RunError(TypedDict):
+    code: str
+    message: str
+
+
+class RunSummary(TypedDict):
+    """A run as RefreshResponse shows it, without its entries."""
+
+    run_id: str
+    collection_id: str
+    status: str
+    mode: str
+    trigger: str
+    dry_run: bool
+    fields: list[str]
+    artifact_filter: FilterData
+    background: bool
+    started_at: str | None
+    finished_at: str | None
+    duration_ms: int | None
+    summary: RunCounts
+    rate_limit: RateLimitJSON | None
+    error: RunError | None
+    rolled_back_at: str | None
+    request_id: str
+
+
+class ArtifactNews(TypedDict):
+    """An artifact a run found news for: the fields it changed, whether an update waits."""
+
+    artifact: str
+    fields: list[str]
+    update_available: bool | None
+
+
+class CollectionName(TypedDict):
+    id: str
+    name: str
+
+
+class Notification(TypedDict):
+    """The body of a notification (SPEC 13)."""
+
+    event: str
+    text: str
+    collection: CollectionName
+    run: RunSummary
+    changes: list[ArtifactNews]
+    pending_updates: int
+
+
 def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def run_summary(run: RefreshRun) -> dict[str, Any]:
+def run_summary(run: RefreshRun) -> RunSummary:
     """The run as RefreshResponse shows it, without its entries (the API's list shape)."""
     return {
         "run_id": str(run.pk),
@@ -80,9 +143,10 @@ def run_summary(run: RefreshRun) -> dict[str, Any]:
     }
 
 
-def _changes(run: RefreshRun) -> tuple[list[dict[str, Any]], int]:
+def _changes(run: RefreshRun) -> tuple[list[ArtifactNews], int]:
     """Per artifact with news: its changed fields and update flag; and how many were applied."""
-    changes, applied = [], 0
+    changes: list[ArtifactNews] = []
+    applied = 0
     for entry in run.entries.order_by("artifact_key"):
         if not entry.changes and not entry.update_available:
             continue
@@ -114,7 +178,7 @@ def _text(collection: Collection, run: RefreshRun, applied: int, pending: int) -
     return f"SkillMeat: {why} {run.mode} refresh of “{name}”: {', '.join(news)} ({run.status})."
 
 
-def payload(collection: Collection, run: RefreshRun) -> dict[str, Any] | None:
+def payload(collection: Collection, run: RefreshRun) -> Notification | None:
     """The notification of `run`, or None when it found nothing worth telling."""
     changes, applied = _changes(run)
     if not run.updates_available and not applied:

@@ -10,9 +10,10 @@ that branch counts.
 """
 
 import re
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 from collections_app.models import Artifact
 from refresher.exceptions import InvalidPush
@@ -21,6 +22,37 @@ from refresher.sources import SourceKind
 BRANCH_PREFIX = "refs/heads/"
 COMMIT_CAP = 20  # GitHub lists at most this many commits in a push payload
 SHA = re.compile(r"^[0-9a-fA-F]{40}$")
+
+
+class RepositoryOwner(TypedDict, total=False):
+    login: str
+    name: str
+
+
+class PushedRepository(TypedDict, total=False):
+    full_name: str
+    name: str
+    owner: RepositoryOwner
+    default_branch: str
+
+
+class PushedCommit(TypedDict, total=False):
+    added: list[str]
+    modified: list[str]
+    removed: list[str]
+
+
+class PushPayload(TypedDict, total=False):
+    """The parts of GitHub's `push` payload matching reads, in the shapes GitHub documents.
+
+    A delivery is signed, not checked: `parse_push` still checks each value it reads.
+    """
+
+    ref: str
+    deleted: bool
+    forced: bool
+    repository: PushedRepository
+    commits: list[PushedCommit]
 
 
 @dataclass(frozen=True)
@@ -33,11 +65,11 @@ class Push:
     full_name: str = ""
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def parse_push(payload: dict[str, Any]) -> Push:
+def parse_push(payload: PushPayload) -> Push:
     """The parts of a push payload that matching uses; InvalidPush when they are missing."""
     repository = payload.get("repository")
     if not isinstance(repository, dict):
@@ -100,7 +132,7 @@ def touched(path: str, changed: frozenset[str] | None) -> bool:
     return any(f == path or f.startswith(prefix) for f in changed)
 
 
-def match(push: Push) -> dict[Any, list[Any]]:
+def match(push: Push) -> dict[uuid.UUID, list[uuid.UUID]]:
     """Collection id -> ids of its artifacts the push touches, for collections that refresh on
     push (one query)."""
     if not push.branch:
@@ -115,7 +147,7 @@ def match(push: Push) -> dict[Any, list[Any]]:
         .only("pk", "collection_id", "upstream_path", "upstream_ref")
         .order_by("collection_id", "type", "name")
     )
-    found: dict[Any, list[Any]] = defaultdict(list)
+    found: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
     for artifact in candidates:
         if tracks(artifact, push) and touched(artifact.upstream_path, push.paths):
             found[artifact.collection_id].append(artifact.pk)

@@ -12,7 +12,6 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -29,7 +28,7 @@ from refresher.exceptions import (
 from refresher.models import Trigger, WebhookDelivery
 from refresher.service import launch
 from refresher.triggers.pending import defer_push, push_options
-from refresher.triggers.push import match, parse_push
+from refresher.triggers.push import PushPayload, match, parse_push
 
 logger = logging.getLogger("refresher.webhooks")
 
@@ -81,9 +80,10 @@ def verify_signature(body: bytes, header: str) -> None:
         raise InvalidSignature("The X-Hub-Signature-256 signature does not match the payload.")
 
 
-def _payload(body: bytes) -> dict[str, Any]:
+def _payload(body: bytes) -> PushPayload:
+    """The delivery's JSON object; every event's is read as a push's would be."""
     try:
-        data = json.loads(body)
+        data: PushPayload = json.loads(body)
     except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: nested too deeply
         raise InvalidRequest(
             "The payload is not JSON; set the webhook's content type to application/json.",

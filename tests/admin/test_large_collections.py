@@ -158,8 +158,10 @@ def test_collection_page_keeps_its_tools_and_fields(admin_ui, user):
 
 # The collection page's queries: session and user, the collection with its artifact count, the
 # user's permissions (two), the counts per type, the owner choices, and the content type (when
-# not cached yet). None of them reads an artifact row.
-COLLECTION_PAGE_QUERIES = 8
+# not cached yet); the marketplace box adds three: the artifacts' marketplace columns (hooks' and
+# MCP configs' files only: what the manifest is built from), the newest share links and their
+# count.
+COLLECTION_PAGE_QUERIES = 11
 
 
 @pytest.mark.parametrize("n", [1000, 5000])
@@ -179,6 +181,8 @@ def test_collection_page_stays_small_whatever_the_collection(
     assert f"All {n} artifacts of this collection" in page
     assert f">{n - 10}</a>" in page and ">10</a>" in page
     assert "skill-00001" not in page
+    assert "<strong>0</strong> plugins" in page
+    assert f">{n}</a>" in page  # every one left out as not synced, counted once
 
 
 def test_artifact_list_of_a_large_collection_is_paged_with_the_same_queries(admin_ui, user):

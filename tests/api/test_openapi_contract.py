@@ -30,12 +30,14 @@ import pytest
 from cryptography.fernet import Fernet
 from rest_framework.authtoken.models import Token
 
+from collections_app.marketplace.views import ShareLinkThrottle
 from collections_app.refresh_views import RefreshThrottle
 from fakegithub import FakeGitHub, add_demo_repos
 from tests.api.contract_hooks import CONTRACT_GIT_HOST
 from tests.conftest import client_for
 from tests.credentials_support import make_credential
 from tests.factories import ArtifactFactory, CollectionFactory, UserFactory
+from tests.marketplace_kit import share_link_url
 
 pytestmark = [pytest.mark.contract, pytest.mark.django_db(transaction=True)]
 
@@ -72,6 +74,7 @@ def contract_data(fake_github, monkeypatch) -> dict[str, str]:
     # The run refreshes far more often than the production rate allows; a 429 is documented, but
     # a run answered only with 429s would test nothing behind the throttle.
     monkeypatch.setattr(RefreshThrottle, "rate", "100000/min", raising=False)
+    monkeypatch.setattr(ShareLinkThrottle, "rate", "100000/min", raising=False)
     owner = UserFactory(username="contract-owner")
     collection = CollectionFactory(owner=owner, name="Contract collection")
     artifacts = {}
@@ -95,8 +98,11 @@ def contract_data(fake_github, monkeypatch) -> dict[str, str]:
     )
     assert refreshed.status_code == 200, refreshed.content
     assert refreshed.json()["summary"]["refreshed"] >= 3, refreshed.json()
+    # Two artifacts synced as far as the marketplace can tell, so its manifest has plugins.
+    collection.artifacts.filter(name__in=["pdf", "review"]).update(resolved_sha="a" * 40)
     token, _ = Token.objects.get_or_create(user=owner)
     return {
+        "CONTRACT_SHARE_TOKEN": share_link_url(collection).split("/")[2],
         "CONTRACT_TOKEN": token.key,
         "CONTRACT_COLLECTION_ID": str(collection.id),
         "CONTRACT_ARTIFACT_ID": str(artifacts["unsourced"].id),

@@ -370,3 +370,12 @@ def test_a_git_source_of_a_host_not_allowed_is_an_invalid_entry(user, settings):
     assert "GIT_ALLOWED_HOSTS" in details["artifacts[0] (skill:sql-review)"][0]
     assert "GIT_ALLOW_LOCAL" in details["artifacts[1] (command:standup)"][0]
     assert not Collection.objects.exists()
+
+
+def test_unknown_keys_that_look_like_a_kept_date_come_back_as_written(user):
+    # A table's own keys `$toml` and `value` are the shape a date is stored in; they are the
+    # user's keys here, and an export writes them back as such.
+    text = manifest(SKILL + '"$toml" = "date"\nvalue = "2025-11-02"\n')
+    collection = Collection.objects.get(pk=import_manifest(text, owner=user).collection_id)
+    [entry] = tomllib.loads(export_manifest(collection))["artifacts"]
+    assert (entry["$toml"], entry["value"]) == ("date", "2025-11-02")

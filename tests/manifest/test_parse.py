@@ -8,13 +8,12 @@ import pytest
 
 from collections_app.manifest.document import (
     InvalidManifest,
-    decode_extra,
     derive_source,
-    encode_extra,
     parse_manifest,
     pinned_ref,
     upstream_for_export,
 )
+from collections_app.manifest.extra import decode_extra, encode_extra
 from refresher.exceptions import PayloadTooLarge
 from refresher.sources import parse_source
 from tests.manifest.conftest import AGENT, SKILL, manifest

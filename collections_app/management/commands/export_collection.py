@@ -5,12 +5,17 @@ The same text as `GET /api/v1/collections/{id}/export`.
 
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TypedDict, Unpack
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from collections_app.manifest.export import export_manifest
 from collections_app.models import Collection
+
+
+class ExportCommandOptions(TypedDict):
+    collection: str
+    output: str | None
 
 
 class Command(BaseCommand):
@@ -22,7 +27,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("-o", "--output", help="Write to this file instead of stdout.")
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def handle(self, *args: str, **options: Unpack[ExportCommandOptions]) -> None:
         collection = find_collection(options["collection"])
         text = export_manifest(collection)
         if options["output"]:

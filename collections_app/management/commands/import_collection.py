@@ -6,7 +6,7 @@ updates in place, `--dry-run` writes nothing. Exit status 0 when imported, 1 whe
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TypedDict, Unpack
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -14,6 +14,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from collections_app.manifest.importer import import_manifest
 from refresher.exceptions import ServiceError
+
+
+class ImportCommandOptions(TypedDict):
+    path: str
+    owner: str
+    name: str | None
+    dry_run: bool
 
 
 class Command(BaseCommand):
@@ -30,7 +37,7 @@ class Command(BaseCommand):
             "--dry-run", action="store_true", help="Report what would happen; write nothing."
         )
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def handle(self, *args: str, **options: Unpack[ImportCommandOptions]) -> None:
         owner = get_user_model().objects.filter(username=options["owner"]).first()
         if owner is None:
             raise CommandError(f"No user named {options['owner']!r}.")

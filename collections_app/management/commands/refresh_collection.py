@@ -15,7 +15,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn, TextIO, cast
+from typing import NoReturn, TextIO, TypedDict, Unpack, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 from rest_framework.renderers import JSONRenderer
@@ -26,6 +26,7 @@ from collections_app.models import ArtifactType, Collection
 from collections_app.refresh_serializers import RefreshRequestSerializer, RefreshResponseSerializer
 from refresher.changes import FIELDS
 from refresher.exceptions import ServiceError
+from refresher.json_types import JSON
 from refresher.models import EntryStatus, Mode, RefreshEntry, RefreshRun, Trigger
 from refresher.options import RefreshOptions
 from refresher.report import Report, collection_label
@@ -49,6 +50,20 @@ CHOICES_HINT = {
 }
 
 
+class RefreshCommandOptions(TypedDict):
+    """The command's options as argparse gives them (and the two of Django's it reads)."""
+
+    collection: str
+    mode: str | None
+    dry_run: bool
+    fields: str | None
+    type: str | None
+    name: str | None
+    json: bool
+    verbosity: int
+    no_color: bool
+
+
 class Command(BaseCommand):
     help = (
         "Refresh a collection's artifacts from their GitHub sources and print what changed. "
@@ -56,7 +71,7 @@ class Command(BaseCommand):
         "2 a check_only run found a metadata change or an update."
     )
 
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: object) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
         if parser.called_from_command_line:
             # argparse exits with 2 on a usage error, but 2 here means "a check found updates":
@@ -108,7 +123,7 @@ class Command(BaseCommand):
             help="Print only the run as RefreshResponse JSON (the API's shape) on stdout.",
         )
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def handle(self, *args: str, **options: Unpack[RefreshCommandOptions]) -> None:
         collection = self._collection(options["collection"])
         refresh_options = self._refresh_options(options)
         quiet = options["verbosity"] == 0
@@ -174,16 +189,15 @@ class Command(BaseCommand):
             self._fail(f"No collection with id {pk}.")
         return found
 
-    def _refresh_options(self, options: dict[str, Any]) -> RefreshOptions:
+    def _refresh_options(self, options: RefreshCommandOptions) -> RefreshOptions:
         """Validate the options with the API's own rules, so both doors accept the same things."""
-        data: dict[str, Any] = {"dry_run": options["dry_run"]}
+        data: dict[str, object] = {"dry_run": options["dry_run"]}
         if options["mode"] is not None:
             data["mode"] = options["mode"]
         if options["fields"] is not None:
             data["fields"] = options["fields"].split(",")
-        artifact_filter = {
-            key: options[key] for key in ("type", "name") if options[key] is not None
-        }
+        wanted = (("type", options["type"]), ("name", options["name"]))
+        artifact_filter = {key: value for key, value in wanted if value is not None}
         if artifact_filter:
             data["artifact_filter"] = artifact_filter
         serializer = RefreshRequestSerializer(data=data)
@@ -289,15 +303,18 @@ def console_file(wrapper: OutputWrapper) -> TextIO:
     return cast(TextIO, ConsoleFile(wrapper))
 
 
-def validation_messages(errors: Any, path: str = "") -> Iterator[str]:
+def validation_messages(errors: JSON, path: str = "") -> Iterator[str]:
     """RefreshRequest errors as one line per problem, named by the option the user typed."""
     if isinstance(errors, dict):
         for key, value in errors.items():
             yield from validation_messages(value, f"{path}.{key}" if path else str(key))
         return
-    if isinstance(errors, list) and all(isinstance(e, str) for e in errors):
+    if not isinstance(errors, list):
+        return  # a serializer's errors are dicts and lists of messages
+    texts = [e for e in errors if isinstance(e, str)]
+    if len(texts) == len(errors):
         hint = f" ({CHOICES_HINT[path]})" if path in CHOICES_HINT else ""
-        yield f"{OPTION_NAMES.get(path, path)}: {' '.join(errors)}{hint}"
+        yield f"{OPTION_NAMES.get(path, path)}: {' '.join(texts)}{hint}"
         return
     for item in errors:
         yield from validation_messages(item, path)

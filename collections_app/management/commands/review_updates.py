@@ -8,7 +8,7 @@ back by its findings); 2 when a listing finds updates waiting, as a check that f
 
 import sys
 import uuid
-from typing import Any, NoReturn
+from typing import NoReturn, TypedDict, Unpack
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rest_framework.renderers import JSONRenderer
@@ -29,6 +29,17 @@ from refresher.report import Report
 from refresher.updates.proposals import Choice, pending_updates, reject
 
 
+class ReviewCommandOptions(TypedDict):
+    """The command's options as argparse gives them."""
+
+    collection: str
+    approve: list[str] | None
+    reject: list[str] | None
+    all: bool
+    accept_findings: bool
+    json: bool
+
+
 class Command(BaseCommand):
     help = (
         "List a collection's updates waiting for review, or approve or reject them. Exit "
@@ -36,7 +47,7 @@ class Command(BaseCommand):
         "2 updates are waiting (listing)."
     )
 
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: object) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
         if parser.called_from_command_line:
             # 2 means "updates are waiting": a usage error must not read as that.
@@ -74,14 +85,14 @@ class Command(BaseCommand):
         )
         parser.add_argument("--json", action="store_true", help="Print the API's JSON shapes.")
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def handle(self, *args: str, **options: Unpack[ReviewCommandOptions]) -> None:
         collection = find_collection(options["collection"])
-        if options["approve"] is None and options["reject"] is None:
+        ids = options["approve"] if options["approve"] is not None else options["reject"]
+        if ids is None:  # neither --approve nor --reject
             if options["all"] or options["accept_findings"]:
                 self._fail("--all and --accept-findings go with --approve or --reject.")
             self._list(collection, as_json=options["json"])
             return
-        ids = options["approve"] if options["approve"] is not None else options["reject"]
         choice = self._choice(ids, everything=options["all"])
         try:
             if options["reject"] is not None:
@@ -118,7 +129,9 @@ class Command(BaseCommand):
         for proposal in rejected:
             self.stdout.write(f"rejected {_line(proposal)}")
 
-    def _approve(self, collection: Collection, choice: Choice, options: dict[str, Any]) -> None:
+    def _approve(
+        self, collection: Collection, choice: Choice, options: ReviewCommandOptions
+    ) -> None:
         run = approve(
             collection,
             choice,

@@ -1,10 +1,11 @@
 """Create the demo user and demo collection; safe to run again."""
 
 import secrets
-from typing import Any
+from typing import TypedDict, Unpack
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from rest_framework.authtoken.models import Token
@@ -25,6 +26,10 @@ DEMO_ARTIFACTS = [
 ]
 
 
+class SeedCommandOptions(TypedDict):
+    url: str
+
+
 class Command(BaseCommand):
     help = (
         "Create a demo user (with an API token), a demo collection of public skills, and an "
@@ -39,7 +44,7 @@ class Command(BaseCommand):
             "HOST and PORT).",
         )
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def handle(self, *args: str, **options: Unpack[SeedCommandOptions]) -> None:
         User = get_user_model()
         with transaction.atomic():
             user = User.objects.filter(username=DEMO_USERNAME).first()
@@ -80,7 +85,7 @@ class Command(BaseCommand):
         )
         self._offline_demo(user)
 
-    def _offline_demo(self, user: Any) -> None:
+    def _offline_demo(self, user: User) -> None:
         """A collection filled, through discovery, from a local git repository of examples."""
         path = demo_repository_path()
         source = demo_source(path)

@@ -1,7 +1,6 @@
 """`manage.py rotate_credential_keys`: re-encrypt every stored secret with the first key."""
 
 from argparse import ArgumentParser
-from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -20,11 +19,11 @@ class Command(BaseCommand):
             "--batch-size", type=int, default=500, help="Rows read per query (default 500)."
         )
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        if options["batch_size"] < 1:
+    def handle(self, *args: str, batch_size: int, **options: object) -> None:
+        if batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
         try:
-            report = rotate_all(batch_size=options["batch_size"])
+            report = rotate_all(batch_size=batch_size)
         except CredentialsDisabled as exc:
             raise CommandError(exc.message) from None
         unreadable = []
