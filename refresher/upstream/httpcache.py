@@ -8,7 +8,6 @@ one upsert at the end of the network phase.
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 from urllib.parse import urlencode
 
 from django.db import DatabaseError, transaction
@@ -25,7 +24,9 @@ TOUCH_AFTER = timedelta(days=1)
 
 @dataclass(frozen=True)
 class CachedAnswer:
-    body: Any
+    """A stored answer: its JSON body (read through the shape its key stands for) and validators."""
+
+    body: object
     etag: str = ""
     last_modified: str = ""
     immutable: bool = False

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from refresher.exceptions import ReadFailed, ReadSkipped
 from refresher.sources import Source
 
-# JSON as it comes off the wire (a repository's metadata), so what carries it needs no `Any`.
+# JSON as it comes off the wire (a repository's metadata), so what carries it is typed.
 type JSON = str | int | float | bool | list[JSON] | dict[str, JSON] | None
 type JSONObject = dict[str, JSON]
 
@@ -107,3 +107,27 @@ def main_file_candidates(kind: str, path: str) -> list[str]:
     if path.lower().endswith(".md"):
         return [path]
     return [join(f"{kind.upper()}.md"), join("README.md")]
+
+
+def place_at_refs(
+    item: Reading,
+    source: Source,
+    *,
+    default_sha: str,
+    own: tuple[str, str] | None,
+) -> None:
+    """Which commit an artifact is read at and which head it tracks (both read plans).
+
+    `own` is the (kind, sha) its own ref resolved to, when it names one that is not a SHA. A SHA
+    or a tag pins the artifact: it is read there and tracks the default branch (SPEC 4).
+    """
+    item.tracked_sha = item.read_sha = default_sha
+    if source.pinned_to_sha:
+        item.pinned, item.read_sha = True, source.ref
+    elif own is not None:
+        kind, sha = own
+        item.read_sha = sha
+        if kind == "branch":
+            item.tracked_sha = sha
+        else:
+            item.pinned = True

@@ -22,8 +22,13 @@ from refresher.exceptions import (
     UpstreamUnavailable,
 )
 
-# The GitHub transport keeps its own errors beside its client (the reader maps them to ReadFailed).
-ALLOWED = {"refresher.exceptions", "refresher.upstream.github.client"}
+# The GitHub transport keeps its own errors beside its client (the reader maps them to ReadFailed):
+# `GitHubError` with the client's answers, the client's retry signal with its plumbing.
+ALLOWED = {
+    "refresher.exceptions",
+    "refresher.upstream.github.answers",
+    "refresher.upstream.github.transport",
+}
 
 
 def test_every_exception_class_of_the_refresher_lives_in_its_exceptions_module():

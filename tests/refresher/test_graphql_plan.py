@@ -12,7 +12,7 @@ from refresher.models import HttpCacheEntry, Mode, RefreshEntry
 from refresher.options import RefreshOptions
 from refresher.service import refresh_now
 from refresher.upstream.github.client import GitHubClient, default_graphql_url
-from refresher.upstream.github.graphql import (
+from refresher.upstream.github.graphql_queries import (
     ListingAsk,
     RepoAsk,
     TextAsk,
@@ -42,6 +42,13 @@ QUERY_SHAPES = {
             ListingAsk("a/b", "a", "b", SHA, ""),
             ListingAsk("a/b", "a", "b", SHA, "skills/pdf"),
             ListingAsk("c/d", "c", "d", SHA, "agents"),
+        ]
+    ),
+    "texts with the subdirectories the review needs, two repositories": texts_query(
+        [
+            TextAsk("a/b", "a", "b", SHA),
+            ListingAsk("a/b", "a", "b", SHA, "skills/pdf/scripts"),
+            ListingAsk("c/d", "c", "d", SHA, "skills/docx/references"),
         ]
     ),
     "texts by oid, two repositories": texts_query(

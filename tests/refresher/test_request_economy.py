@@ -10,6 +10,7 @@ from collections import Counter
 
 import pytest
 
+from refresher.models import Mode
 from refresher.options import RefreshOptions
 from refresher.service import refresh_now
 from refresher.upstream.github.client import endpoint_kind
@@ -162,10 +163,10 @@ def graphql_rounds(github) -> list[str]:
     for query in github.graphql_queries():
         if "...RepositoryFields" in query:
             rounds.append("repositories")
+        elif "...Text" in query:
+            rounds.append("texts")  # with the subdirectories a review will need
         elif "...Listing" in query:
             rounds.append("listings")
-        elif "...Text" in query:
-            rounds.append("texts")
         else:
             rounds.append("other")
     return rounds
@@ -190,6 +191,20 @@ class TestGraphQLPlan:
         # Each query costs one point (no connection asks for more than 100 nodes).
         assert points - github.graphql_remaining == 3
         assert github.rate_limit_remaining == github.rate_limit  # no REST quota spent
+
+    def test_a_first_sync_reviews_files_in_subdirectories_without_another_query(
+        self, github, collection
+    ):
+        github.reset_log()
+
+        run = refresh_now(collection, RefreshOptions(mode=Mode.SYNC))
+
+        assert run.status == "completed" and run.refreshed == 6
+        # skills/pdf/scripts was listed with the texts: the review of its files asked nothing.
+        assert graphql_rounds(github) == ["repositories", "listings", "texts"]
+        entry = run.entries.get(artifact__name="pdf")
+        findings = [(f["code"], f["path"]) for f in entry.details["findings"]]
+        assert ("script_changed", "skills/pdf/scripts/extract.py") in findings
 
     def test_warm_refresh_is_one_query_for_the_heads(self, github, collection):
         refresh(collection)

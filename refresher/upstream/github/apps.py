@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
@@ -29,6 +29,7 @@ from refresher.exceptions import AppKeyError
 from refresher.secrets import Secret
 from refresher.upstream.github.app_keys import JWT_RENEW_BEFORE, app_jwt, load_private_key
 from refresher.upstream.github.client import GitHubError, GitHubResponse
+from refresher.upstream.reads import JSON
 
 # An installation token is not used in its last five minutes: a read may outlast it.
 TOKEN_MARGIN = timedelta(minutes=5)
@@ -65,7 +66,7 @@ class AppAPI(Protocol):
 
     def get(self, path: str) -> GitHubResponse: ...
 
-    def post(self, path: str, *, json: Any, resource: str = ...) -> GitHubResponse: ...
+    def post(self, path: str, *, json: JSON, resource: str = ...) -> GitHubResponse: ...
 
     def close(self) -> None: ...
 
@@ -255,7 +256,7 @@ class GitHubApp:
         return datetime.fromtimestamp(self._clock(), UTC)
 
 
-def _installation_of(data: Any) -> Installation:
+def _installation_of(data: object) -> Installation:
     """An installation object of GitHub's REST API (`id`, `account.login`)."""
     if isinstance(data, dict):
         account = data.get("account")
@@ -268,7 +269,7 @@ def _installation_of(data: Any) -> Installation:
     )
 
 
-def _minted(data: Any) -> tuple[Secret, datetime] | None:
+def _minted(data: object) -> tuple[Secret, datetime] | None:
     """The token and expiry of an access-token answer; the token goes nowhere as plain text."""
     if not isinstance(data, dict) or not isinstance(data.get("token"), str):
         return None
@@ -276,7 +277,7 @@ def _minted(data: Any) -> tuple[Secret, datetime] | None:
     return (Secret(data["token"]), expires) if data["token"] and expires else None
 
 
-def _parse_time(value: Any) -> datetime | None:
+def _parse_time(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:

@@ -9,13 +9,14 @@ import time
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from refresher.exceptions import ReadFailed, ReadSkipped
 from refresher.sources import Source
 from refresher.upstream.access import SITE_TOKEN, ReadAs
 from refresher.upstream.browse import Snapshot
-from refresher.upstream.github.rest import Fetch, GitHubAPI, UpstreamReader, _tree_kind
+from refresher.upstream.github.rest import GitHubAPI, UpstreamReader
+from refresher.upstream.github.rest_tree import Fetch, tree_kind
+from refresher.upstream.github.shapes import RestBlob, RestTree, as_shape
 from refresher.upstream.httpcache import HttpCache
 from refresher.upstream.reads import Reading, Target
 from skillmeat_site.logs import carry_context
@@ -53,9 +54,10 @@ class GitHubBrowser(UpstreamReader):
                     )
                 }
             )
-        tree = answers["tree"]
-        if isinstance(tree, (ReadFailed, ReadSkipped)):
-            raise tree
+        answer = answers["tree"]
+        if isinstance(answer, (ReadFailed, ReadSkipped)):
+            raise answer
+        tree = as_shape(answer, RestTree)
         repository = item.repository or {}
         default_branch = repository.get("default_branch")
         return Snapshot(
@@ -63,7 +65,9 @@ class GitHubBrowser(UpstreamReader):
             source=source,
             commit=item.read_sha,
             ref=source.ref or (default_branch if isinstance(default_branch, str) else "") or "main",
-            entries={e["path"]: (_tree_kind(e), e["sha"]) for e in tree.get("tree", [])},
+            entries={
+                e.get("path", ""): (tree_kind(e), e.get("sha", "")) for e in tree.get("tree", [])
+            },
             repository=repository,
             truncated=bool(tree.get("truncated")),
         )
@@ -96,8 +100,11 @@ class GitHubBrowser(UpstreamReader):
             raise item.skipped
 
 
-def _decode(answer: Any) -> bytes | ReadFailed:
+def _decode(answer: object) -> bytes | ReadFailed:
+    undecodable = ReadFailed("upstream_unavailable", "GitHub sent an undecodable blob")
+    if not isinstance(answer, dict):
+        return undecodable
     try:
-        return base64.b64decode(answer.get("content") or "")
-    except (ValueError, TypeError, AttributeError):
-        return ReadFailed("upstream_unavailable", "GitHub sent an undecodable blob")
+        return base64.b64decode(as_shape(answer, RestBlob).get("content") or "")
+    except (ValueError, TypeError):
+        return undecodable

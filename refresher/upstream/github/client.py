@@ -11,23 +11,15 @@ benchmarks and tests alike.
 
 from __future__ import annotations
 
-import email.utils
-import functools
 import logging
 import random
-import re
-import ssl
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http import HTTPStatus
 from types import TracebackType
-from typing import Any, Literal, Protocol, Self
-from urllib.parse import quote, urljoin
-
-import certifi
+from typing import Self
+from urllib.parse import quote
 
 # httpx imports httpcore, and every async back end httpcore finds installed, when the first
 # transport is built: 0.2-0.35 s that the first refresh of every web process used to pay.
@@ -36,7 +28,29 @@ import httpcore  # noqa: F401
 import httpx
 
 from refresher.secrets import Secret
+from refresher.upstream.github.answers import (
+    ErrorCode,
+    GitHubError,
+    GitHubResponse,
+    RateLimit,
+    deadline_error,
+    endpoint_kind,
+)
 from refresher.upstream.github.governor import QuotaGovernor, ResourceQuota
+from refresher.upstream.github.shapes import Variables, graphql_body
+from refresher.upstream.github.tokens import StaticToken, TokenSource
+from refresher.upstream.github.transport import Limiter, Request, Retry, ssl_context, wait_for_quota
+from refresher.upstream.github.wire import (
+    body_message,
+    exhausted_error,
+    iso_z,
+    parse_retry_after,
+    parsed_body,
+    rate_limit_of,
+    redirect_target,
+    status_error,
+)
+from refresher.upstream.reads import JSON
 
 __all__ = [
     "API_VERSION",
@@ -55,199 +69,11 @@ logger = logging.getLogger("refresher.github")
 
 API_VERSION = "2022-11-28"
 DEFAULT_ACCEPT = "application/vnd.github+json"
-# How long GitHub's primary rate-limit window lasts; no reset is further ahead than this.
-PRIMARY_WINDOW = timedelta(hours=1)
-
-ErrorCode = Literal[
-    "upstream_not_found",
-    "upstream_forbidden",
-    "upstream_unauthorized",
-    "rate_limited",
-    "upstream_unavailable",
-]
 
 _SUCCESS_STATUSES = frozenset({200, 201})
 _RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 _REDIRECT_STATUSES = frozenset({301, 302, 307, 308})
 _MAX_REDIRECTS = 3
-_NOT_FOUND_STATUSES = frozenset({404, 409, 410, 422})
-_FORBIDDEN_STATUSES = frozenset({403, 451})
-_MAX_MESSAGE_CHARS = 300
-
-_REPO_PREFIX = re.compile(r"^/(?:repos/[^/]+/[^/]+|repositories/\d+)(?P<rest>/.*)?$")
-_KIND_BY_PREFIX = (
-    ("/git/ref", "ref"),
-    ("/git/refs", "ref"),
-    ("/git/tags", "tag"),
-    ("/git/trees", "tree"),
-    ("/git/blobs", "blob"),
-    ("/contents", "contents"),
-    ("/commits", "commits"),
-)
-
-
-def endpoint_kind(path: str) -> str:
-    """Name the kind of GitHub endpoint a request path addresses, for counters and logs.
-
-    Returns one of ``repo``, ``ref``, ``tag``, ``tree``, ``blob``, ``contents``, ``commits`` or
-    ``other``. Repositories addressed by id (``/repositories/{id}``, where GitHub redirects renamed
-    repositories) count the same as ``/repos/{owner}/{repo}``.
-    """
-    match = _REPO_PREFIX.match(path.split("?", 1)[0])
-    if match is None:
-        return "other"
-    rest = match.group("rest") or ""
-    if rest in ("", "/"):
-        return "repo"
-    for prefix, kind in _KIND_BY_PREFIX:
-        if rest == prefix or rest.startswith(prefix + "/"):
-            return kind
-    return "other"
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    """A snapshot of GitHub's primary rate limit as reported by the ``x-ratelimit-*`` headers."""
-
-    limit: int
-    remaining: int
-    reset_at: datetime
-    resource: str = "core"
-
-    def as_dict(self) -> dict[str, Any]:
-        """The public shape stored in run records and API answers (UTC with Z)."""
-        return {
-            "limit": self.limit,
-            "remaining": self.remaining,
-            "reset_at": self.reset_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "resource": self.resource,
-        }
-
-    @property
-    def exhausted(self) -> bool:
-        """True while no request may be sent: nothing remains and the window has not reset."""
-        return self.remaining <= 0 and self.reset_at > datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class GitHubResponse:
-    """A successful answer: 200 with its parsed body, or 304 when a validator still matches."""
-
-    status: int
-    # Out of the repr: a body may hold a secret (an App's installation token).
-    data: Any = field(repr=False)
-    etag: str
-    last_modified: str
-    url_path: str
-
-
-class GitHubError(Exception):
-    """Any failure to get an answer from GitHub, already classified for the engine.
-
-    ``permanent`` is True when asking again will not help (missing repository, bad token) and False
-    for failures that may pass (server errors, timeouts, rate limits). The message is written for
-    humans and never contains the token or request headers.
-    """
-
-    def __init__(
-        self,
-        *,
-        code: ErrorCode,
-        message: str,
-        status: int | None = None,
-        permanent: bool = False,
-        retry_after: float | None = None,
-        reset_at: datetime | None = None,
-        deadline: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.code: ErrorCode = code
-        self.message = message
-        self.status = status
-        self.permanent = permanent
-        self.retry_after = retry_after
-        self.reset_at = reset_at
-        # True when the caller's deadline, not GitHub, ended the request.
-        self.deadline = deadline
-
-    def __str__(self) -> str:
-        return self.message
-
-    def __repr__(self) -> str:
-        return (
-            f"GitHubError(code={self.code!r}, status={self.status!r}, "
-            f"permanent={self.permanent!r}, message={self.message!r})"
-        )
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Exceptions pickle through their positional args by default, which a keyword-only
-        # constructor cannot take back; errors may cross a process boundary in task backends.
-        fields = ("code", "message", "status", "permanent", "retry_after", "reset_at", "deadline")
-        return (_rebuild_error, ({name: getattr(self, name) for name in fields},))
-
-
-def _rebuild_error(fields: dict[str, Any]) -> GitHubError:
-    return GitHubError(**fields)
-
-
-class TokenSource(Protocol):
-    """Where a client's token comes from: a fixed one, or an App installation's, minted anew.
-
-    `current()` may be called from any worker thread (it may ask GitHub, never the database);
-    `refused(token)` is told that GitHub answered 401 to `token` and returns a token to try the
-    request again with, or None when there is none (the client then stops).
-    """
-
-    def current(self) -> Secret: ...
-
-    def refused(self, token: Secret) -> Secret | None: ...
-
-
-class StaticToken:
-    """A token that never changes: the site's own, or a user's personal token."""
-
-    def __init__(self, token: Secret) -> None:
-        self._token = token
-
-    def __repr__(self) -> str:
-        return "StaticToken(********)"
-
-    def current(self) -> Secret:
-        return self._token
-
-    def refused(self, token: Secret) -> Secret | None:
-        return None
-
-
-class _Limiter:
-    """A counting semaphore whose size can shrink while requests are in flight."""
-
-    def __init__(self, limit: int) -> None:
-        self._limit = max(1, limit)
-        self._in_flight = 0
-        self._cond = threading.Condition()
-
-    @property
-    def limit(self) -> int:
-        with self._cond:
-            return self._limit
-
-    def halve(self) -> int:
-        """Lower the limit to half (at least 1); requests already running finish undisturbed."""
-        with self._cond:
-            self._limit = max(1, self._limit // 2)
-            return self._limit
-
-    def __enter__(self) -> None:
-        with self._cond:
-            while self._in_flight >= self._limit:
-                self._cond.wait()
-            self._in_flight += 1
-
-    def __exit__(self, *exc_info: object) -> None:
-        with self._cond:
-            self._in_flight -= 1
-            self._cond.notify_all()
 
 
 class GitHubClient:
@@ -293,7 +119,7 @@ class GitHubClient:
         self._max_retries = max(0, max_retries)
         self._backoff = max(0.0, backoff)
         self._max_inline_wait = max(0.0, max_inline_wait)
-        self._limiter = _Limiter(concurrency)
+        self._limiter = Limiter(concurrency)
         self._lock = threading.Lock()
         self._stats: Counter[tuple[str, int]] = Counter()
         # This client's own view: the latest snapshot per resource and how often each was used.
@@ -313,7 +139,7 @@ class GitHubClient:
             limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
             follow_redirects=False,
             transport=transport,
-            verify=_ssl_context(),
+            verify=ssl_context(),
         )
 
     def __repr__(self) -> str:
@@ -405,7 +231,7 @@ class GitHubClient:
         self,
         path: str,
         *,
-        json: Any,
+        json: JSON,
         resource: str = "graphql",
         deadline: float | None = None,
     ) -> GitHubResponse:
@@ -427,7 +253,7 @@ class GitHubClient:
     def graphql(
         self,
         query: str,
-        variables: dict[str, Any] | None = None,
+        variables: Variables | None = None,
         *,
         deadline: float | None = None,
     ) -> GitHubResponse:
@@ -457,10 +283,8 @@ class GitHubClient:
         self._raise_for_graphql_rate_limit(response.data, url_path)
         return response
 
-    def _raise_for_graphql_rate_limit(self, body: dict[str, Any], url_path: str) -> None:
-        errors = body.get("errors")
-        if not isinstance(errors, list):
-            return
+    def _raise_for_graphql_rate_limit(self, body: object, url_path: str) -> None:
+        errors = graphql_body(body).get("errors") or []
         if not any(isinstance(e, dict) and e.get("type") == "RATE_LIMITED" for e in errors):
             return
         with self._lock:
@@ -470,7 +294,7 @@ class GitHubClient:
         raise GitHubError(
             code="rate_limited",
             message=f"GitHub's GraphQL rate limit is exhausted for {url_path}"
-            + (f"; it resets at {_iso(reset_at)}" if reset_at else ""),
+            + (f"; it resets at {iso_z(reset_at)}" if reset_at else ""),
             status=200,
             retry_after=wait,
             reset_at=reset_at,
@@ -484,7 +308,7 @@ class GitHubClient:
         headers: dict[str, str],
         resource: str,
         params: dict[str, str] | None = None,
-        json: Any = None,
+        json: JSON = None,
         deadline: float | None = None,
         url: httpx.URL | None = None,
     ) -> GitHubResponse:
@@ -493,7 +317,7 @@ class GitHubClient:
         if url is None:
             # "./" keeps a first segment containing ":" from being read as a URL scheme.
             url = self._base.join("./" + quote(url_path.lstrip("/"), safe="/:@!$&'()*+,;=-._~"))
-        request = _Request(method, url, url_path, kind, params, headers, json)
+        request = Request(method, url, url_path, kind, params, headers, json)
         attempt = 0
         while True:
             self._wait_for_quota(url_path, resource, deadline)
@@ -501,10 +325,10 @@ class GitHubClient:
             self._quota.sending()
             try:
                 return self._attempt(request, attempt=attempt, timeout=timeout)
-            except _Retry as retry:
+            except Retry as retry:
                 # The limiter slot is already released: other workers proceed while this one waits.
                 if deadline is not None and time.monotonic() + retry.wait >= deadline:
-                    raise _deadline_error(url_path) from None
+                    raise deadline_error(url_path) from None
                 attempt += 1
                 time.sleep(retry.wait)
 
@@ -514,13 +338,13 @@ class GitHubClient:
             return None
         left = deadline - time.monotonic()
         if left <= 0:
-            raise _deadline_error(url_path)
+            raise deadline_error(url_path)
         if left >= self._timeout:
             return None
         return httpx.Timeout(left)
 
     def _attempt(
-        self, request: _Request, *, attempt: int, timeout: httpx.Timeout | None
+        self, request: Request, *, attempt: int, timeout: httpx.Timeout | None
     ) -> GitHubResponse:
         url_path, kind, headers = request.url_path, request.kind, request.headers
         can_retry = attempt < self._max_retries
@@ -531,7 +355,7 @@ class GitHubClient:
             self._count(kind, 0)
             transient = not isinstance(exc, httpx.UnsupportedProtocol)
             if transient and can_retry:
-                raise _Retry(self._backoff_delay(attempt)) from None
+                raise Retry(self._backoff_delay(attempt)) from None
             what = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
             raise GitHubError(
                 code="upstream_unavailable",
@@ -562,13 +386,13 @@ class GitHubClient:
                 fresh = self._auth.refused(token)
                 if fresh is not None and fresh != token:
                     # A token that expired early or was revoked: once more with a new one.
-                    raise _Retry(0.0)
+                    raise Retry(0.0)
             raise self._stop_unauthorized(response, url_path)
         if status in (403, 429):
             self._raise_for_rate_limit(response, url_path, can_retry=can_retry)
         if status in _RETRYABLE_STATUSES and can_retry:
-            raise _Retry(self._backoff_delay(attempt))
-        raise self._status_error(response, url_path)
+            raise Retry(self._backoff_delay(attempt))
+        raise status_error(response, url_path, self._scrub)
 
     def _token_for(self, url_path: str) -> Secret | None:
         """The token this attempt carries; a source that cannot give one stops the client."""
@@ -587,7 +411,7 @@ class GitHubClient:
 
     def _send(
         self,
-        request: _Request,
+        request: Request,
         *,
         token: Secret | None = None,
         timeout: httpx.Timeout | None = None,
@@ -622,7 +446,7 @@ class GitHubClient:
                     )
                 if response.status_code not in _REDIRECT_STATUSES:
                     return response
-                target = _redirect_target(url, response.headers.get("location", ""))
+                target = redirect_target(url, response.headers.get("location", ""))
                 if target is None or not self._same_origin(target):
                     raise GitHubError(
                         code="upstream_forbidden",
@@ -651,19 +475,9 @@ class GitHubClient:
         return origin(url) == origin(self._base)
 
     def _success(self, response: httpx.Response, url_path: str) -> GitHubResponse:
-        data: Any = None
-        if response.status_code in _SUCCESS_STATUSES:
-            if "json" in response.headers.get("content-type", ""):
-                try:
-                    data = response.json()
-                except ValueError:
-                    raise GitHubError(
-                        code="upstream_unavailable",
-                        message=f"GitHub answered invalid JSON for {url_path}",
-                        status=200,
-                    ) from None
-            else:
-                data = response.text
+        data = (
+            parsed_body(response, url_path) if response.status_code in _SUCCESS_STATUSES else None
+        )
         return GitHubResponse(
             status=response.status_code,
             data=data,
@@ -676,23 +490,11 @@ class GitHubClient:
         self, response: httpx.Response, url_path: str, *, can_retry: bool
     ) -> None:
         """Raise (or ask for a retry) when a 403/429 is a rate limit; return if it is not."""
-        body_message = _body_message(response)
-        remaining = response.headers.get("x-ratelimit-remaining")
-        retry_after = _parse_retry_after(response.headers.get("retry-after"))
-        if remaining == "0":
-            reset_at = _parse_epoch(response.headers.get("x-ratelimit-reset"))
-            wait = max(0.0, (reset_at - datetime.now(UTC)).total_seconds()) if reset_at else None
-            raise GitHubError(
-                code="rate_limited",
-                message=self._scrub(
-                    f"GitHub API rate limit exhausted for {url_path}"
-                    + (f"; it resets at {_iso(reset_at)}" if reset_at else "")
-                ),
-                status=response.status_code,
-                retry_after=wait,
-                reset_at=reset_at,
-            )
-        secondary = "secondary rate limit" in body_message.lower() or retry_after is not None
+        said = body_message(response)
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        if response.headers.get("x-ratelimit-remaining") == "0":
+            raise exhausted_error(response, url_path, self._scrub)
+        secondary = "secondary rate limit" in said.lower() or retry_after is not None
         if not secondary and response.status_code != 429:
             return
         # Secondary limits punish bursts, so every later request of this client goes slower too,
@@ -706,7 +508,7 @@ class GitHubClient:
             wait,
         )
         if can_retry and wait <= self._max_inline_wait:
-            raise _Retry(wait)
+            raise Retry(wait)
         raise GitHubError(
             code="rate_limited",
             message=self._scrub(
@@ -717,61 +519,26 @@ class GitHubClient:
             reset_at=datetime.now(UTC) + timedelta(seconds=wait),
         )
 
-    def _status_error(self, response: httpx.Response, url_path: str) -> GitHubError:
-        status = response.status_code
-        try:
-            phrase = HTTPStatus(status).phrase
-        except ValueError:
-            phrase = "Unknown Status"
-        detail = _body_message(response)
-        message = f"GitHub answered {status} {phrase} for {url_path}" + (
-            f": {detail}" if detail else ""
-        )
-        if status in _NOT_FOUND_STATUSES:
-            # 409 is an empty repository, 422 an unknown commit-ish: nothing there to read.
-            code: ErrorCode = "upstream_not_found"
-            permanent = True
-        elif status in _FORBIDDEN_STATUSES:
-            code, permanent = "upstream_forbidden", True
-        else:
-            # Another 4xx will be refused again; a 5xx or an odd status may pass.
-            code, permanent = "upstream_unavailable", 400 <= status < 500
-        return GitHubError(
-            code=code, message=self._scrub(message), status=status, permanent=permanent
-        )
-
     def _wait_for_quota(self, url_path: str, resource: str, deadline: float | None) -> None:
-        """Send nothing while the quota forbids it: wait out a short pause, refuse otherwise.
-
-        A pause no longer than ``max_inline_wait`` (and within the deadline) is slept out, as a
-        short ``Retry-After`` would be; a longer pause or an exhausted resource raises
-        ``rate_limited`` without a request. After a ``401`` every request is refused.
-        """
+        """Send nothing while the quota forbids it (see `transport.wait_for_quota`); after a
+        ``401`` every request is refused."""
         if self._unauthorized is not None:
             raise GitHubError(
                 code="upstream_unauthorized",
                 message=f"{self._unauthorized.message}; request for {url_path} not sent",
                 permanent=True,
             )
-        # /rate_limit itself is free, and is how a caller checks whether the window has reset.
-        if url_path == "/rate_limit":
-            return
-        while (block := self._quota.blocked((resource,))) is not None:
-            wait = block.seconds_left()
-            short = block.reason == "paused" and wait <= self._max_inline_wait
-            if short and (deadline is None or time.monotonic() + wait < deadline):
-                time.sleep(wait)
-                continue
-            raise GitHubError(
-                code="rate_limited",
-                message=f"{block.describe()}; request for {url_path} not sent",
-                retry_after=wait,
-                reset_at=block.until,
-            )
+        wait_for_quota(
+            self._quota,
+            url_path=url_path,
+            resource=resource,
+            deadline=deadline,
+            max_inline_wait=self._max_inline_wait,
+        )
 
     def _stop_unauthorized(self, response: httpx.Response, url_path: str) -> GitHubError:
         """A 401: the token is wrong or revoked, and no later request can do better."""
-        detail = _body_message(response) or "Bad credentials"
+        detail = body_message(response) or "Bad credentials"
         error = GitHubError(
             code="upstream_unauthorized",
             message=self._scrub(f"GitHub answered 401 for {url_path}: {detail}"),
@@ -785,19 +552,8 @@ class GitHubClient:
         return error
 
     def _record_rate_limit(self, headers: httpx.Headers) -> None:
-        try:
-            snapshot = RateLimit(
-                limit=int(headers["x-ratelimit-limit"]),
-                remaining=int(headers["x-ratelimit-remaining"]),
-                # GitHub's primary window is an hour: a reset further ahead (a broken proxy
-                # or server) would hold the shared quota spent long after the window ends.
-                reset_at=min(
-                    datetime.fromtimestamp(int(headers["x-ratelimit-reset"]), UTC),
-                    datetime.now(UTC) + PRIMARY_WINDOW,
-                ),
-                resource=headers.get("x-ratelimit-resource", "core") or "core",
-            )
-        except (KeyError, ValueError, OverflowError, OSError):
+        snapshot = rate_limit_of(headers)
+        if snapshot is None:
             return
         quota = ResourceQuota(snapshot.limit, snapshot.remaining, snapshot.reset_at)
         self._quota.observe(snapshot.resource, quota)
@@ -830,20 +586,6 @@ class GitHubClient:
         return text
 
 
-@functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    """One TLS context per process (certifi's roots, as httpx uses by default).
-
-    Building one loads the whole CA bundle, which took 140 ms per client on a busy machine:
-    more than a warm refresh's network phase. Contexts are safe to share between clients.
-    """
-    return ssl.create_default_context(cafile=certifi.where())
-
-
-# Built with the module too, not by the first client of the process (20 ms on a quiet machine).
-_ssl_context()
-
-
 def default_graphql_url(api_url: str) -> str:
     """GitHub's GraphQL endpoint beside a REST base URL (SPEC 10).
 
@@ -854,82 +596,3 @@ def default_graphql_url(api_url: str) -> str:
     if base.endswith("/api/v3"):
         return base.removesuffix("/v3") + "/graphql"
     return base + "/graphql"
-
-
-def _deadline_error(url_path: str) -> GitHubError:
-    return GitHubError(
-        code="upstream_unavailable",
-        message=f"the refresh's deadline was reached before GitHub answered {url_path}",
-        deadline=True,
-    )
-
-
-@dataclass(frozen=True)
-class _Request:
-    """One request as the client sends it, attempt after attempt."""
-
-    method: str
-    url: httpx.URL
-    url_path: str
-    kind: str
-    params: dict[str, str] | None
-    headers: dict[str, str]
-    json: Any = None
-
-
-class _Retry(Exception):
-    """Control flow inside :meth:`GitHubClient.get`: send the same request again after ``wait``."""
-
-    def __init__(self, wait: float) -> None:
-        super().__init__()
-        self.wait = wait
-
-
-def _body_message(response: httpx.Response) -> str:
-    """GitHub's human ``message`` from an error body, cut short; empty when there is none."""
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    message = body.get("message") if isinstance(body, dict) else None
-    if not isinstance(message, str):
-        return ""
-    message = " ".join(message.split())
-    return message[:_MAX_MESSAGE_CHARS]
-
-
-def _redirect_target(url: httpx.URL, location: str) -> httpx.URL | None:
-    """The absolute URL a Location header points to; None when it is missing or unusable."""
-    if not location:
-        return None
-    try:
-        return httpx.URL(urljoin(str(url), location))
-    except httpx.InvalidURL:
-        return None
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    """Retry-After in seconds; GitHub sends delta-seconds, HTTP also allows a date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def _parse_epoch(value: str | None) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(int(value or ""), UTC)
-    except (ValueError, OverflowError, OSError):
-        return None
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -5,8 +5,8 @@ them between runs and processes (`GitHubAppInstallation`), each token encrypted 
 secret. A token no key opens any more is as good as none: a new one is minted.
 """
 
+import uuid
 from collections.abc import Sequence
-from typing import Any
 
 from django.db import transaction
 
@@ -19,7 +19,7 @@ from refresher.upstream.github.apps import Installation
 class DatabaseInstallationStore:
     """An `InstallationStore` over one credential's `GitHubAppInstallation` rows."""
 
-    def __init__(self, credential_id: Any, box: SecretBox) -> None:
+    def __init__(self, credential_id: uuid.UUID, box: SecretBox) -> None:
         self.credential_id = credential_id
         self._box = box
 
@@ -52,7 +52,7 @@ class DatabaseInstallationStore:
         # Rows go in installation order, so two runs saving the same ones cannot deadlock.
         with transaction.atomic():
             for installation in sorted(installations, key=lambda i: i.id):
-                values: dict[str, Any] = {}
+                values: dict[str, object] = {}
                 if installation.account:
                     values["account"] = installation.account
                 if installation.token is not None:

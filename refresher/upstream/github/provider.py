@@ -10,7 +10,8 @@ from refresher.upstream.access import Access, ReadAs
 from refresher.upstream.browse import Snapshot
 from refresher.upstream.github.accounts import Account, Accounts, Connector
 from refresher.upstream.github.browse import GitHubBrowser
-from refresher.upstream.github.graphql import GraphQLAPI, GraphQLReader, Reader
+from refresher.upstream.github.graphql import GraphQLReader, Reader
+from refresher.upstream.github.graphql_batches import GraphQLAPI
 from refresher.upstream.github.rest import GitHubAPI, UpstreamReader
 from refresher.upstream.github.review import RestReview
 from refresher.upstream.github.review_graphql import GraphQLClient, GraphQLReview

@@ -10,7 +10,6 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -19,6 +18,7 @@ from django.utils import timezone
 
 from refresher.models import GitHubQuota
 from refresher.upstream.github.governor import QuotaGovernor, QuotaState, ResourceQuota
+from refresher.upstream.reads import JSON, JSONObject
 
 
 def account_key(api_url: str, token: str) -> str:
@@ -112,7 +112,7 @@ def governor_from_settings() -> QuotaGovernor:
 HEALTH_ACCOUNTS = 50
 
 
-def quota_status() -> dict[str, Any]:
+def quota_status() -> JSONObject:
     """What /healthz says of GitHub: the site token's quota and pause, and the other accounts'.
 
     One query. Other accounts (users' tokens, App installations) are named by their fingerprint
@@ -127,7 +127,7 @@ def quota_status() -> dict[str, Any]:
     own = rows[0] if rows and rows[0].account == site else None
     others = [row for row in rows if row is not own][:HEALTH_ACCOUNTS]
     now = timezone.now()
-    accounts = [
+    accounts: list[JSONObject] = [
         {"account": row.account[:12], "kind": row.kind or TOKEN, **state_json(_state_of(row), now)}
         for row in others
     ]
@@ -136,11 +136,11 @@ def quota_status() -> dict[str, Any]:
         "token": "set" if settings.GITHUB_TOKEN else "missing",
         "api_url": settings.GITHUB_API_URL.rstrip("/"),
         **state_json(_state_of(own), now),
-        "accounts": accounts,
+        "accounts": list[JSON](accounts),
     }
 
 
-def state_json(state: QuotaState, now: datetime) -> dict[str, Any]:
+def state_json(state: QuotaState, now: datetime) -> JSONObject:
     """An account's known quota per resource and its pause, as answers show them."""
     paused = state.paused_until if state.paused_until and state.paused_until > now else None
     return {
@@ -157,8 +157,13 @@ def state_json(state: QuotaState, now: datetime) -> dict[str, Any]:
     }
 
 
-def _least_left(account: dict[str, Any]) -> int:
-    left = [r["remaining"] for r in account["resources"].values()]
+def _least_left(account: JSONObject) -> int:
+    resources = account.get("resources")
+    left: list[int] = []
+    for resource in resources.values() if isinstance(resources, dict) else ():
+        remaining = resource.get("remaining") if isinstance(resource, dict) else None
+        if isinstance(remaining, int):
+            left.append(remaining)
     return min(left) if left else 1 << 30
 
 
@@ -184,7 +189,7 @@ def _state_of(row: GitHubQuota | None) -> QuotaState:
     return QuotaState(resources, row.paused_until, row.pause_seconds, row.strikes)
 
 
-def _values_of(state: QuotaState) -> dict[str, Any]:
+def _values_of(state: QuotaState) -> dict[str, object]:
     return {
         "resources": {
             name: {

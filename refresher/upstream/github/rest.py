@@ -23,15 +23,40 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import Protocol
 
 from refresher.exceptions import ReadFailed, ReadSkipped
 from refresher.frontmatter import MAX_FILE_BYTES
-from refresher.sources import OWNER_RE, REPO_RE, Source
 from refresher.upstream.access import SITE_TOKEN, ReadAs
 from refresher.upstream.github.client import GitHubError, GitHubResponse, RateLimit
 from refresher.upstream.github.governor import QuotaGovernor
+from refresher.upstream.github.rest_tree import (
+    Entry,
+    Fetch,
+    MainFile,
+    RepoBlob,
+    RepoCommit,
+    RepoDir,
+    RepoRef,
+    ResolvedRef,
+    Tree,
+    View,
+    contents_kind,
+    entry_of,
+    parent_dir,
+    tree_kind,
+    valid_name,
+)
+from refresher.upstream.github.shapes import (
+    RestBlob,
+    RestContentsEntry,
+    RestGitObject,
+    RestRef,
+    RestRepository,
+    RestTree,
+    as_object,
+    as_shape,
+)
 from refresher.upstream.httpcache import CachedAnswer, HttpCache, cache_key
 from refresher.upstream.reads import (
     Reading,
@@ -39,6 +64,7 @@ from refresher.upstream.reads import (
     UpstreamRead,
     freeze_all,
     main_file_candidates,
+    place_at_refs,
 )
 from skillmeat_site.logs import carry_context
 
@@ -66,146 +92,6 @@ class GitHubAPI(Protocol):
     def quota(self) -> QuotaGovernor: ...
 
     def close(self) -> None: ...
-
-
-class Entry(NamedTuple):
-    """A path in a tree or a directory listing."""
-
-    kind: str  # file, dir, link, or other (a submodule's commit)
-    sha: str  # its tree or blob SHA
-    size: int = 0  # a file's byte size, as the tree or listing gives it (0 for the rest)
-
-
-class RepoRef(NamedTuple):
-    repo: str  # owner/name
-    ref: str  # a branch or tag name
-
-
-class ResolvedRef(NamedTuple):
-    """What a ref names: a branch (tracked) or a tag (pinned), and its commit."""
-
-    kind: str  # branch or tag
-    sha: str
-
-
-class RepoCommit(NamedTuple):
-    repo: str
-    commit: str
-
-
-class RepoDir(NamedTuple):
-    """A directory of a repository at a commit, as the Contents API lists it."""
-
-    repo: str
-    commit: str
-    directory: str
-
-
-class RepoBlob(NamedTuple):
-    repo: str
-    sha: str
-
-
-class Fetch(NamedTuple):
-    """One GET of a wave."""
-
-    path: str
-    params: dict[str, str] | None
-    immutable: bool  # addressed by SHA: a cached answer is used without a request
-
-
-class MainFile(NamedTuple):
-    path: str
-    blob_sha: str
-    size: int
-
-
-@dataclass
-class _Tree:
-    sha: str
-    entries: dict[str, Entry]  # by path
-    truncated: bool
-    # Set when the recursive tree could not be read at all (a timeout, a 502): the artifacts of
-    # that commit are then found through directory listings, like those of a truncated tree.
-    failed: "ReadFailed | None" = None
-
-
-@dataclass
-class _View:
-    """One repository's files at any commit the run read, from its trees or listings."""
-
-    name: str
-    trees: dict[RepoCommit, "_Tree | Exception"]
-    listings: dict[RepoDir, dict[str, Entry] | Exception]
-
-    def lookup(self, commit: str, path: str) -> Entry | None:
-        """What `path` is at `commit`, None when it does not exist."""
-        tree = self.trees[RepoCommit(self.name, commit)]
-        if isinstance(tree, Exception):
-            raise tree
-        if not path:
-            if tree.failed is not None:
-                raise tree.failed  # the root's own SHA is only in the tree that failed
-            return Entry("dir", tree.sha)
-        if not tree.truncated:
-            return tree.entries.get(path)
-        listing = self.listings[RepoDir(self.name, commit, _parent(path))]
-        if isinstance(listing, ReadFailed) and listing.code == "upstream_not_found":
-            return None
-        if isinstance(listing, Exception):
-            raise listing
-        return listing.get(path)
-
-
-def _valid_name(full_name: str) -> bool:
-    """Whether a name upstream reports is one we may put in a request path (`owner/repo`)."""
-    owner, _, repo = full_name.partition("/")
-    return bool(OWNER_RE.match(owner) and REPO_RE.match(repo) and repo not in (".", ".."))
-
-
-def _parent(path: str) -> str:
-    return path.rpartition("/")[0]
-
-
-def _entry(kind: str, entry: dict[str, Any]) -> Entry:
-    size = entry.get("size") if kind == "file" else 0
-    return Entry(kind, entry["sha"], size if isinstance(size, int) else 0)
-
-
-def _tree_kind(entry: dict[str, Any]) -> str:
-    if entry.get("type") == "tree":
-        return "dir"
-    if entry.get("type") == "blob":
-        return "link" if entry.get("mode") == "120000" else "file"
-    return "other"  # a submodule's commit
-
-
-def _contents_kind(entry: dict[str, Any]) -> str:
-    return {"file": "file", "dir": "dir", "symlink": "link"}.get(entry.get("type", ""), "other")
-
-
-def place_at_refs(
-    item: Reading,
-    source: Source,
-    *,
-    default_sha: str,
-    own: tuple[str, str] | None,
-) -> None:
-    """Which commit an artifact is read at and which head it tracks (both read plans).
-
-    `own` is the (kind, sha) its own ref resolved to, when it names one that is not a SHA. A SHA
-    or a tag pins the artifact: it is read there and tracks the default branch (SPEC 4).
-    """
-    item.tracked_sha = item.read_sha = default_sha
-    if source.pinned_to_sha:
-        item.pinned, item.read_sha = True, source.ref
-    elif own is not None:
-        kind, sha = own
-        item.read_sha = sha
-        if kind == "branch":
-            item.tracked_sha = sha
-        else:
-            item.pinned = True
 
 
 class UpstreamReader:
@@ -256,21 +142,21 @@ class UpstreamReader:
 
     def _wave_repositories(
         self, targets: list[Target], results: dict[uuid.UUID, Reading]
-    ) -> dict[str, dict[str, Any]]:
+    ) -> dict[str, RestRepository]:
         names = sorted({self._name(t) for t in targets})
         answers = self._fetch_all({n: Fetch(f"/repos/{n}", None, False) for n in names})
         for name, answer in answers.items():
             current = answer.get("full_name") if isinstance(answer, dict) else None
-            if isinstance(current, str) and current.lower() != name and _valid_name(current):
+            if isinstance(current, str) and current.lower() != name and valid_name(current):
                 # GitHub redirected the old name: the rest of the run asks for the new one.
                 self._names[name] = current.lower()
-        repos: dict[str, dict[str, Any]] = {}
+        repos: dict[str, RestRepository] = {}
         for t in targets:
             key = t.source.full_name.lower()
             answer = answers[key]
             if (
                 not isinstance(answer, Exception)
-                and answer.get("private")
+                and as_shape(answer, RestRepository).get("private")
                 and not (self.read_as.private)
             ):
                 # Read with a token this collection may not borrow: nothing of it is kept.
@@ -281,33 +167,34 @@ class UpstreamReader:
             if isinstance(answer, Exception):
                 self._fail(results[t.id], answer)
                 continue
-            repos[self._name(t)] = answer
-            results[t.id].repository = answer
+            repos[self._name(t)] = as_shape(answer, RestRepository)
+            results[t.id].repository = as_object(answer)
             if key in self._names:
-                results[t.id].renamed_to = answer["full_name"]
+                results[t.id].renamed_to = as_shape(answer, RestRepository).get("full_name", "")
         return repos
 
     def _wave_refs(
         self,
         targets: list[Target],
         results: dict[uuid.UUID, Reading],
-        repos: dict[str, dict[str, Any]],
+        repos: dict[str, RestRepository],
     ) -> None:
         """Resolve each artifact's refs to the commit to read at and the commit to track."""
         wanted: set[RepoRef] = set()
         for t in self._live(targets, results):
             if t.at_commit:
                 continue  # read at the commit an approval names: no ref to resolve
-            repo = repos[self._name(t)]
-            wanted.add(RepoRef(self._name(t), repo.get("default_branch") or "main"))
+            wanted.add(RepoRef(self._name(t), _default_branch(repos[self._name(t)])))
             if t.source.ref and not t.source.pinned_to_sha:
                 wanted.add(RepoRef(self._name(t), t.source.ref))
+        resolved = self._resolve_refs(wanted)
+        for t in self._live(targets, results):
+            self._place(t, results[t.id], repos, resolved)
 
-        def ref_path(name: str, ref: str, kind: str) -> str:
-            return f"/repos/{name}/git/ref/{kind}/{ref}"
-
+    def _resolve_refs(self, wanted: set[RepoRef]) -> dict[RepoRef, ResolvedRef | Exception]:
+        """Each ref as a branch; what is no branch, as a tag."""
         heads = self._fetch_all(
-            {key: Fetch(ref_path(*key, "heads"), None, False) for key in wanted}
+            {key: Fetch(_ref_path(key, "heads"), None, False) for key in wanted}
         )
         resolved: dict[RepoRef, ResolvedRef | Exception] = {}
         missing: list[RepoRef] = []
@@ -317,9 +204,14 @@ class UpstreamReader:
             elif isinstance(answer, Exception):
                 resolved[key] = answer
             else:
-                resolved[key] = ResolvedRef("branch", answer["object"]["sha"])
-        # A ref that is not a branch may be a tag; annotated tags point at a tag object first.
-        tags = self._fetch_all({key: Fetch(ref_path(*key, "tags"), None, False) for key in missing})
+                resolved[key] = ResolvedRef("branch", _pointed_at(answer).get("sha") or "")
+        resolved.update(self._resolve_tags(missing))
+        return resolved
+
+    def _resolve_tags(self, refs: list[RepoRef]) -> dict[RepoRef, ResolvedRef | Exception]:
+        """Refs as tags; annotated tags point at a tag object first, read to its commit."""
+        tags = self._fetch_all({key: Fetch(_ref_path(key, "tags"), None, False) for key in refs})
+        resolved: dict[RepoRef, ResolvedRef | Exception] = {}
         annotated: dict[RepoRef, str] = {}
         for key, answer in tags.items():
             if isinstance(answer, ReadFailed) and answer.code == "upstream_not_found":
@@ -328,10 +220,10 @@ class UpstreamReader:
                 )
             elif isinstance(answer, Exception):
                 resolved[key] = answer
-            elif answer["object"]["type"] == "tag":
-                annotated[key] = answer["object"]["sha"]
+            elif _pointed_at(answer).get("type") == "tag":
+                annotated[key] = _pointed_at(answer).get("sha") or ""
             else:
-                resolved[key] = ResolvedRef("tag", answer["object"]["sha"])
+                resolved[key] = ResolvedRef("tag", _pointed_at(answer).get("sha") or "")
         objects = self._fetch_all(
             {
                 key: Fetch(f"/repos/{key.repo}/git/tags/{sha}", None, True)
@@ -342,34 +234,42 @@ class UpstreamReader:
             resolved[key] = (
                 answer
                 if isinstance(answer, Exception)
-                else ResolvedRef("tag", answer["object"]["sha"])
+                else ResolvedRef("tag", _pointed_at(answer).get("sha") or "")
             )
+        return resolved
 
-        for t in self._live(targets, results):
-            name, source, item = self._name(t), t.source, results[t.id]
-            if t.at_commit:
-                # An approval: the reviewed commit, taken as the head it was then. A commit the
-                # repository does not have is not found when its tree is asked for.
-                item.read_sha = item.tracked_sha = t.at_commit
-                continue
-            default = resolved[RepoRef(name, repos[name].get("default_branch") or "main")]
-            if isinstance(default, Exception):
-                self._fail(item, default)
-                continue
-            own: ResolvedRef | None = None
-            if source.ref and not source.pinned_to_sha:
-                found = resolved[RepoRef(name, source.ref)]
-                if isinstance(found, Exception):
-                    self._fail(item, found)
-                    continue
-                own = found
-            place_at_refs(item, source, default_sha=default.sha, own=own)
+    def _place(
+        self,
+        target: Target,
+        item: Reading,
+        repos: dict[str, RestRepository],
+        resolved: dict[RepoRef, ResolvedRef | Exception],
+    ) -> None:
+        """The commits one artifact is read at and tracks, from its resolved refs."""
+        name, source = self._name(target), target.source
+        if target.at_commit:
+            # An approval: the reviewed commit, taken as the head it was then. A commit the
+            # repository does not have is not found when its tree is asked for.
+            item.read_sha = item.tracked_sha = target.at_commit
+            return
+        default = resolved[RepoRef(name, _default_branch(repos[name]))]
+        if isinstance(default, Exception):
+            self._fail(item, default)
+            return
+        own: ResolvedRef | None = None
+        if source.ref and not source.pinned_to_sha:
+            found = resolved[RepoRef(name, source.ref)]
+            if isinstance(found, Exception):
+                self._fail(item, found)
+                return
+            own = found
+        place_at_refs(item, source, default_sha=default.sha, own=own)
 
     def _wave_trees(
         self,
         targets: list[Target],
         results: dict[uuid.UUID, Reading],
-    ) -> dict[RepoCommit, _Tree | Exception]:
+    ) -> dict[RepoCommit, Tree | Exception]:
         commits: set[RepoCommit] = set()
         for t in self._live(targets, results):
             item = results[t.id]
@@ -381,25 +281,26 @@ class UpstreamReader:
                 for key in commits
             }
         )
-        trees: dict[RepoCommit, _Tree | Exception] = {}
+        trees: dict[RepoCommit, Tree | Exception] = {}
         for key, answer in answers.items():
             if isinstance(answer, ReadFailed) and answer.code == "upstream_unavailable":
                 # A big repository's recursive tree can time out or answer 502 where the
                 # artifact's own directories still read fine.
-                trees[key] = _Tree("", {}, truncated=True, failed=answer)
+                trees[key] = Tree("", {}, truncated=True, failed=answer)
                 continue
             if isinstance(answer, Exception):
                 trees[key] = answer
                 continue
-            entries = {e["path"]: _entry(_tree_kind(e), e) for e in answer.get("tree", [])}
-            trees[key] = _Tree(answer["sha"], entries, bool(answer.get("truncated")))
+            tree = as_shape(answer, RestTree)
+            entries = {e.get("path", ""): entry_of(tree_kind(e), e) for e in tree.get("tree", [])}
+            trees[key] = Tree(tree.get("sha", ""), entries, bool(tree.get("truncated")))
         return trees
 
     def _wave_listings(
         self,
         targets: list[Target],
         results: dict[uuid.UUID, Reading],
-        trees: dict[RepoCommit, _Tree | Exception],
+        trees: dict[RepoCommit, Tree | Exception],
     ) -> dict[RepoDir, dict[str, Entry] | Exception]:
         """Directory listings (Contents API) where a recursive tree was cut or could not be read.
 
@@ -411,11 +312,11 @@ class UpstreamReader:
             item, name, path = results[t.id], self._name(t), t.source.path
             for commit in {item.read_sha, item.tracked_sha}:
                 tree = trees.get(RepoCommit(name, commit))
-                if not isinstance(tree, _Tree) or not tree.truncated:
+                if not isinstance(tree, Tree) or not tree.truncated:
                     continue
                 for wanted in [path, *main_file_candidates(t.type, path)]:
                     if wanted:
-                        needed.add(RepoDir(name, commit, _parent(wanted)))
+                        needed.add(RepoDir(name, commit, parent_dir(wanted)))
 
         def url(name: str, directory: str) -> str:
             return f"/repos/{name}/contents/{directory}".rstrip("/")
@@ -428,15 +329,15 @@ class UpstreamReader:
             if isinstance(answer, Exception):
                 listings[key] = answer
             else:
-                items = answer if isinstance(answer, list) else [answer]
-                listings[key] = {e["path"]: _entry(_contents_kind(e), e) for e in items}
+                items = _contents(answer)
+                listings[key] = {e.get("path", ""): entry_of(contents_kind(e), e) for e in items}
         return listings
 
     def _locate(
         self,
         targets: list[Target],
         results: dict[uuid.UUID, Reading],
-        trees: dict[RepoCommit, _Tree | Exception],
+        trees: dict[RepoCommit, Tree | Exception],
         listings: dict[RepoDir, dict[str, Entry] | Exception],
     ) -> None:
         """Find each artifact's path SHA and main file blob at the commits it needs.
@@ -446,7 +347,7 @@ class UpstreamReader:
         """
         for t in self._live(targets, results):
             item, name, path = results[t.id], self._name(t), t.source.path
-            view = _View(name, trees, listings)
+            view = View(name, trees, listings)
             try:
                 found = view.lookup(item.read_sha, path)
                 if found is None:
@@ -471,7 +372,7 @@ class UpstreamReader:
                 self._fail(item, exc)
 
     @staticmethod
-    def _main_file(target: Target, view: "_View", commit: str) -> MainFile:
+    def _main_file(target: Target, view: View, commit: str) -> MainFile:
         name = view.name
         candidates = main_file_candidates(target.type, target.source.path)
         for candidate in candidates:
@@ -500,7 +401,7 @@ class UpstreamReader:
                 self._fail(item, answer)
                 continue
             try:
-                item.data = base64.b64decode(answer.get("content") or "")
+                item.data = base64.b64decode(as_shape(answer, RestBlob).get("content") or "")
             except (ValueError, TypeError):
                 self._fail(
                     item, ReadFailed("upstream_unavailable", "GitHub sent an undecodable blob")
@@ -528,7 +429,7 @@ class UpstreamReader:
         if self.on_progress:
             self.on_progress(1)
 
-    def fetch_many[K](self, requests: Mapping[K, Fetch]) -> dict[K, Any]:
+    def fetch_many[K](self, requests: Mapping[K, Fetch]) -> dict[K, object]:
         """Fetch paths in parallel outside a read's waves (the review of an update); each value
         is the answer's body or the exception. What they spent is shared at the end."""
         if not requests:
@@ -539,15 +440,16 @@ class UpstreamReader:
         self.client.quota.sync(final=True)
         return answers
 
-    def _fetch_all(self, requests: dict[Any, Fetch]) -> dict[Any, Any]:
-        """Fetch many paths in parallel; each value is the answer's body or the exception."""
+    def _fetch_all[K](self, requests: Mapping[K, Fetch]) -> dict[K, object]:
+        """Fetch many paths in parallel; each value is the answer's body (JSON, read through
+        `shapes`) or the `ReadFailed`/`ReadSkipped` that kept it."""
         if not requests:
             return {}
         # A pause or an exhausted quota another process met since the last wave stops this one.
         self.client.quota.sync(if_sent=True)
         self.cache.prefetch({cache_key(path, params) for path, params, _ in requests.values()})
 
-        def one(item: tuple[Any, Fetch]) -> tuple[Any, Any]:
+        def one(item: tuple[K, Fetch]) -> tuple[K, object]:
             key, (path, params, immutable) = item
             try:
                 return key, self._fetch(path, params, immutable)
@@ -556,7 +458,7 @@ class UpstreamReader:
 
         return dict(self._pool.map(one, requests.items()))
 
-    def _fetch(self, path: str, params: dict[str, str] | None, immutable: bool) -> Any:
+    def _fetch(self, path: str, params: dict[str, str] | None, immutable: bool) -> object:
         key = cache_key(path, params)
         cached = self.cache.get(key)
         if immutable and cached is not None:
@@ -607,3 +509,23 @@ class UpstreamReader:
                     "upstream_unavailable", f"GitHub is unavailable; gave up after: {exc.message}"
                 )
         return ReadFailed(exc.code, exc.message)
+
+
+def _ref_path(key: RepoRef, kind: str) -> str:
+    return f"/repos/{key.repo}/git/ref/{kind}/{key.ref}"
+
+
+def _default_branch(repo: RestRepository) -> str:
+    return repo.get("default_branch") or "main"
+
+
+def _pointed_at(answer: object) -> RestGitObject:
+    """What a ref or a tag object points at (`object`: its SHA and type)."""
+    return as_shape(answer, RestRef).get("object") or {}
+
+
+def _contents(answer: object) -> list[RestContentsEntry]:
+    """A Contents API answer's entries: a directory's list, or the one file asked for."""
+    if isinstance(answer, list):
+        return [as_shape(e, RestContentsEntry) for e in answer]
+    return [as_shape(answer, RestContentsEntry)]

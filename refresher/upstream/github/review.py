@@ -12,11 +12,12 @@ shows less, it never stops the run.
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from refresher.review.diff import CommitSummary, commit_summaries
 from refresher.review.findings import FileEntry
-from refresher.upstream.github.rest import Fetch, UpstreamReader
+from refresher.upstream.github.rest import UpstreamReader
+from refresher.upstream.github.rest_tree import Fetch
+from refresher.upstream.github.shapes import RestCommit, as_shape
 from refresher.upstream.inspect import (
     MAX_HISTORY,
     Files,
@@ -143,16 +144,17 @@ def newer_than(
     return History(commits=tuple(commit_summaries(kept)), truncated=truncated)
 
 
-def _rest_commits(log: list[Any]) -> list[tuple[CommitSummary, datetime | None]]:
+def _rest_commits(log: list[object]) -> list[tuple[CommitSummary, datetime | None]]:
     out = []
     for item in log:
         if not isinstance(item, dict):
             continue
-        commit = item.get("commit") or {}
+        entry = as_shape(item, RestCommit)
+        commit = entry.get("commit") or {}
         author = commit.get("author") or {}
         moment = parse_date((commit.get("committer") or {}).get("date"))
         summary: CommitSummary = {
-            "sha": str(item.get("sha") or ""),
+            "sha": str(entry.get("sha") or ""),
             "message": str(commit.get("message") or ""),
             "author": str(author.get("name") or ""),
             "date": _iso(moment),

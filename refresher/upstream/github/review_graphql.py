@@ -3,7 +3,9 @@
 Files come from directory listings (`object(expression: "<commit>:<dir>")`, one level each),
 asked for the artifact's directory at both commits and then only for subdirectories whose tree
 oid differs between them: an unchanged subdirectory holds no changed file, so the listings of a
-skill whose SKILL.md alone changed are two objects. Listings are kept in the HTTP cache for good
+skill whose SKILL.md alone changed are two objects. The read plan's listings come first: they
+hold a directory artifact's directory and, listed with the texts, its subdirectories one level
+down, so most reviews ask for no listing at all. Listings are kept in the HTTP cache for good
 (a commit's directory never changes). Dates are the commits' `committedDate`; a history is the
 head's `history(path:, first:)`. Queries are batched and sent in parallel; a batch that fails
 leaves its asks unknown.
@@ -14,13 +16,23 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol, cast
 
 from refresher.review.diff import CommitSummary
 from refresher.review.findings import FileEntry
 from refresher.upstream.github.client import GitHubError, GitHubResponse
-from refresher.upstream.github.graphql import listings_key
+from refresher.upstream.github.graphql_answers import listings_key, plan_listings
 from refresher.upstream.github.review import newer_than, parse_date
+from refresher.upstream.github.shapes import (
+    CommitNode,
+    Declared,
+    ListingNode,
+    PlanListing,
+    Variables,
+    alias,
+    graphql_body,
+    node_at,
+)
 from refresher.upstream.httpcache import CachedAnswer, HttpCache
 from refresher.upstream.inspect import (
     MAX_HISTORY,
@@ -30,6 +42,7 @@ from refresher.upstream.inspect import (
     Inspection,
     is_directory,
 )
+from refresher.upstream.reads import JSONObject
 from skillmeat_site.logs import carry_context
 
 ASKS_PER_QUERY = 200  # objects per query; the read plan's listings take up to 500
@@ -39,7 +52,7 @@ TREE = "tree"
 
 class GraphQLClient(Protocol):
     def graphql(
-        self, query: str, variables: dict[str, Any] | None = None, *, deadline: float | None = None
+        self, query: str, variables: Variables | None = None, *, deadline: float | None = None
     ) -> GitHubResponse: ...
 
 
@@ -52,7 +65,7 @@ class _Dir:
     path: str  # '' is the root
 
 
-type Listing = dict[str, list[Any]] | None  # name -> [type, mode (octal text), oid]; None: absent
+type Listing = dict[str, list[str]] | None  # name -> [type, mode (octal text), oid]; None: absent
 
 
 @dataclass
@@ -67,7 +80,7 @@ class _Walk:
 
 def _listed(
     walk: _Walk, directory: _Dir | None, listings: dict[_Dir, Listing | Exception]
-) -> dict[str, list[Any]]:
+) -> dict[str, list[str]]:
     if directory is None:
         return {}
     listing = listings.get(directory)
@@ -82,13 +95,13 @@ def _path(directory: _Dir, name: str) -> str:
 
 
 def _record(
-    files: dict[str, FileEntry], directory: _Dir | None, name: str, entry: list[Any] | None
+    files: dict[str, FileEntry], directory: _Dir | None, name: str, entry: list[str] | None
 ) -> None:
     if directory is not None and entry is not None and entry[0] != TREE:
         files[_path(directory, name)] = FileEntry(str(entry[1]), str(entry[2]))
 
 
-def _child(directory: _Dir | None, name: str, entry: list[Any] | None) -> _Dir | None:
+def _child(directory: _Dir | None, name: str, entry: list[str] | None) -> _Dir | None:
     if directory is None or entry is None or entry[0] != TREE:
         return None
     return _Dir(
@@ -96,12 +109,17 @@ def _child(directory: _Dir | None, name: str, entry: list[Any] | None) -> _Dir |
     )
 
 
-def _from_plan(listing: dict[str, Any] | None) -> Listing:
+def _from_plan(listing: PlanListing | None) -> Listing:
     """A listing as the read plan keeps it, in this module's shape (None: no such path)."""
     if listing is None or listing.get("type") != "Tree":
         return None
     entries = listing.get("entries") or {}
-    return {name: [e[0], _octal(e[1]), e[2]] for name, e in entries.items()}
+    return {name: [str(e[0]), _octal(e[1]), str(e[2])] for name, e in entries.items()}
+
+
+def _cached_listing(body: object) -> Listing:
+    """A listing this module cached (see `_listings`)."""
+    return cast(Listing, body) if isinstance(body, dict) else None
 
 
 def _octal(mode: object) -> str:
@@ -204,11 +222,12 @@ class GraphQLReview:
         asks = []
         for directory, key in keys.items():
             cached = self.cache.get(key)
-            planned = self.cache.get(plan_keys[(directory.repo, directory.commit)])
+            stored = self.cache.get(plan_keys[(directory.repo, directory.commit)])
+            planned = plan_listings(stored.body) if stored is not None else {}
             if cached is not None:
-                out[directory] = cached.body
-            elif planned is not None and directory.path in (planned.body or {}):
-                out[directory] = _from_plan(planned.body[directory.path])
+                out[directory] = _cached_listing(cached.body)
+            elif directory.path in planned:
+                out[directory] = _from_plan(planned[directory.path])
             else:
                 asks.append(directory)
         for directory, answer in self._batched(asks, _listing_lines, _parse_listing).items():
@@ -247,33 +266,33 @@ class GraphQLReview:
 
     # -- batches -------------------------------------------------------------------------------
 
-    def _batched[K](
+    def _batched[K: _Dir | HistoryAsk, R](
         self,
         asks: Sequence[K],
-        lines: Callable[[int, K, dict[str, tuple[str, Any]]], list[str]],
-        parse: Callable[[dict[str, Any], int, K], Any],
-    ) -> dict[K, Any]:
+        lines: Callable[[int, K, Declared], list[str]],
+        parse: Callable[[JSONObject, int, K], R],
+    ) -> dict[K, R | Exception]:
         """Send the asks in queries of at most ASKS_PER_QUERY, grouped under one `repository`
         alias per repository as the read plan does, in parallel; each ask's answer or error."""
         chunks = [list(asks[i : i + ASKS_PER_QUERY]) for i in range(0, len(asks), ASKS_PER_QUERY)]
 
-        def one(chunk: list[K]) -> dict[K, Any]:
+        def one(chunk: list[K]) -> dict[K, R | Exception]:
             query, variables, groups = _grouped_query(chunk, lines)
             try:
                 response = self.client.graphql(query, variables, deadline=self.deadline)
             except GitHubError as exc:
                 return {ask: exc for ask in chunk}
-            data = (response.data or {}).get("data") or {}
-            out: dict[K, Any] = {}
+            data = graphql_body(response.data).get("data") or {}
+            out: dict[K, R | Exception] = {}
             for i, members in enumerate(groups):
-                node = data.get(f"r{i}")
+                node = node_at(data, f"r{i}")
                 for k, ask in members:
                     out[ask] = (
                         LookupError("repository not read") if node is None else parse(node, k, ask)
                     )
             return out
 
-        out: dict[K, Any] = {}
+        out: dict[K, R | Exception] = {}
         if not chunks:
             return out
         workers = min(self.concurrency, len(chunks))
@@ -283,22 +302,22 @@ class GraphQLReview:
         return out
 
 
-def _owner_name(ask: Any) -> tuple[str, str]:
+def _owner_name(ask: _Dir | HistoryAsk) -> tuple[str, str]:
     if isinstance(ask, _Dir):
         return ask.owner, ask.name
     return ask.source.owner, ask.source.repo
 
 
-def _grouped_query[K](
-    chunk: list[K], lines: Callable[[int, K, dict[str, tuple[str, Any]]], list[str]]
-) -> tuple[str, dict[str, Any], list[list[tuple[int, K]]]]:
+def _grouped_query[K: _Dir | HistoryAsk](
+    chunk: list[K], lines: Callable[[int, K, Declared], list[str]]
+) -> tuple[str, Variables, list[list[tuple[int, K]]]]:
     """One query: `r<i>: repository(...)` per repository, each ask's lines (aliases numbered
     by `k`) inside its repository's."""
     by_repo: dict[tuple[str, str], list[tuple[int, K]]] = {}
     for k, ask in enumerate(chunk):
         owner, name = _owner_name(ask)
         by_repo.setdefault((owner.lower(), name.lower()), []).append((k, ask))
-    variables: dict[str, tuple[str, Any]] = {}
+    variables: Declared = {}
     body: list[str] = []
     groups: list[list[tuple[int, K]]] = []
     for i, members in enumerate(by_repo.values()):
@@ -319,7 +338,7 @@ def _grouped_query[K](
     return query, {n: v for n, (_, v) in variables.items()}, groups
 
 
-def _listing_lines(k: int, d: _Dir, variables: dict[str, tuple[str, Any]]) -> list[str]:
+def _listing_lines(k: int, d: _Dir, variables: Declared) -> list[str]:
     variables[f"e{k}"] = ("String!", f"{d.commit}:{d.path}")
     return [
         f"    x{k}: object(expression: $e{k}) {{",
@@ -328,24 +347,24 @@ def _listing_lines(k: int, d: _Dir, variables: dict[str, tuple[str, Any]]) -> li
     ]
 
 
-def _parse_listing(repo: dict[str, Any], k: int, d: _Dir) -> Listing:
-    node = repo.get(f"x{k}")
+def _parse_listing(repo: JSONObject, k: int, d: _Dir) -> Listing:
+    node = alias(repo, f"x{k}", ListingNode)
     if node is None:
         return None  # the directory does not exist at that commit
     entries = node.get("entries") or []
     return {str(e["name"]): [e["type"], _octal(e["mode"]), e["oid"]] for e in entries}
 
 
-def _date_lines(k: int, d: _Dir, variables: dict[str, tuple[str, Any]]) -> list[str]:
+def _date_lines(k: int, d: _Dir, variables: Declared) -> list[str]:
     variables[f"c{k}"] = ("GitObjectID!", d.commit)
     return [f"    c{k}: object(oid: $c{k}) {{ ... on Commit {{ committedDate }} }}"]
 
 
-def _parse_date(repo: dict[str, Any], k: int, d: _Dir) -> datetime | None:
-    return parse_date((repo.get(f"c{k}") or {}).get("committedDate"))
+def _parse_date(repo: JSONObject, k: int, d: _Dir) -> datetime | None:
+    return parse_date((alias(repo, f"c{k}", CommitNode) or {}).get("committedDate"))
 
 
-def _history_lines(k: int, ask: HistoryAsk, variables: dict[str, tuple[str, Any]]) -> list[str]:
+def _history_lines(k: int, ask: HistoryAsk, variables: Declared) -> list[str]:
     variables[f"b{k}"] = ("GitObjectID!", ask.base)
     variables[f"h{k}"] = ("GitObjectID!", ask.head)
     path = ""
@@ -360,12 +379,12 @@ def _history_lines(k: int, ask: HistoryAsk, variables: dict[str, tuple[str, Any]
 
 
 def _parse_history(
-    repo: dict[str, Any], k: int, ask: HistoryAsk
+    repo: JSONObject, k: int, ask: HistoryAsk
 ) -> tuple[datetime | None, list[tuple[CommitSummary, datetime | None]]] | None:
-    head = repo.get(f"h{k}")
+    head = alias(repo, f"h{k}", CommitNode)
     if head is None:
         return None
-    since = parse_date((repo.get(f"b{k}") or {}).get("committedDate"))
+    since = parse_date((alias(repo, f"b{k}", CommitNode) or {}).get("committedDate"))
     nodes = ((head.get("history") or {}).get("nodes")) or []
     commits = []
     for node in nodes:
