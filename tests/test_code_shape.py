@@ -18,7 +18,7 @@ APPS = ("refresher", "collections_app", "skillmeat_site", "api_tokens")
 
 MAX_FUNCTION_LINES = 60
 MAX_MODULE_LINES = 600
-MAX_ANY = 80
+MAX_ANY = 20
 
 _ANY = re.compile(r"\bAny\b")
 

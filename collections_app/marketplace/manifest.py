@@ -18,8 +18,7 @@ from hashlib import sha256
 from typing import Literal, NotRequired, TypedDict
 
 from collections_app.marketplace.names import MAX_NAME_LENGTH, fit, marketplace_name, safe_name
-
-type JSON = str | int | float | bool | list[JSON] | dict[str, JSON] | None
+from refresher.json_types import JSON
 
 # Why an artifact is not in the manifest.
 NO_UPSTREAM = "no_upstream"  # no source, or a local one

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from refresher.exceptions import ReadFailed
+from refresher.json_types import JSONObject
 from refresher.sources import Source
-from refresher.upstream.reads import JSONObject
 
 
 @dataclass

@@ -9,11 +9,8 @@ import uuid
 from dataclasses import dataclass, field
 
 from refresher.exceptions import ReadFailed, ReadSkipped
+from refresher.json_types import JSONObject
 from refresher.sources import Source
-
-# JSON as it comes off the wire (a repository's metadata), so what carries it is typed.
-type JSON = str | int | float | bool | list[JSON] | dict[str, JSON] | None
-type JSONObject = dict[str, JSON]
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from refresher.exceptions import ReadFailed, ReadSkipped
 from refresher.frontmatter import MAX_FILE_BYTES
+from refresher.json_types import JSONObject
 from refresher.sources import SHA_RE, Source, SourceKind
 from refresher.upstream.access import Access, GitCredential
 from refresher.upstream.browse import Snapshot
@@ -31,7 +32,6 @@ from refresher.upstream.git.review import GitReview
 from refresher.upstream.inspect import History, HistoryAsk, Inspect, Inspection
 from refresher.upstream.provider import ReadContext
 from refresher.upstream.reads import (
-    JSONObject,
     Reading,
     Target,
     UpstreamRead,

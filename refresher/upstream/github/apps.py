@@ -26,10 +26,10 @@ from typing import Protocol
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from refresher.exceptions import AppKeyError
+from refresher.json_types import JSON
 from refresher.secrets import Secret
 from refresher.upstream.github.app_keys import JWT_RENEW_BEFORE, app_jwt, load_private_key
 from refresher.upstream.github.client import GitHubError, GitHubResponse
-from refresher.upstream.reads import JSON
 
 # An installation token is not used in its last five minutes: a read may outlast it.
 TOKEN_MARGIN = timedelta(minutes=5)

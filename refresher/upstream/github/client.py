@@ -27,6 +27,7 @@ from urllib.parse import quote
 import httpcore  # noqa: F401
 import httpx
 
+from refresher.json_types import JSON
 from refresher.secrets import Secret
 from refresher.upstream.github.answers import (
     ErrorCode,
@@ -50,7 +51,6 @@ from refresher.upstream.github.wire import (
     redirect_target,
     status_error,
 )
-from refresher.upstream.reads import JSON
 
 __all__ = [
     "API_VERSION",

@@ -30,6 +30,7 @@ from typing import Protocol, cast
 
 from refresher.exceptions import ReadByRest, ReadFailed, ReadSkipped
 from refresher.frontmatter import MAX_FILE_BYTES
+from refresher.json_types import JSONObject
 from refresher.upstream.access import SITE_TOKEN, ReadAs
 from refresher.upstream.github.graphql_answers import (
     Listings,
@@ -71,7 +72,6 @@ from refresher.upstream.github.shapes import (
 )
 from refresher.upstream.httpcache import CachedAnswer, HttpCache
 from refresher.upstream.reads import (
-    JSONObject,
     Reading,
     Target,
     UpstreamRead,

@@ -11,6 +11,7 @@ from typing import cast
 
 from refresher.exceptions import ReadByRest, ReadFailed
 from refresher.frontmatter import MAX_FILE_BYTES
+from refresher.json_types import JSON, JSONObject
 from refresher.sources import OWNER_RE, REPO_RE
 from refresher.upstream.github.graphql_queries import LINK_MODE, RepoScoped, grouped
 from refresher.upstream.github.shapes import (
@@ -21,7 +22,7 @@ from refresher.upstream.github.shapes import (
     RepositoryFields,
     as_object,
 )
-from refresher.upstream.reads import JSON, JSONObject, Target, main_file_candidates
+from refresher.upstream.reads import Target, main_file_candidates
 
 
 @dataclass

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from refresher.exceptions import ReadByRest, ReadFailed, ReadSkipped
+from refresher.json_types import JSONObject
 from refresher.upstream.access import ReadAs
 from refresher.upstream.github.client import GitHubError, GitHubResponse, RateLimit
 from refresher.upstream.github.shapes import (
@@ -22,7 +23,6 @@ from refresher.upstream.github.shapes import (
     alias,
     graphql_body,
 )
-from refresher.upstream.reads import JSONObject
 
 logger = logging.getLogger("refresher.graphql")
 

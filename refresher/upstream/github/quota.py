@@ -16,9 +16,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
+from refresher.json_types import JSON, JSONObject
 from refresher.models import GitHubQuota
 from refresher.upstream.github.governor import QuotaGovernor, QuotaState, ResourceQuota
-from refresher.upstream.reads import JSON, JSONObject
 
 
 def account_key(api_url: str, token: str) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, cast
 
+from refresher.json_types import JSONObject
 from refresher.review.diff import CommitSummary
 from refresher.review.findings import FileEntry
 from refresher.upstream.github.client import GitHubError, GitHubResponse
@@ -42,7 +43,6 @@ from refresher.upstream.inspect import (
     Inspection,
     is_directory,
 )
-from refresher.upstream.reads import JSONObject
 from skillmeat_site.logs import carry_context
 
 ASKS_PER_QUERY = 200  # objects per query; the read plan's listings take up to 500

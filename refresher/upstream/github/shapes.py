@@ -9,7 +9,7 @@ JSON, and each alias inside it is read as its shape with `alias()`.
 
 from typing import NotRequired, TypedDict, cast
 
-from refresher.upstream.reads import JSON, JSONObject
+from refresher.json_types import JSON, JSONObject
 
 # GraphQL variables as sent: name -> value.
 type Variables = dict[str, JSON]

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import certifi
 import httpx
 
+from refresher.json_types import JSON
 from refresher.upstream.github.answers import GitHubError
 from refresher.upstream.github.governor import QuotaGovernor
-from refresher.upstream.reads import JSON
 
 
 class Limiter:
