@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         from django.test import Client
 
         owner = get_user_model().objects.create_superuser("bench", password="not-used")
-        client = Client()
+        client = Client(HTTP_HOST="localhost")  # a host the default ALLOWED_HOSTS holds
         client.force_login(owner)
         print(f"Admin pages, {database_version()}, load average {os.getloadavg()[0]:.2f}")
         print(f"{'artifacts':>9}  {'page':<28} {'median s':>8} {'KB':>8} {'queries':>7}")

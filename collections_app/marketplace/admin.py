@@ -8,7 +8,6 @@ change permission too, and both are POSTs checked for CSRF by the admin.
 """
 
 import uuid
-from collections import Counter
 from dataclasses import dataclass
 
 from django.contrib import admin, messages
@@ -23,7 +22,8 @@ from django.views.decorators.http import require_POST
 from collections_app.fields import NAME_MAX_LENGTH
 from collections_app.marketplace.links import absolute_url, create_link, manifest_path
 from collections_app.marketplace.manifest import OMISSION_REASONS, Omitted
-from collections_app.marketplace.rows import marketplace_of
+from collections_app.marketplace.names import marketplace_name
+from collections_app.marketplace.rows import collection_row, marketplace_of, reason_counts
 from collections_app.models import Collection, ShareLink
 from collections_app.validators import validate_name_characters
 
@@ -68,12 +68,12 @@ def _omitted_url(collection: Collection, reason: str = "") -> str:
 
 
 def marketplace_box(collection: Collection) -> MarketplaceBox:
-    marketplace = marketplace_of(collection)
-    counts = Counter(o["reason"] for o in marketplace.omitted)
+    counts = reason_counts(collection)
+    row = collection_row(collection)
     links = ShareLink.objects.filter(collection=collection)
     return MarketplaceBox(
-        name=marketplace.manifest["name"],
-        plugins=len(marketplace.manifest["plugins"]),
+        name=marketplace_name(row["name"], row["owner"]),
+        plugins=counts[""],
         omitted=[
             ReasonCount(r, REASON_TEXT[r], counts[r], _omitted_url(collection, r))
             for r in OMISSION_REASONS

@@ -147,15 +147,15 @@ def build(collection: CollectionRow, artifacts: list[ArtifactRow]) -> Marketplac
     pinned: list[tuple[ArtifactRow, dict[str, JSON]]] = []
     omitted: list[Omitted] = []
     for artifact in ordered:
-        reason = omission(artifact)
-        config = None if reason else component_config(artifact)
+        config = component_config(artifact)
+        reason = reason_of(artifact, config)
         if reason or config is None:
             omitted.append(
                 Omitted(
                     artifact_id=artifact["id"],
                     type=artifact["type"],
                     name=artifact["name"],
-                    reason=reason or NO_CONFIGURATION,
+                    reason=reason,
                 )
             )
         else:
@@ -172,6 +172,12 @@ def build(collection: CollectionRow, artifacts: list[ArtifactRow]) -> Marketplac
     if collection["version"]:
         manifest["metadata"] = Metadata(version=collection["version"])
     return Marketplace(manifest=manifest, omitted=omitted)
+
+
+def reason_of(artifact: ArtifactRow, config: dict[str, JSON] | None) -> str:
+    """Why the artifact is left out of the manifest, or "" when it is a plugin (`config` is
+    its `component_config`)."""
+    return omission(artifact) or ("" if config is not None else NO_CONFIGURATION)
 
 
 def omission(artifact: ArtifactRow) -> str:

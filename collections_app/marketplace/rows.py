@@ -9,6 +9,7 @@ bounded parser, so `manifest.build` stays pure.
 """
 
 import hashlib
+from collections import Counter
 
 from django.conf import settings
 from django.db.models import Case, F, QuerySet, TextField, Value, When
@@ -22,6 +23,8 @@ from collections_app.marketplace.manifest import (
     Marketplace,
     SourceKind,
     build,
+    component_config,
+    reason_of,
 )
 from collections_app.models import Artifact, Collection
 from refresher.exceptions import InvalidSource, MetadataError
@@ -47,6 +50,18 @@ _COLUMNS = (
     "tags",
     "topics",
 )
+# What decides whether an artifact is a plugin (`manifest.reason_of`).
+_REASON_COLUMNS = (
+    "type",
+    "source",
+    "source_kind",
+    "upstream_owner",
+    "upstream_repo",
+    "upstream_path",
+    "upstream_ref",
+    "resolved_sha",
+    "content_sha",
+)
 type Values = dict[str, str | list[str]]
 
 
@@ -65,7 +80,9 @@ def collection_row(collection: Collection) -> CollectionRow:
     )
 
 
-def _artifact_values(collection: Collection) -> QuerySet[Artifact, Values]:
+def _artifact_values(
+    collection: Collection, columns: tuple[str, ...] = _COLUMNS
+) -> QuerySet[Artifact, Values]:
     # Only hooks and MCP configs are inlined: other types' main files are not read at all.
     config = Case(
         When(type__in=("hook", "mcp"), then=F("content")),
@@ -75,7 +92,7 @@ def _artifact_values(collection: Collection) -> QuerySet[Artifact, Values]:
     return (
         Artifact.objects.filter(collection=collection)
         .order_by("type", "name")
-        .values(*_COLUMNS, config=config)
+        .values(*columns, config=config)
     )
 
 
@@ -83,12 +100,22 @@ def artifact_rows(collection: Collection) -> list[ArtifactRow]:
     return [_row(values) for values in _artifact_values(collection)]
 
 
+def reason_counts(collection: Collection) -> Counter[str]:
+    """How many of the collection's artifacts are plugins (counted under "") and how many the
+    manifest leaves out, per reason: the rule of `build`, reading only the columns it needs
+    (what a plugin shows, such as its tags, is not decoded), for pages that only count."""
+    return Counter(
+        reason_of(row, component_config(row))
+        for row in map(_row, _artifact_values(collection, _REASON_COLUMNS))
+    )
+
+
 def _strings(value: object) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
 def _text(values: Values, key: str) -> str:
-    value = values[key]
+    value = values.get(key, "")
     return value if isinstance(value, str) else ""
 
 
@@ -99,7 +126,7 @@ def _row(values: Values) -> ArtifactRow:
         kind_of, path, _text(values, "config"), _text(values, "content_sha")
     )
     return ArtifactRow(
-        id=str(values["id"]),
+        id=str(values.get("id", "")),
         type=kind_of,
         name=_text(values, "name"),
         kind=kind,
@@ -111,8 +138,8 @@ def _row(values: Values) -> ArtifactRow:
         description=_text(values, "description"),
         author=_text(values, "author"),
         license=_text(values, "license"),
-        tags=_strings(values["tags"]),
-        topics=_strings(values["topics"]),
+        tags=_strings(values.get("tags")),
+        topics=_strings(values.get("topics")),
         config_state=state,
         config=config,
     )

@@ -130,3 +130,23 @@ def test_a_label_with_invisible_characters_makes_no_link(editor, synced):
     answer = editor.post(create_url(synced), {"share_link_label": "a\u202eb"}, follow=True)
     assert "cannot hold control or invisible characters" in answer.content.decode()
     assert not ShareLink.objects.exists()
+
+
+def test_the_box_counts_by_the_manifests_own_rule(synced):
+    """The box reads fewer columns than the manifest; it must still count as the manifest does."""
+    from collections import Counter
+
+    from collections_app.marketplace.rows import marketplace_of, reason_counts
+    from collections_app.models import Artifact
+
+    ArtifactFactory(collection=synced, name="notes", source="")
+    ArtifactFactory(collection=synced, name="draft", source="acme/kit/skills/draft")
+    hook = Artifact.objects.get(collection=synced, type="hook")
+    Artifact.objects.filter(pk=hook.pk).update(content='{"hooks": {}}')  # edited since its sync
+    marketplace = marketplace_of(synced)
+    expected = Counter(o["reason"] for o in marketplace.omitted)
+    expected[""] = len(marketplace.manifest["plugins"])
+    counts = reason_counts(synced)
+    assert counts == expected
+    assert counts["modified_locally"] == 1 and counts["not_synced"] == 1
+    assert counts["no_upstream"] == 1 and counts[""] >= 4
