@@ -100,7 +100,7 @@ def main() -> None:
 
     one_file = push([{"added": [], "removed": [], "modified": ["skills/skill-0007/SKILL.md"]}])
     capped = push([{"added": [], "removed": [], "modified": ["README.md"]}] * 20)
-    client = Client()
+    client = Client(HTTP_HOST="localhost")  # a host the default ALLOWED_HOSTS holds
     print(
         f"{args.collections} collections x {args.artifacts} artifacts, "
         f"{connection.vendor}, {args.repeat} deliveries each"
