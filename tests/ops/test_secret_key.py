@@ -3,6 +3,7 @@ refuses to start, a development site keeps a random key of its own, a forged mes
 injects nothing into the admin, and the login and host defaults."""
 
 import json
+import re
 
 import pytest
 from django.contrib.messages import constants
@@ -114,3 +115,33 @@ def test_testserver_is_not_an_allowed_host_of_the_site(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     hosts = json.loads(result.stdout.strip().splitlines()[-1])
     assert "testserver" not in hosts and "127.0.0.1" in hosts
+
+
+def test_a_public_site_configured_as_the_readme_says_passes_the_deploy_check(tmp_path):
+    public = {
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "s" * 20 + "-Vq8!xZ3#" * 5,
+        "DJANGO_ALLOWED_HOSTS": "skills.example.org",
+        "DJANGO_CSRF_TRUSTED_ORIGINS": "https://skills.example.org",
+        "DJANGO_SECURE_COOKIES": "true",
+    }
+    plain = manage("check", "--deploy", env=site_env(tmp_path, **public))
+    assert "security.W004" in plain.stderr + plain.stdout  # no HSTS until the site says so
+    https = {
+        **public,
+        "DJANGO_SECURE_SSL_REDIRECT": "true",
+        "DJANGO_SECURE_HSTS_SECONDS": "3600",
+        "DJANGO_SECURE_PROXY_SSL_HEADER": "true",
+    }
+    result = manage("check", "--deploy", env=site_env(tmp_path, **https))
+    said = result.stdout + result.stderr
+    assert result.returncode == 0, said
+    # Left: HSTS for subdomains and the preload list, the domain owner's choice.
+    assert set(re.findall(r"security\.W\d+", said)) == {"security.W005", "security.W021"}
+    preload = {
+        **https,
+        "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
+        "DJANGO_SECURE_HSTS_PRELOAD": "true",
+    }
+    result = manage("check", "--deploy", env=site_env(tmp_path, **preload))
+    assert "System check identified no issues" in result.stdout + result.stderr
