@@ -463,3 +463,14 @@ def test_verbosity_0_holds_back_the_runs_info_log_line(upstream, pdf, caplog):
 
     run_command(str(pdf.collection_id))
     assert [r.levelname for r in caplog.records if r.name == "refresher.engine"] == ["INFO"]
+
+
+@pytest.mark.parametrize("command", ["refresh_collection", "review_updates"])
+def test_a_usage_error_exits_1_not_2_which_means_news(tmp_path, command):
+    """Exit status 2 says a check found updates or updates wait; argparse's own 2 for a typo
+    must not read as that."""
+    from tests.ops.procs import manage, site_env
+
+    result = manage(command, "some-collection", "--colour", env=site_env(tmp_path))
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "error: unrecognized arguments: --colour" in result.stderr

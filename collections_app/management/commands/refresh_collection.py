@@ -64,24 +64,28 @@ class RefreshCommandOptions(TypedDict):
     no_color: bool
 
 
-class Command(BaseCommand):
-    help = (
-        "Refresh a collection's artifacts from their GitHub sources and print what changed. "
-        "Exit status: 0 ok; 1 an artifact failed, a bad argument, or the refresh could not run; "
-        "2 a check_only run found a metadata change or an update."
-    )
+class ExitCodeCommand(BaseCommand):
+    """A command whose exit status 2 means news (a check found updates, updates wait), so a
+    usage error exits with 1 instead of argparse's 2: a script must not read a typo as news."""
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: object) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
         if parser.called_from_command_line:
-            # argparse exits with 2 on a usage error, but 2 here means "a check found updates":
-            # a script must not read a typo as news.
+
             def error(message: str) -> None:
                 parser.print_usage(sys.stderr)
                 parser.exit(EXIT_ERROR, f"{parser.prog}: error: {message}\n")
 
             parser.error = error  # type: ignore[method-assign]
         return parser
+
+
+class Command(ExitCodeCommand):
+    help = (
+        "Refresh a collection's artifacts from their GitHub sources and print what changed. "
+        "Exit status: 0 ok; 1 an artifact failed, a bad argument, or the refresh could not run; "
+        "2 a check_only run found a metadata change or an update."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

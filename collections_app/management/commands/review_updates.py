@@ -6,17 +6,17 @@ nothing to act on, or an approved artifact that was not taken (an entry error, o
 back by its findings); 2 when a listing finds updates waiting, as a check that found updates.
 """
 
-import sys
 import uuid
 from typing import NoReturn, TypedDict, Unpack
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from rest_framework.renderers import JSONRenderer
 
 from collections_app.management.commands.export_collection import find_collection
 from collections_app.management.commands.refresh_collection import (
     EXIT_CHECK_FOUND,
     EXIT_ERROR,
+    ExitCodeCommand,
     service_error_message,
 )
 from collections_app.models import Collection
@@ -40,23 +40,12 @@ class ReviewCommandOptions(TypedDict):
     json: bool
 
 
-class Command(BaseCommand):
+class Command(ExitCodeCommand):
     help = (
         "List a collection's updates waiting for review, or approve or reject them. Exit "
         "status: 0 ok; 1 a bad argument, nothing to act on, or an approved artifact not taken; "
         "2 updates are waiting (listing)."
     )
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: object) -> CommandParser:
-        parser = super().create_parser(prog_name, subcommand, **kwargs)
-        if parser.called_from_command_line:
-            # 2 means "updates are waiting": a usage error must not read as that.
-            def error(message: str) -> None:
-                parser.print_usage(sys.stderr)
-                parser.exit(EXIT_ERROR, f"{parser.prog}: error: {message}\n")
-
-            parser.error = error  # type: ignore[method-assign]
-        return parser
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
