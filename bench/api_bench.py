@@ -59,8 +59,8 @@ from scenario import (
     Layout,
     database_version,
     make_collection,
-    prepare_database,
     publish,
+    run_with_fake,
     setup_django,
 )
 
@@ -344,16 +344,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
 
-    database_url, drop_database = prepare_database(args.database_url, sqlite_name="api.sqlite3")
-    fake = FakeProcess(args.latency)
-    try:
-        return _bench(args, fake, database_url)
-    finally:
-        fake.stop()
-        from django.db import connections
-
-        connections.close_all()
-        drop_database()
+    return run_with_fake(
+        args.database_url,
+        args.latency,
+        lambda fake, url: _bench(args, fake, url),
+        sqlite_name="api.sqlite3",
+    )
 
 
 def _bench(args: argparse.Namespace, fake: FakeProcess, database_url: str) -> int:

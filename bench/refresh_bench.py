@@ -50,8 +50,8 @@ from scenario import (
     Layout,
     database_version,
     make_collection,
-    prepare_database,
     publish,
+    run_with_fake,
     setup_django,
 )
 
@@ -338,16 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    database_url, drop_database = prepare_database(args.database_url)
-    fake = FakeProcess(args.latency)
-    try:
-        return _bench(args, fake, database_url)
-    finally:
-        fake.stop()
-        from django.db import connections
-
-        connections.close_all()
-        drop_database()
+    return run_with_fake(args.database_url, args.latency, lambda fake, url: _bench(args, fake, url))
 
 
 def _bench(args: argparse.Namespace, fake: FakeProcess, database_url: str) -> int:

@@ -218,6 +218,27 @@ def prepare_database(
     return url, lambda: recreate(False)
 
 
+def run_with_fake(
+    database_url: str | None,
+    latency: float,
+    bench: Callable[[FakeProcess, str], int],
+    *,
+    sqlite_name: str = "bench.sqlite3",
+) -> int:
+    """`bench(fake, database_url)` on a fresh database beside the GitHub fake in its own
+    process; both are gone afterwards, whatever happens."""
+    url, drop_database = prepare_database(database_url, sqlite_name=sqlite_name)
+    fake = FakeProcess(latency)
+    try:
+        return bench(fake, url)
+    finally:
+        fake.stop()
+        from django.db import connections
+
+        connections.close_all()
+        drop_database()
+
+
 def setup_django(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
     # A production-like site: DEBUG off, so it needs a key; a random one per run.

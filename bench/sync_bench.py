@@ -39,8 +39,8 @@ from bench.refresh_bench import (  # noqa: E402
     database_version,
     make_collection,
     measure,
-    prepare_database,
     publish,
+    run_with_fake,
     setup_django,
 )
 
@@ -57,16 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default="", help="postgres://... scratch database")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
-    database_url, drop_database = prepare_database(args.database_url)
-    fake = FakeProcess(args.latency)
-    try:
-        return _bench(args, fake, database_url)
-    finally:
-        fake.stop()
-        from django.db import connections
-
-        connections.close_all()
-        drop_database()
+    return run_with_fake(args.database_url, args.latency, lambda fake, url: _bench(args, fake, url))
 
 
 def _bench(args: argparse.Namespace, fake: FakeProcess, database_url: str) -> int:
